@@ -1,0 +1,592 @@
+"""Every differentiable operation, one `Function` subclass each, backward right under forward.
+
+`forward` works on NumPy arrays. `backward(g)` receives g = dL/d(output) as a Tensor and returns
+dL/d(input) for each input, built from Tensor operations so that the backward pass can itself
+be recorded (`create_graph=True`) and differentiated again. Gradients of broadcast inputs are
+summed back to the input's shape by the engine (autograd.py), not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .autograd import Function
+from .errors import ShapeError
+from .tensor import Tensor
+
+
+def _constant(array: Any) -> Tensor:
+    """A tensor that never requires grad, e.g. a 0/1 mask: its derivative is zero."""
+    return Tensor._make(np.asarray(array), False, None)
+
+
+class _Broadcasting(Function):
+    """An elementwise op of several inputs, broadcast against each other as NumPy does."""
+
+    def _forward_error(
+        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+    ) -> str:
+        shapes = " with ".join(str(a.shape) for a in arrays)
+        return f"{self.op_name}: cannot broadcast {shapes}"
+
+
+# --- elementwise, two inputs ------------------------------------------------------------------
+
+
+class Add(_Broadcasting):
+    """z = x + y;  dz/dx = 1,  dz/dy = 1."""
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return x + y
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return g, g
+
+
+class Sub(_Broadcasting):
+    """z = x - y;  dz/dx = 1,  dz/dy = -1."""
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return x - y
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return g, -g
+
+
+class Mul(_Broadcasting):
+    """z = x * y;  dz/dx = y,  dz/dy = x."""
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return x * y
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x, y = self.saved_tensors
+        return g * y, g * x
+
+
+class Div(_Broadcasting):
+    """z = x / y;  dz/dx = 1/y,  dz/dy = -x/y^2."""
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return x / y
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x, y = self.saved_tensors
+        gx = g / y
+        return gx, -gx * x / y
+
+
+class Pow(_Broadcasting):
+    """z = x ** y;  dz/dx = y x^(y-1),  dz/dy = x^y log x  (taken as 0 where x = 0)."""
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return x**y
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x, y = self.saved_tensors
+        gx = g * y * x ** (y - 1) if self.needs_input_grad[0] else None
+        gy = None
+        if self.needs_input_grad[1]:
+            # x^y log x -> 0 as x -> 0 (for y > 0); NumPy's log(0) would make it NaN.
+            gy = g * x**y * where(x == 0, _constant(1.0), x).log()
+        return gx, gy
+
+
+class Maximum(_Broadcasting):
+    """z = max(x, y) elementwise;  the gradient goes to the larger input, half each at ties."""
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self.x_share = (x > y) + 0.5 * (x == y)
+        return np.maximum(x, y)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        share = _constant(self.x_share)
+        return g * share, g * (1.0 - share)
+
+
+class Minimum(_Broadcasting):
+    """z = min(x, y) elementwise;  the gradient goes to the smaller input, half each at ties."""
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self.x_share = (x < y) + 0.5 * (x == y)
+        return np.minimum(x, y)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        share = _constant(self.x_share)
+        return g * share, g * (1.0 - share)
+
+
+class Where(_Broadcasting):
+    """z = cond ? x : y;  dz/dx = cond,  dz/dy = not cond;  cond gets no gradient."""
+
+    def forward(self, cond: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self.cond = cond
+        return np.where(cond, x, y)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        cond, zero = _constant(self.cond), _constant(np.zeros((), dtype=g.dtype))
+        return None, where(cond, g, zero), where(cond, zero, g)
+
+
+def where(condition: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    """`x` where `condition` is true, else `y` (used by the backward rules above)."""
+    return Where.apply(condition, x, y)
+
+
+# --- elementwise, one input -------------------------------------------------------------------
+
+
+class Neg(Function):
+    """z = -x;  dz/dx = -1."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return -x
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (-g,)
+
+
+class PowScalar(Function):
+    """z = x ** p for a fixed number p;  dz/dx = p x^(p-1)."""
+
+    display_name = "pow"
+
+    def forward(self, x: np.ndarray, exponent: float) -> np.ndarray:
+        self.exponent = exponent
+        return x**exponent
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        p = self.exponent
+        if p == 0:
+            return (g * 0.0,)  # avoid 0 * x^-1 = NaN at x = 0
+        return (g * p * x ** (p - 1),)
+
+
+class Exp(Function):
+    """z = e^x;  dz/dx = e^x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.exp(x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        return (g * x.exp(),)
+
+
+class Log(Function):
+    """z = ln x;  dz/dx = 1/x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.log(x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        return (g / x,)
+
+
+class Sqrt(Function):
+    """z = sqrt(x);  dz/dx = 1 / (2 sqrt(x))."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.sqrt(x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        return (g / (2.0 * x.sqrt()),)
+
+
+class Sin(Function):
+    """z = sin x;  dz/dx = cos x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.sin(x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        return (g * x.cos(),)
+
+
+class Cos(Function):
+    """z = cos x;  dz/dx = -sin x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.cos(x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        return (-g * x.sin(),)
+
+
+class Abs(Function):
+    """z = |x|;  dz/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.sign = np.sign(x)
+        return np.abs(x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g * _constant(self.sign),)
+
+
+class Tanh(Function):
+    """z = tanh x;  dz/dx = 1 - tanh^2 x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        return (g * (1.0 - x.tanh() ** 2),)
+
+
+class Sigmoid(Function):
+    """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + exp(-x)) for x << 0.
+        return np.exp(-np.logaddexp(0.0, -x))
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        z = x.sigmoid()
+        return (g * z * (1.0 - z),)
+
+
+class Relu(Function):
+    """z = max(x, 0);  dz/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch does)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.positive = x > 0
+        return np.where(self.positive, x, np.zeros((), dtype=x.dtype))
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g * _constant(self.positive),)
+
+
+class Clamp(Function):
+    """z = min(max(x, low), high);  dz/dx = 1 where low <= x <= high, else 0."""
+
+    def forward(self, x: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        self.inside = inside
+        return np.clip(x, low, high)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g * _constant(self.inside),)
+
+
+class Cast(Function):
+    """z = x converted to another dtype;  dz/dx = 1, converted back to x's dtype."""
+
+    display_name = "to"
+
+    def forward(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        self.input_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g.to(self.input_dtype),)
+
+
+class Clone(Function):
+    """z = a copy of x;  dz/dx = 1."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x.copy()
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g,)
+
+
+# --- matrix product ---------------------------------------------------------------------------
+
+
+class MatMul(Function):
+    """Z = X @ Y (1-D, 2-D, or batched with broadcast batch dimensions).
+
+    dZ/dX: G @ Y^T,  dZ/dY: X^T @ G, where ^T swaps the last two dimensions. A 1-D operand is
+    treated as a row (left) or column (right) vector whose extra dimension is then dropped.
+    """
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        if x.ndim == 0 or y.ndim == 0:
+            raise ShapeError(
+                f"matmul: both operands need at least one dimension, got {x.shape} @ {y.shape}"
+            )
+        inner_y = y.shape[-2] if y.ndim > 1 else y.shape[0]
+        if x.shape[-1] != inner_y:
+            raise ShapeError(
+                f"matmul: inner dimensions do not match: {x.shape} @ {y.shape} "
+                f"({x.shape[-1]} != {inner_y})"
+            )
+        return np.matmul(x, y)
+
+    def _forward_error(
+        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+    ) -> str:
+        x, y = arrays
+        return f"matmul: batch dimensions do not broadcast: {x.shape} @ {y.shape}"
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x, y = self.saved_tensors
+        if x.ndim == 1 and y.ndim == 1:  # dot product: a scalar output
+            return g * y, g * x
+        if x.ndim == 1:  # (k) @ (..., k, m) -> (..., m)
+            gx = (g.unsqueeze(-2) @ y.mT).squeeze(-2)
+            gy = x.unsqueeze(-1) @ g.unsqueeze(-2)
+            return gx, gy
+        if y.ndim == 1:  # (..., n, k) @ (k) -> (..., n)
+            gx = g.unsqueeze(-1) @ y.unsqueeze(-2)
+            gy = (x.mT @ g.unsqueeze(-1)).squeeze(-1)
+            return gx, gy
+        return g @ y.mT, x.mT @ g
+
+
+# --- reductions -------------------------------------------------------------------------------
+
+
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape a reduction over `axes` has with keepdim=True."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
+    """How many elements each output of a reduction over `axes` summarises."""
+    if axes is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[i] for i in axes]))
+
+
+class Sum(Function):
+    """z = sum of x over `axes`;  dz/dx = 1 for every summed element."""
+
+    def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
+        self.input_shape, self.kept_shape = x.shape, _kept_shape(x.shape, axes)
+        return np.sum(x, axis=axes, keepdims=keepdim)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g.reshape(self.kept_shape).expand(self.input_shape),)
+
+
+class Mean(Function):
+    """z = mean of x over `axes` (n elements each);  dz/dx = 1/n."""
+
+    def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
+        self.input_shape, self.kept_shape = x.shape, _kept_shape(x.shape, axes)
+        self.count = _count(x.shape, axes)
+        return np.mean(x, axis=axes, keepdims=keepdim)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g.reshape(self.kept_shape).expand(self.input_shape) / self.count,)
+
+
+class _Extremum(Function):
+    """z = max (or min) of x over `axes`; the gradient flows to the element(s) chosen.
+
+    With `split_ties` (max(), amax()) tied elements share the gradient equally; without it
+    (max(dim)) all of it goes to the first one, the index that max(dim) returns.
+    """
+
+    reduce: Any = staticmethod(np.max)
+    arg_reduce: Any = staticmethod(np.argmax)
+
+    def forward(
+        self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool, split_ties: bool
+    ) -> np.ndarray:
+        if x.size == 0:
+            raise ShapeError(f"{self.op_name}: cannot reduce an empty tensor of shape {x.shape}")
+        self.input_shape, self.kept_shape = x.shape, _kept_shape(x.shape, axes)
+        kept = self.reduce(x, axis=axes, keepdims=True)
+        if split_ties:
+            chosen = (x == kept).astype(x.dtype)
+            self.mask = chosen / np.sum(chosen, axis=axes, keepdims=True)
+        else:
+            assert axes is not None and len(axes) == 1, "first-index ties need one dim"
+            index = np.expand_dims(self.arg_reduce(x, axis=axes[0]), axes[0])
+            self.mask = np.zeros(x.shape, dtype=x.dtype)
+            np.put_along_axis(self.mask, index, 1.0, axis=axes[0])
+        return kept if keepdim else kept.reshape(np.sum(x, axis=axes).shape)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g.reshape(self.kept_shape).expand(self.input_shape) * _constant(self.mask),)
+
+
+class Max(_Extremum):
+    __doc__ = _Extremum.__doc__
+
+
+class Min(_Extremum):
+    __doc__ = _Extremum.__doc__
+    reduce = staticmethod(np.min)
+    arg_reduce = staticmethod(np.argmin)
+
+
+def _stable_logsumexp(x: np.ndarray, axes: tuple[int, ...] | None) -> np.ndarray:
+    """log sum exp x over `axes`, kept dims, computed as m + log sum exp(x - m), m = max x."""
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)  # all -inf (or inf) slices: leave them to NumPy
+    return m + np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
+
+
+class LogSumExp(Function):
+    """z = log sum_i e^(x_i) over `axes`;  dz/dx = softmax(x) over those axes."""
+
+    def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
+        self.axes, self.input_shape = axes, x.shape
+        self.kept_shape = _kept_shape(x.shape, axes)
+        kept = _stable_logsumexp(x, axes)
+        return kept if keepdim else kept.reshape(np.sum(x, axis=axes).shape)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        softmax = (x - x.logsumexp(dim=self.axes, keepdim=True)).exp()
+        return (g.reshape(self.kept_shape).expand(self.input_shape) * softmax,)
+
+
+class Softmax(Function):
+    """s = e^x / sum e^x along `dim`;  ds/dx applied to g: s * (g - sum(g * s))."""
+
+    def forward(self, x: np.ndarray, dim: int) -> np.ndarray:
+        self.dim = dim
+        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+        return e / np.sum(e, axis=dim, keepdims=True)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        s = x.softmax(self.dim)
+        return (s * (g - (g * s).sum(dim=self.dim, keepdim=True)),)
+
+
+class LogSoftmax(Function):
+    """z = x - logsumexp(x) along `dim`;  dz/dx applied to g: g - softmax(x) * sum(g)."""
+
+    def forward(self, x: np.ndarray, dim: int) -> np.ndarray:
+        self.dim = dim
+        return x - _stable_logsumexp(x, (dim,))
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        return (g - x.softmax(self.dim) * g.sum(dim=self.dim, keepdim=True),)
+
+
+# --- shape ------------------------------------------------------------------------------------
+
+
+class Reshape(Function):
+    """z = x with another shape, same elements in the same order;  dz/dx: reshape back."""
+
+    is_view = True
+
+    def forward(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        self.input_shape = x.shape
+        return x.reshape(shape)
+
+    def _forward_error(
+        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+    ) -> str:
+        (x,) = arrays
+        return (
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+            f"into {params['shape']}"
+        )
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g.reshape(self.input_shape),)
+
+
+class Permute(Function):
+    """z = x with its dimensions reordered;  dz/dx: the inverse reordering."""
+
+    is_view = True
+
+    def forward(self, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+        self.inverse = tuple(np.argsort(dims))
+        return np.transpose(x, dims)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g.permute(*self.inverse),)
+
+
+class Expand(Function):
+    """z = x repeated along dimensions of size 1 (broadcasting);  dz/dx sums the copies.
+
+    The sum is the engine's unbroadcast, which every input of every op gets."""
+
+    is_view = True
+
+    def forward(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
+    def _forward_error(
+        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+    ) -> str:
+        return f"expand: cannot expand a tensor of shape {arrays[0].shape} to {params['shape']}"
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g,)
+
+
+class Cat(Function):
+    """z = the inputs joined along `dim`;  dz/dx_i = the slice of g that came from x_i."""
+
+    def forward(self, *arrays: np.ndarray, dim: int) -> np.ndarray:
+        self.dim = dim
+        self.bounds = np.cumsum([0] + [a.shape[dim] for a in arrays])
+        return np.concatenate(arrays, axis=dim)
+
+    def _forward_error(
+        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+    ) -> str:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        return f"cat: tensors must have the same shape except in the joined dim; got {shapes}"
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        before = (slice(None),) * self.dim
+        return tuple(
+            g[before + (slice(int(start), int(stop)),)]
+            for start, stop in zip(self.bounds[:-1], self.bounds[1:])
+        )
+
+
+class GetItem(Function):
+    """z = x[index];  dz/dx: g scattered back into zeros of x's shape, repeats adding up."""
+
+    def forward(self, x: np.ndarray, index: Any) -> np.ndarray:
+        self.index, self.input_shape = index, x.shape
+        # Basic indexing (ints, slices, None, ...) gives a view of x; arrays give a copy.
+        self.is_view = not _has_array(index)
+        return x[index]
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (IndexAdd.apply(g, index=self.index, shape=self.input_shape),)
+
+
+class IndexAdd(Function):
+    """z = zeros(shape) with g added at `index` (GetItem's backward);  dz/dg = z[index]."""
+
+    def forward(self, g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+        self.index = index
+        out = np.zeros(shape, dtype=g.dtype)
+        if _has_array(index):
+            np.add.at(out, index, g)  # an index repeated in the array gets every update
+        else:
+            out[index] = g
+        return out
+
+    def backward(self, gg: Tensor) -> tuple[Tensor | None, ...]:
+        return (GetItem.apply(gg, index=self.index),)
+
+
+def _has_array(index: Any) -> bool:
+    """True when an index uses integer or boolean arrays (NumPy's advanced indexing)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(part, np.ndarray) for part in parts)
