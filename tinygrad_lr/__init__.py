@@ -8,7 +8,8 @@ loss.backward()          # w.grad now holds d(loss)/dw
 
 import numpy as _np
 
-from . import autograd  # first: tensor.py, ops.py and creation.py build on it
+# autograd first: tensor.py, ops.py and creation.py build on it; data, nn and optim on those.
+from . import autograd, data, nn, optim
 from .autograd import (
     Function,
     detect_anomaly,
@@ -123,6 +124,7 @@ __all__ = [
     "clip",
     "concatenate",
     "cos",
+    "data",
     "default_generator",
     "detect_anomaly",
     "div",
@@ -157,11 +159,13 @@ __all__ = [
     "minimum",
     "mm",
     "mul",
+    "nn",
     "no_grad",
     "normal",
     "numel",
     "ones",
     "ones_like",
+    "optim",
     "permute",
     "pow",
     "rand",

@@ -1,0 +1,205 @@
+"""Linear regression end to end: the model, minibatch training, and the exact answer.
+
+The model is y_hat = X w + b. Training minimises the chapter's squared loss
+(y_hat - y)^2 / 2 averaged over each minibatch, by SGD (or Adam); because the problem is
+convex, the result can be checked against the closed-form least-squares solution
+w*, b* = argmin ||X w + b - y||^2, which `numpy.linalg.lstsq` computes directly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import optim
+from .autograd import no_grad
+from .data import data_iter, generator_from
+from .nn import functional
+from .nn.modules import Linear, Module, Parameter
+from .tensor import Tensor
+
+ProgressCallback = Callable[[int, int, int], None]
+
+
+class LinearRegression(Module):
+    """y_hat = X @ w + b for X of shape (n, in_features): one Linear layer with one output.
+
+    The d2l chapter starts from w ~ N(0, 0.01^2) and b = 0 (`init="normal"`, the default);
+    `init="zeros"` is its first exercise (it works: the loss is convex), and `init="default"`
+    keeps Linear's PyTorch initialisation."""
+
+    def __init__(
+        self, in_features: int, init: str = "normal", seed: int | np.random.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.linear = Linear(in_features, 1)
+        if init not in ("normal", "zeros", "default"):
+            raise ValueError(
+                f"LinearRegression: init must be 'normal', 'zeros' or 'default', got {init!r}"
+            )
+        with no_grad():
+            if init == "normal":
+                self.linear.weight.copy_(
+                    generator_from(seed).normal(0.0, 0.01, self.linear.weight.shape)
+                )
+            if init in ("normal", "zeros"):
+                self.linear.bias.zero_()
+            if init == "zeros":
+                self.linear.weight.zero_()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self.linear(input)
+
+    @property
+    def weight(self) -> Parameter:
+        return self.linear.weight
+
+    @property
+    def bias(self) -> Parameter:
+        return self.linear.bias
+
+    @property
+    def w(self) -> np.ndarray:
+        """The learned weights as a flat array (a copy)."""
+        return np.array(self.linear.weight.detach().numpy().reshape(-1), copy=True)
+
+    @property
+    def b(self) -> float:
+        return float(self.linear.bias.item())
+
+
+@dataclass
+class History:
+    """What `fit` records: the full-data loss after each epoch (the chapter's printed number)."""
+
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.losses)
+
+
+class DivergedError(ArithmeticError):
+    """The loss became NaN or infinite: the learning rate is too large for the data's scale."""
+
+
+def _as_float_tensor(values: Any) -> Tensor:
+    return Tensor(
+        np.asarray(values.detach() if isinstance(values, Tensor) else values, dtype=np.float64)
+    )
+
+
+def full_loss(model: Module, features: Tensor, labels: Tensor) -> float:
+    """Mean squared loss (y_hat - y)^2 / 2 over the whole data set, without recording a graph."""
+    with no_grad():
+        return float(functional.squared_loss(model(features), labels).mean().item())
+
+
+def make_optimizer(name: str, params: Any, lr: float, momentum: float = 0.0) -> optim.Optimizer:
+    """'sgd' or 'adam' by name, as the command line chooses them."""
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum)
+    if name == "adam":
+        return optim.Adam(params, lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}; choose 'sgd' or 'adam'")
+
+
+def fit(
+    model: Module,
+    features: Any,
+    labels: Any,
+    *,
+    epochs: int = 3,
+    batch_size: int = 10,
+    lr: float = 0.03,
+    optimizer: str | optim.Optimizer = "sgd",
+    seed: int | np.random.Generator | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
+    on_batch: ProgressCallback | None = None,
+) -> History:
+    """Train `model` by minibatch gradient descent on the squared loss; returns the history.
+
+    Each step: loss = mean over the batch of (model(X) - y)^2 / 2, loss.backward(),
+    optimizer.step(), optimizer.zero_grad(). After each epoch the loss over all the data is
+    recorded and passed to `on_epoch(epoch, loss)`; `on_batch(epoch, batch, num_batches)`
+    is called after every step (for progress display). Raises DivergedError when the loss
+    stops being finite."""
+    import time
+
+    if epochs < 0:
+        raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
+    x = _as_float_tensor(features)
+    y = _as_float_tensor(labels).reshape(-1, 1)
+    if x.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"fit: features must have shape (n, d) and labels n values; got {x.shape} and {y.shape}"
+        )
+    opt = (
+        make_optimizer(optimizer, model.parameters(), lr)
+        if isinstance(optimizer, str)
+        else optimizer
+    )
+    rng = generator_from(seed)
+    num_batches = math.ceil(x.shape[0] / batch_size)
+    history = History()
+    start = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        for batch, (x_batch, y_batch) in enumerate(data_iter(batch_size, x, y, seed=rng), start=1):
+            loss = functional.squared_loss(model(x_batch), y_batch).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            if on_batch is not None:
+                on_batch(epoch, batch, num_batches)
+        epoch_loss = full_loss(model, x, y)
+        history.losses.append(epoch_loss)
+        if on_epoch is not None:
+            on_epoch(epoch, epoch_loss)
+        if not math.isfinite(epoch_loss):
+            raise DivergedError(
+                f"training diverged: the loss is {epoch_loss} after epoch {epoch}; "
+                f"try a smaller learning rate than {opt.param_groups[0]['lr']}"
+            )
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def least_squares(features: Any, labels: Any) -> tuple[np.ndarray, float]:
+    """The exact minimiser of sum_i (x_i . w + b - y_i)^2, from numpy.linalg.lstsq on [X, 1]."""
+    x = np.asarray(
+        features.detach() if isinstance(features, Tensor) else features, dtype=np.float64
+    )
+    y = np.asarray(
+        labels.detach() if isinstance(labels, Tensor) else labels, dtype=np.float64
+    ).reshape(-1)
+    design = np.hstack([x, np.ones((x.shape[0], 1))])
+    solution, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return solution[:-1], float(solution[-1])
+
+
+@dataclass
+class ParameterReport:
+    """Signed errors true - learned, as the chapter prints them, and their largest size."""
+
+    error_w: np.ndarray
+    error_b: float
+
+    @property
+    def max_abs_error(self) -> float:
+        return float(max(np.max(np.abs(self.error_w), initial=0.0), abs(self.error_b)))
+
+
+def parameter_errors(true_w: Any, true_b: float, w: Any, b: float) -> ParameterReport:
+    """Error in estimating w and b: true - learned (the chapter's sign)."""
+    true = np.asarray(true_w, dtype=np.float64).reshape(-1)
+    learned = np.asarray(w, dtype=np.float64).reshape(-1)
+    if true.shape != learned.shape:
+        raise ValueError(
+            f"parameter_errors: true w has {true.size} values, learned w has {learned.size}"
+        )
+    return ParameterReport(true - learned, float(true_b) - float(b))

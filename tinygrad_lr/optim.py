@@ -1,0 +1,227 @@
+"""Optimizers: `SGD` and `Adam`, with PyTorch's names, defaults and update formulas.
+
+An optimizer holds references to parameters; `step()` reads each parameter's `.grad` and
+changes the parameter's values in place (no graph is recorded: an update is not part of the
+model), and `zero_grad()` clears the gradients, which otherwise add up across backward calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .autograd import no_grad
+from .nn.modules import clear_grads
+from .tensor import Tensor
+
+ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+def _check_number(value: Any, name: str, where: str, *, low: float = 0.0) -> float:
+    """A finite real number >= low; NaN fails every comparison, so test finiteness first."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{where}: {name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < low:
+        raise ValueError(f"{where}: invalid {name} {value!r}; it must be a finite number >= {low}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: groups of parameters, each group a dict with the hyper-parameters for it.
+
+    `params` is an iterable of tensors, or of dicts `{"params": [...], "lr": ...}` to give
+    groups their own settings (missing settings come from `defaults`)."""
+
+    def __init__(self, params: ParamsLike, defaults: dict[str, Any]) -> None:
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of tensors (e.g. "
+                "model.parameters() or [w, b]), got a single Tensor"
+            )
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        # Per-parameter state (momentum buffers, Adam moments), keyed by the parameter's id.
+        self.state: dict[int, dict[str, Any]] = {}
+        entries: list[Any] = list(params)
+        if not entries:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        groups = entries if isinstance(entries[0], dict) else [{"params": entries}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        where = type(self).__name__
+        if not isinstance(group, dict):
+            raise TypeError(
+                f"{where}: a parameter group must be a dict, got {type(group).__name__}"
+            )
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for index, param in enumerate(params):
+            if not isinstance(param, Tensor):
+                raise TypeError(
+                    f"{where}: parameter {index} is a {type(param).__name__}, not a Tensor"
+                )
+            if not param.is_leaf:
+                raise ValueError(
+                    f"{where}: parameter {index} (shape {param.shape}) is not a leaf tensor; "
+                    "optimize the tensors you created, not results computed from them"
+                )
+            if param.dtype.kind != "f":
+                raise TypeError(f"{where}: parameter {index} has dtype {param.dtype}, not a float")
+            if id(param) in seen:
+                raise ValueError(f"{where}: parameter {index} appears more than once")
+            seen.add(id(param))
+        full = {**self.defaults, **group, "params": params}
+        self._validate(full)
+        self.param_groups.append(full)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        """Subclasses check their hyper-parameters here, so bad values fail at construction."""
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients: set `.grad` to None (default) or fill it with zeros."""
+        for group in self.param_groups:
+            clear_grads(group["params"], set_to_none)
+
+    def step(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define step()")
+
+    @staticmethod
+    def _parameters_with_grad(
+        group: dict[str, Any],
+    ) -> Iterable[tuple[Tensor, np.ndarray, np.ndarray]]:
+        """(parameter, its values, its gradient) as arrays, for parameters that have a gradient.
+        The update math is plain NumPy: an update is not part of any model's graph."""
+        for param in group["params"]:
+            if param.grad is not None:
+                yield param, param.detach().numpy(), param.grad.detach().numpy()
+
+    @staticmethod
+    def _write(param: Tensor, value: np.ndarray) -> None:
+        """Replace the parameter's values in place (every holder of it sees the update; its
+        version goes up, so a graph that saved the old values refuses to backward)."""
+        with no_grad():
+            param.copy_(value)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for index, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {index}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        return "\n".join(lines) + "\n)"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum (PyTorch's formulation).
+
+    g = grad + weight_decay * p
+    buf = g at the first step, then momentum * buf + (1 - dampening) * g
+    g = g + momentum * buf if nesterov else buf            (when momentum != 0)
+    p = p - lr * g
+    """
+
+    def __init__(
+        self,
+        params: ParamsLike,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+        )
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        for name in ("lr", "momentum", "dampening", "weight_decay"):
+            group[name] = _check_number(group[name], name, "SGD")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
+
+    @no_grad()
+    def step(self) -> None:
+        for group in self.param_groups:
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+            for param, values, grad in self._parameters_with_grad(group):
+                if weight_decay:
+                    grad = grad + weight_decay * values
+                if momentum:
+                    state = self.state.setdefault(id(param), {})
+                    buffer = state.get("momentum_buffer")
+                    if buffer is None:
+                        buffer = np.array(grad, copy=True)
+                    else:
+                        buffer = momentum * buffer + (1 - dampening) * grad
+                    state["momentum_buffer"] = buffer
+                    grad = grad + momentum * buffer if nesterov else buffer
+                self._write(param, values - lr * grad)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), with PyTorch's formulation; t counts steps from 1.
+
+    g = grad + weight_decay * p            (L2 penalty, as torch.optim.Adam; not AdamW)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g^2
+    p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    """
+
+    def __init__(
+        self,
+        params: ParamsLike,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        for name in ("lr", "eps", "weight_decay"):
+            group[name] = _check_number(group[name], name, "Adam")
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        for index, beta in enumerate(betas):
+            value = _check_number(beta, f"beta parameter at index {index}", "Adam")
+            if value >= 1:
+                raise ValueError(
+                    f"Adam: invalid beta parameter at index {index}: {beta!r}; "
+                    "it must lie in [0, 1)"
+                )
+        group["betas"] = (float(betas[0]), float(betas[1]))
+
+    @no_grad()
+    def step(self) -> None:
+        for group in self.param_groups:
+            lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+            beta1, beta2 = group["betas"]
+            for param, values, grad in self._parameters_with_grad(group):
+                if weight_decay:
+                    grad = grad + weight_decay * values
+                state = self.state.setdefault(id(param), {})
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = np.zeros_like(values)
+                    state["exp_avg_sq"] = np.zeros_like(values)
+                state["step"] += 1
+                step = state["step"]
+                # m moves a fraction (1 - beta1) of the way towards g (PyTorch's lerp form).
+                state["exp_avg"] = state["exp_avg"] + (1 - beta1) * (grad - state["exp_avg"])
+                state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
+                step_size = lr / (1 - beta1**step)
+                denom = np.sqrt(state["exp_avg_sq"]) / math.sqrt(1 - beta2**step) + eps
+                self._write(param, values - step_size * state["exp_avg"] / denom)
