@@ -92,6 +92,7 @@ from .functions import (
     var,
     where,
 )
+from .serialization import load, save
 from .tensor import Tensor
 
 # dtypes under PyTorch's names (the default floating dtype here is float64).
@@ -146,6 +147,7 @@ __all__ = [
     "is_grad_enabled",
     "is_tensor",
     "linspace",
+    "load",
     "log",
     "log_softmax",
     "logsumexp",
@@ -176,6 +178,7 @@ __all__ = [
     "randperm",
     "relu",
     "reshape",
+    "save",
     "set_detect_anomaly",
     "set_grad_enabled",
     "sigmoid",
