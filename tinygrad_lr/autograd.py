@@ -13,6 +13,7 @@ a tensor used more than once.
 
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -301,13 +302,17 @@ def _unbroadcast(grad: Tensor, shape: tuple[int, ...], fn: Function, position: i
     return grad.reshape(shape) if grad.shape != shape else grad
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
 def _check_finite(grad: Tensor, fn: Function, position: int) -> None:
     """Anomaly mode: stop at the first op whose backward made a NaN or an infinity."""
     if np.all(np.isfinite(grad._data)):
         return
     where = ""
-    if fn.created_at:
-        frame = fn.created_at[-1]
+    user_frames = [f for f in fn.created_at or () if not f.filename.startswith(_PACKAGE_DIR)]
+    if user_frames:
+        frame = user_frames[-1]
         where = f"\nThe {fn.op_name} was created at {frame.filename}:{frame.lineno}: {frame.line}"
     raise RuntimeError(
         f"{fn.name} returned a non-finite gradient (NaN or inf) for input {position} "
@@ -421,9 +426,15 @@ def _store_grad(tensor: Tensor, grad: Tensor, create_graph: bool) -> None:
 
 
 def _free(fn: Function) -> None:
-    """Drop what the node keeps for backward, so memory is released as soon as possible."""
+    """Drop what the node keeps for backward, so memory is released as soon as possible.
+    What belongs to the output tensor (its hooks, retain_grad) stays."""
+    hooks, retained = fn._hooks, fn._retained
     fn.__dict__.clear()
     fn._freed = True
+    if hooks:
+        fn._hooks = hooks
+    if retained is not None:
+        fn._retained = retained
 
 
 def grad(
