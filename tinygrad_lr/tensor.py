@@ -650,6 +650,8 @@ class Tensor:
             ) from None
         except TypeError as error:
             raise DTypeError(f"{name}: {error}") from None
+        except IndexError as error:
+            raise IndexError(f"{name}: {error} (tensor shape {self.shape})") from None
         self._version_counter[0] += 1
         return self
 
@@ -672,7 +674,7 @@ class Tensor:
         return self._in_place("fill_", value, lambda a, b: a.fill(b))
 
     def zero_(self) -> Tensor:
-        return self.fill_(0)
+        return self._in_place("zero_", 0, lambda a, b: a.fill(b))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         draw = creation.default_generator().normal(mean, std, self.shape)

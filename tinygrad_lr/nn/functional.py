@@ -13,7 +13,8 @@ from typing import Any, Literal
 import numpy as np
 
 from ..creation import as_tensor
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
+from ..functions import where
 from ..tensor import Tensor
 
 Reduction = Literal["mean", "sum", "none"]
@@ -43,9 +44,11 @@ def _check_same_shape(input: Tensor, target: Tensor, name: str) -> None:
     # PyTorch only warns here; an (n, 1) prediction against an (n,) target silently
     # broadcasts to (n, n), the classic linear-regression bug, so we refuse it.
     if input.shape != target.shape:
+        fits = input.numel() == target.numel()
+        hint = f" (e.g. target.reshape({input.shape}))" if fits else ""
         raise ShapeError(
             f"{name}: input has shape {input.shape} but target has shape {target.shape}; "
-            f"they must match (e.g. target.reshape({input.shape}))"
+            f"they must match{hint}"
         )
 
 
@@ -153,9 +156,15 @@ def cross_entropy(input: Tensor, target: Any, reduction: Reduction = "mean") -> 
                 f"cross_entropy: target values must lie in [0, {num_classes}), got values from "
                 f"{labels.min()} to {labels.max()}"
             )
-        one_hot = Tensor(np.eye(num_classes, dtype=input.dtype)[labels])
-        loss = -(one_hot * log_probs).sum(dim=-1)
+        chosen = Tensor(np.eye(num_classes, dtype=bool)[labels])
+        # where, not a product with a one-hot matrix: 0 * log p is NaN when p underflows to 0.
+        loss = -where(chosen, log_probs, 0.0).sum(dim=-1)
     elif target.dtype.kind == "f":
+        if target.shape == input.shape[:-1] and input.ndim == 2:
+            raise DTypeError(
+                f"cross_entropy: a target of shape {target.shape} holds class indices, which "
+                f"must be integers, got dtype {target.dtype}; convert with target.long()"
+            )
         _check_same_shape(input, target, "cross_entropy (probability target)")
         loss = -(target * log_probs).sum(dim=-1)
     else:

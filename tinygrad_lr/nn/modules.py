@@ -199,7 +199,11 @@ class Module:
                 continue
             value = state_dict[key]
             array = np.asarray(value.detach() if isinstance(value, Tensor) else value)
-            if array.shape != param.shape:
+            if array.dtype.kind not in "fiub":
+                problems.append(
+                    f"{key!r} must hold numbers, got {type(value).__name__} of dtype {array.dtype}"
+                )
+            elif array.shape != param.shape:
                 problems.append(
                     f"size mismatch for {key!r}: the state_dict has shape {tuple(array.shape)}, "
                     f"the model has shape {param.shape}"
