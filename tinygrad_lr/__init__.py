@@ -92,6 +92,7 @@ from .functions import (
     var,
     where,
 )
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
 from .tensor import Tensor
 
@@ -108,6 +109,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DTypeError",
     "Function",
+    "GradcheckError",
     "ShapeError",
     "Tensor",
     "abs",
@@ -141,6 +143,8 @@ __all__ = [
     "full",
     "full_like",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "half",
     "int32",
     "int64",
