@@ -354,7 +354,10 @@ def run_backward(
         captured: dict[Tensor, Tensor] = {}
         check_finite = _state.detect_anomaly
 
-        for fn in _topological_order({r.grad_fn for r in roots if r.grad_fn is not None}):
+        # Roots in the order given (a set would order them by memory address), so gradients
+        # are summed in the same order on every run and results repeat to the last bit.
+        root_nodes = dict.fromkeys(r.grad_fn for r in roots if r.grad_fn is not None)
+        for fn in _topological_order(root_nodes):
             grad = node_grads.pop(fn, None)
             if grad is None:
                 continue  # no gradient reaches this node (a backward returned None for it)
