@@ -95,10 +95,12 @@ class Pow(_Broadcasting):
 
 
 class Maximum(_Broadcasting):
-    """z = max(x, y) elementwise;  the gradient goes to the larger input, half each at ties."""
+    """z = max(x, y) elementwise;  the gradient goes to the larger input, half each at ties.
+
+    A NaN wins, as in np.maximum: the input it came from gets the gradient (as in PyTorch)."""
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        self.x_share = (x > y) + 0.5 * (x == y)
+        self.x_share = _first_share(x > y, x, y)
         return np.maximum(x, y)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
@@ -107,15 +109,24 @@ class Maximum(_Broadcasting):
 
 
 class Minimum(_Broadcasting):
-    """z = min(x, y) elementwise;  the gradient goes to the smaller input, half each at ties."""
+    """z = min(x, y) elementwise;  the gradient goes to the smaller input, half each at ties.
+
+    A NaN wins, as in np.minimum: the input it came from gets the gradient (as in PyTorch)."""
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        self.x_share = (x < y) + 0.5 * (x == y)
+        self.x_share = _first_share(x < y, x, y)
         return np.minimum(x, y)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         share = _constant(self.x_share)
         return g * share, g * (1.0 - share)
+
+
+def _first_share(x_wins: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The part of the gradient of max(x, y) or min(x, y) that goes to x: 1 where x wins,
+    1/2 at ties, and where NaNs make the result NaN, 1 to the NaN (1/2 if both are NaN)."""
+    x_nan, y_nan = np.isnan(x), np.isnan(y)
+    return x_wins + 0.5 * (x == y) + x_nan * (1.0 - 0.5 * y_nan)
 
 
 class Where(_Broadcasting):
@@ -256,14 +267,16 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """z = max(x, 0);  dz/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch does)."""
+    """z = max(x, 0);  dz/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch does).
+
+    NaN passes through with gradient 1, as np.maximum(x, 0) and PyTorch's relu do."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.positive = x > 0
-        return np.where(self.positive, x, np.zeros((), dtype=x.dtype))
+        self.passes = ~(x <= 0)  # `x > 0` would turn a NaN into 0 and hide it
+        return np.where(self.passes, x, np.zeros((), dtype=x.dtype))
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g * _constant(self.positive),)
+        return (g * _constant(self.passes),)
 
 
 class Clamp(Function):
@@ -407,7 +420,8 @@ class _Extremum(Function):
         self.input_shape, self.kept_shape = x.shape, _kept_shape(x.shape, axes)
         kept = self.reduce(x, axis=axes, keepdims=True)
         if split_ties:
-            chosen = (x == kept).astype(x.dtype)
+            # A NaN is the extreme (np.max returns it), so the gradient goes to the NaN(s).
+            chosen = ((x == kept) | (np.isnan(x) & np.isnan(kept))).astype(x.dtype)
             self.mask = chosen / np.sum(chosen, axis=axes, keepdims=True)
         else:
             assert axes is not None and len(axes) == 1, "first-index ties need one dim"
