@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -174,6 +175,8 @@ class Function:
     _hooks: list[Callable[[Tensor], Tensor | None]] | None = None
     _retained: Any = None  # weakref to the output tensor when it called retain_grad()
     _freed = False
+    # Set when freed: (weakref to input, its grad_fn, its shape) per input, for drawing.
+    _outline: Sequence[tuple[Any, Function | None, tuple[int, ...]]] = ()
 
     def forward(self, *arrays: Any, **params: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward")
@@ -410,8 +413,20 @@ def _run_hooks(hooks: Iterable[Callable[[Tensor], Tensor | None]], grad: Tensor)
     """Each hook sees the gradient and may return a replacement (None keeps it)."""
     for hook in hooks:
         replaced = hook(grad)
-        if replaced is not None:
-            grad = replaced
+        if replaced is None:
+            continue
+        name = getattr(hook, "__name__", repr(hook))
+        if not isinstance(replaced, _Tensor):
+            raise TypeError(
+                f"hook {name!r} must return a Tensor or None, got {type(replaced).__name__}"
+            )
+        if replaced.shape != grad.shape:
+            # As in PyTorch: a hook may change the values of a gradient, not its shape.
+            raise ShapeError(
+                f"hook {name!r} changed the shape of the gradient from {grad.shape} "
+                f"to {replaced.shape}"
+            )
+        grad = replaced
     return grad
 
 
@@ -432,8 +447,14 @@ def _free(fn: Function) -> None:
     """Drop what the node keeps for backward, so memory is released as soon as possible.
     What belongs to the output tensor (its hooks, retain_grad) stays."""
     hooks, retained = fn._hooks, fn._retained
+    # The graph's outline stays, so it can still be drawn after backward (tinygrad_lr.viz):
+    # which node feeds this one, the op's params, and a weak reference to each input, which
+    # keeps no values alive that the user does not hold.
+    outline = [(weakref.ref(t), t.grad_fn, t.shape) for t in fn.inputs]
+    params = fn.params
     fn.__dict__.clear()
     fn._freed = True
+    fn._outline, fn.params = outline, params
     if hooks:
         fn._hooks = hooks
     if retained is not None:
