@@ -17,6 +17,7 @@ upstream gradient were changed in place. The strategies (`tensors`, `arrays`, `s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -153,11 +154,36 @@ def arrays(
     dtype: Any = np.float64,
     unique: bool = False,
 ) -> st.SearchStrategy[np.ndarray]:
-    """NumPy arrays of `dtype` with elements from `domain` (`unique` avoids ties, for max)."""
-    dtype = np.dtype(dtype)
+    """NumPy arrays of `dtype` with elements from `domain`; `unique` spreads the values apart
+    (no ties, for max and min)."""
+    return _arrays(shape, domain, np.dtype(dtype), unique)
+
+
+@functools.lru_cache(maxsize=1024)
+def _arrays(
+    shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]],
+    domain: Domain | str,
+    dtype: np.dtype,
+    unique: bool,
+) -> st.SearchStrategy[np.ndarray]:
+    # Cached: building a strategy costs more than drawing from it, and tests draw per shape.
     width = cast(Literal[16, 32, 64], 8 * dtype.itemsize)
-    elements = _domain(domain).elements(width=width)
-    return hnp.arrays(dtype, shape, elements=elements, unique=unique)
+    spec = _domain(domain)
+    drawn = hnp.arrays(dtype, shape, elements=spec.elements(width=width))
+    return drawn.map(lambda a: _spread_apart(a, spec)) if unique else drawn
+
+
+def _spread_apart(values: np.ndarray, domain: Domain) -> np.ndarray:
+    """The same ordering, but spaced at least 0.6 (high - low) / n apart, so that no two
+    values lie within a finite-difference step of a tie (max, min, sort). Ignores `avoid`."""
+    n = values.size
+    if n == 0:
+        return values
+    flat = values.ravel().astype(np.float64)
+    rank = np.argsort(np.argsort(flat, kind="stable"), kind="stable")
+    jitter = 0.4 * ((flat - domain.low) / (domain.high - domain.low) - 0.5)
+    spaced = domain.low + (domain.high - domain.low) * (rank + 0.5 + jitter) / n
+    return spaced.reshape(values.shape).astype(values.dtype)
 
 
 def tensors(
