@@ -343,7 +343,7 @@ class Progress:
         self.epochs = epochs
         self.stream = stream
         self.start = time.perf_counter()
-        self.last_shown = 0.0
+        self.last_shown = -math.inf
         self.shown = False
         self.live = stream.isatty()
 

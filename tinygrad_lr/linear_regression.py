@@ -148,25 +148,33 @@ def fit(
     num_batches = math.ceil(x.shape[0] / batch_size)
     history = History()
     start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        for batch, (x_batch, y_batch) in enumerate(data_iter(batch_size, x, y, seed=rng), start=1):
-            loss = functional.squared_loss(model(x_batch), y_batch).mean()
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            if on_batch is not None:
-                on_batch(epoch, batch, num_batches)
-        epoch_loss = full_loss(model, x, y)
-        history.losses.append(epoch_loss)
-        if on_epoch is not None:
-            on_epoch(epoch, epoch_loss)
-        if not math.isfinite(epoch_loss):
-            raise DivergedError(
-                f"training diverged: the loss is {epoch_loss} after epoch {epoch}; "
-                f"try a smaller learning rate than {opt.param_groups[0]['lr']}"
-            )
+    # Overflow is reported once, as DivergedError, instead of as a stream of NumPy warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(1, epochs + 1):
+            batches = data_iter(batch_size, x, y, seed=rng)
+            for batch, (x_batch, y_batch) in enumerate(batches, start=1):
+                loss = functional.squared_loss(model(x_batch), y_batch).mean()
+                _check_finite(loss.item(), f"epoch {epoch}, batch {batch}", opt)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+                if on_batch is not None:
+                    on_batch(epoch, batch, num_batches)
+            epoch_loss = full_loss(model, x, y)
+            _check_finite(epoch_loss, f"the end of epoch {epoch}", opt)
+            history.losses.append(epoch_loss)
+            if on_epoch is not None:
+                on_epoch(epoch, epoch_loss)
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _check_finite(loss: float, where: str, opt: optim.Optimizer) -> None:
+    if not math.isfinite(loss):
+        raise DivergedError(
+            f"training diverged: the loss is {loss} at {where}; "
+            f"try a smaller learning rate than {opt.param_groups[0]['lr']}"
+        )
 
 
 def least_squares(features: Any, labels: Any) -> tuple[np.ndarray, float]:

@@ -219,9 +219,19 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = np.zeros_like(values)
                 state["step"] += 1
                 step = state["step"]
-                # m moves a fraction (1 - beta1) of the way towards g (PyTorch's lerp form).
-                state["exp_avg"] = state["exp_avg"] + (1 - beta1) * (grad - state["exp_avg"])
-                state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
+                state["exp_avg"] = _lerp(state["exp_avg"], grad, 1 - beta1)
+                state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (grad * grad)
                 step_size = lr / (1 - beta1**step)
                 denom = np.sqrt(state["exp_avg_sq"]) / math.sqrt(1 - beta2**step) + eps
                 self._write(param, values - step_size * state["exp_avg"] / denom)
+
+
+def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+    """start + weight (end - start): m moves a fraction `weight` of the way towards g.
+
+    Written from whichever end is nearer, as torch.lerp does, so that the result rounds the same
+    (and weight = 1 gives `end` exactly); Adam's updates can cancel, which magnifies any
+    difference in the last bit."""
+    if weight < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - weight)
