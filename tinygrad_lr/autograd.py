@@ -375,10 +375,7 @@ def run_backward(
 
             input_grads = fn.backward(grad)
             if not isinstance(input_grads, tuple) or len(input_grads) != len(fn.inputs):
-                raise RuntimeError(
-                    f"{fn.name}.backward must return a tuple with one gradient per input "
-                    f"({len(fn.inputs)}), got {input_grads!r:.80}"
-                )
+                input_grads = _gradient_tuple(fn, input_grads)
             for position, (tensor, needed, input_grad) in enumerate(
                 zip(fn.inputs, fn.needs_input_grad, input_grads)
             ):
@@ -407,6 +404,17 @@ def run_backward(
     if capture is None:
         return None
     return [captured.get(t) for t in capture]
+
+
+def _gradient_tuple(fn: Function, returned: Any) -> tuple[Tensor | None, ...]:
+    """What a backward returned, when it is not a tuple of one gradient per input: a bare
+    Tensor is accepted for a one-input op (as PyTorch does); anything else is an error."""
+    if isinstance(returned, _Tensor) and len(fn.inputs) == 1:
+        return (returned,)
+    raise RuntimeError(
+        f"{fn.name}.backward must return a tuple with one gradient (a Tensor, or None) per "
+        f"input ({len(fn.inputs)}), got {returned!r:.80}"
+    )
 
 
 def _run_hooks(hooks: Iterable[Callable[[Tensor], Tensor | None]], grad: Tensor) -> Tensor:
