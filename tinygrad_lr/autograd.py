@@ -38,6 +38,7 @@ class _ThreadState(threading.local):
 
     grad_enabled: bool = True
     detect_anomaly: bool = False
+    anomaly_check_nan: bool = True
 
 
 _state = _ThreadState()
@@ -127,23 +128,29 @@ class detect_anomaly:
 
     def __init__(self, check_nan: bool = True) -> None:
         self.check_nan = check_nan
-        self._previous: list[bool] = []
+        self._previous: list[tuple[bool, bool]] = []
 
     def __enter__(self) -> None:
-        self._previous.append(_state.detect_anomaly)
-        _state.detect_anomaly = self.check_nan
+        self._previous.append((_state.detect_anomaly, _state.anomaly_check_nan))
+        # As in PyTorch, check_nan=False still records where ops were made, but lets NaN pass.
+        _state.detect_anomaly, _state.anomaly_check_nan = True, self.check_nan
 
     def __exit__(self, *exc_info: object) -> None:
-        _state.detect_anomaly = self._previous.pop()
+        _state.detect_anomaly, _state.anomaly_check_nan = self._previous.pop()
 
 
-def set_detect_anomaly(mode: bool) -> None:
+def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
     """Switch anomaly detection on or off for this thread."""
-    _state.detect_anomaly = bool(mode)
+    _state.detect_anomaly, _state.anomaly_check_nan = bool(mode), bool(check_nan)
 
 
 def is_anomaly_enabled() -> bool:
     return _state.detect_anomaly
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """True when anomaly mode stops the backward pass at NaN and inf gradients."""
+    return _state.detect_anomaly and _state.anomaly_check_nan
 
 
 # --- Function ---------------------------------------------------------------------------------
@@ -355,7 +362,7 @@ def run_backward(
                 _accumulate(node_grads, root.grad_fn, root_grad)
         captured_nodes = {t.grad_fn: t for t in capture or () if t.grad_fn is not None}
         captured: dict[Tensor, Tensor] = {}
-        check_finite = _state.detect_anomaly
+        check_finite = _state.detect_anomaly and _state.anomaly_check_nan
 
         # Roots in the order given (a set would order them by memory address), so gradients
         # are summed in the same order on every run and results repeat to the last bit.

@@ -196,8 +196,10 @@ def _format_array(array: np.ndarray, max_values: int) -> str:
         if finite.size == 0:
             summary = "no finite values"
         else:
-            low, high = finite.min(), finite.max()
-            summary = f"mean {finite.mean():.4g}, range [{low:.4g}, {high:.4g}]"
+            mean, low, high = (
+                _format_number(float(v)) for v in (finite.mean(), finite.min(), finite.max())
+            )
+            summary = f"mean {mean}, range [{low}, {high}]"
     bad = array.size - finite.size
     return summary + (f", {bad} nan/inf" if bad else "")
 
