@@ -3,6 +3,8 @@ they fail with a report that names the input, the elements and the op to blame."
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -396,3 +398,18 @@ def test_backward_returning_something_else_is_a_clear_error() -> None:
     x, y = leaf(2), leaf(2, seed=1)
     with pytest.raises(RuntimeError, match=r"TwoInputsBackward.backward must return a tuple"):
         TwoInputs.apply(x, y).sum().backward()
+
+
+def test_custom_op_example_checks_its_ops_and_blames_the_broken_one() -> None:
+    path = Path(__file__).resolve().parents[1] / "examples" / "custom_op_softplus.py"
+    spec = importlib.util.spec_from_file_location("example_custom_op_softplus", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    results = example.main(verbose=False)
+    checks = [name for name in results if name.endswith("check")]
+    assert len(checks) == 5 and all(results[name] is True for name in checks)
+    w, b = results["huber_fit"]
+    assert abs(w - 3.0) < 0.1 and abs(b - 1.0) < 0.3  # the outliers did not drag the line
+    assert results["broken_op"] == "BrokenSoftplusBackward"
+    assert "activated = BrokenSoftplus.apply(hidden)" in results["broken_report"]

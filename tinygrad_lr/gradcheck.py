@@ -697,6 +697,7 @@ def _report(failure: _Failure, check: str) -> str:
         )
         if op.created_at:
             lines.append(f"  created at {op.created_at}")
+        lines.append("  checked on its own, on those values:")
         lines.append(op.detail)
         if op.builtin and op.op_name in _KINKED_OPS:
             lines.append(
