@@ -404,3 +404,22 @@ def test_losses_match_pytorch(logits: np.ndarray, data) -> None:  # type: ignore
             ours_value, theirs_value.detach().numpy(), rtol=1e-10, atol=1e-12
         )
         np.testing.assert_allclose(ours_grad, x.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_assigning_a_plain_tensor_over_a_parameter_is_refused() -> None:
+    # `self.weight = self.weight * 2` would silently take the weight away from the optimizer.
+    layer = nn.Linear(2, 1)
+    with pytest.raises(
+        TypeError, match=r"'weight', a registered Parameter of Linear.*Parameter\(\.\.\.\)"
+    ):
+        layer.weight = layer.weight * 2
+    layer.weight = nn.Parameter(tl.zeros(1, 2))  # a new Parameter replaces it
+    assert next(layer.parameters()) is layer.weight
+
+
+def test_sequential_slices_share_their_modules() -> None:
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    head = model[:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is model[0]
+    with pytest.raises(IndexError, match="index 3 is out of range for 3 modules"):
+        model[3]

@@ -120,12 +120,13 @@ def test_plain_sgd_step_is_p_minus_lr_times_grad(data, lr: float) -> None:  # ty
 
 
 @given(SHAPES.flatmap(start_and_grads), st.floats(1e-3, 1.0))
-def test_first_adam_step_moves_each_entry_by_lr_against_the_gradient_sign(data, lr: float) -> None:  # type: ignore[no-untyped-def]
-    # After bias correction m/sqrt(v) = g/|g| at step 1, so each entry moves by about lr.
+def test_first_adam_step_moves_each_entry_by_about_lr_against_the_gradient(data, lr: float) -> None:  # type: ignore[no-untyped-def]
+    # At step 1 the bias-corrected moments are g and g^2, so the step is lr g / (|g| + eps):
+    # about lr for every entry, whatever the gradient's size.
     start, grads = data
-    grad = np.where(np.abs(grads[0]) < 1e-3, 1.0, grads[0])
-    moved = run_ours(lambda p: optim.Adam(p, lr=lr), start, [grad])
-    np.testing.assert_allclose(moved, start - lr * np.sign(grad), rtol=1e-6, atol=1e-6 * lr)
+    moved = run_ours(lambda p: optim.Adam(p, lr=lr, eps=1e-8), start, grads[:1])
+    expected = start - lr * grads[0] / (np.abs(grads[0]) + 1e-8)
+    np.testing.assert_allclose(moved, expected, rtol=1e-12, atol=1e-15)
 
 
 def test_momentum_accumulates_a_constant_gradient() -> None:
@@ -204,3 +205,11 @@ def test_bad_parameter_lists_fail_with_a_clear_error() -> None:
         optim.SGD([w, w], lr=0.1)
     with pytest.raises(TypeError, match="parameter 0 is a ndarray"):
         optim.SGD([np.zeros(2)], lr=0.1)  # type: ignore[list-item]
+
+
+def test_state_is_keyed_by_the_parameter_as_in_pytorch() -> None:
+    w = tl.zeros(2, requires_grad=True)
+    optimizer = optim.SGD([w], lr=0.1, momentum=0.9)
+    w.grad = tl.ones(2)
+    optimizer.step()
+    np.testing.assert_array_equal(optimizer.state[w]["momentum_buffer"], [1.0, 1.0])

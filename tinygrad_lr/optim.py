@@ -43,8 +43,9 @@ class Optimizer:
             )
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
-        # Per-parameter state (momentum buffers, Adam moments), keyed by the parameter's id.
-        self.state: dict[int, dict[str, Any]] = {}
+        # Per-parameter state (momentum buffers, Adam moments), keyed by the parameter itself
+        # (tensors hash by identity), so `optimizer.state[w]` works as in PyTorch.
+        self.state: dict[Tensor, dict[str, Any]] = {}
         entries: list[Any] = list(params)
         if not entries:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
@@ -159,7 +160,7 @@ class SGD(Optimizer):
                 if weight_decay:
                     grad = grad + weight_decay * values
                 if momentum:
-                    state = self.state.setdefault(id(param), {})
+                    state = self.state.setdefault(param, {})
                     buffer = state.get("momentum_buffer")
                     if buffer is None:
                         buffer = np.array(grad, copy=True)
@@ -212,7 +213,7 @@ class Adam(Optimizer):
             for param, values, grad in self._parameters_with_grad(group):
                 if weight_decay:
                     grad = grad + weight_decay * values
-                state = self.state.setdefault(id(param), {})
+                state = self.state.setdefault(param, {})
                 if not state:
                     state["step"] = 0
                     state["exp_avg"] = np.zeros_like(values)

@@ -74,16 +74,30 @@ class Module:
                 f"call super().__init__() first in {type(self).__name__}.__init__"
             )
         parameters, modules = registries
-        # Whatever `name` held before is forgotten, so re-assigning a plain value unregisters it.
-        for registry in (parameters, modules):
-            if registry is not None:
-                registry.pop(name, None)
+        # As in PyTorch: `self.weight = self.weight * 2` would silently drop the parameter from
+        # parameters() (and so from the optimizer). None empties a slot on purpose.
+        for registry, kind in ((parameters, "Parameter"), (modules, "Module")):
+            replaced = registry is not None and name in registry
+            if replaced and not isinstance(value, (Parameter, Module, type(None))):
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} to {name!r}, a registered {kind} of "
+                    f"{type(self).__name__} ({kind} or None expected)"
+                    + ("; wrap the value in Parameter(...)" if kind == "Parameter" else "")
+                )
+        # Whatever `name` held before is forgotten; a replaced entry keeps its place in the order.
         self.__dict__.pop(name, None)
         if isinstance(value, Parameter):
+            if modules is not None:
+                modules.pop(name, None)
             parameters[name] = value  # type: ignore[index]
         elif isinstance(value, Module):
+            if parameters is not None:
+                parameters.pop(name, None)
             modules[name] = value  # type: ignore[index]
         else:
+            for registry in (parameters, modules):
+                if registry is not None:
+                    registry.pop(name, None)
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
@@ -326,8 +340,11 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __getitem__(self, index: int) -> Module:
+    def __getitem__(self, index: int | slice) -> Any:
+        """The module at `index`, or a Sequential of a slice of them (sharing the modules)."""
         modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
         try:
             return modules[index]
         except IndexError:
