@@ -413,3 +413,40 @@ def test_custom_op_example_checks_its_ops_and_blames_the_broken_one() -> None:
     assert abs(w - 3.0) < 0.1 and abs(b - 1.0) < 0.3  # the outliers did not drag the line
     assert results["broken_op"] == "BrokenSoftplusBackward"
     assert "activated = BrokenSoftplus.apply(hidden)" in results["broken_report"]
+
+
+class CheckedSqrt(Function):
+    """z = sqrt(x), whose forward refuses negative x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if np.any(x < 0):
+            raise ValueError("checkedsqrt needs x >= 0")
+        return np.sqrt(x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        return (g / (2.0 * x.sqrt()),)
+
+
+def test_op_at_the_edge_of_its_domain_is_blamed_with_its_error() -> None:
+    """relu(x) is 0 for negative x, so sqrt sees 0, where its derivative is infinite; checked
+    alone, a step of eps below 0 makes its forward refuse: the report says so."""
+    x = tl.tensor([-1.0, 2.0], requires_grad=True)
+    for check in (gradcheck, gradgradcheck):
+        with pytest.raises(GradcheckError) as caught:
+            check(lambda x: CheckedSqrt.apply(x.relu()), x)
+        assert caught.value.op_name == "CheckedSqrtBackward"
+        assert "checkedsqrt needs x >= 0" in str(caught.value)
+
+
+def test_float32_intermediates_are_not_blamed() -> None:
+    x = leaf(3)
+    with pytest.raises(GradcheckError) as caught:
+        gradcheck(lambda x: WrongSign.apply(x.float().double() * 1.0), x, atol=1e-3)
+    assert caught.value.op_name == "WrongSignBackward"
+
+
+def test_several_outputs_are_named_in_the_report() -> None:
+    with pytest.raises(GradcheckError, match=r"d out1\[2\] / d x\[2\]"):
+        gradcheck(lambda x: (x.exp(), WrongSign.apply(x)), leaf(3))
+    assert gradgradcheck(lambda x: tl.ones(2) * 1.0, leaf(3))

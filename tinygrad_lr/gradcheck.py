@@ -626,36 +626,40 @@ def _locate_op(problem: _Problem, options: _Options, second_order: bool) -> _OpF
     return None
 
 
-def _op_problem(node: Function) -> _Problem:
+def _op_problem(node: Function) -> _Problem | None:
+    """The node's op alone, on copies of the values it saw; None when finite differences
+    cannot check it (no differentiable input, or float32 values in or out)."""
+    needed = [t for t, n in zip(node.inputs, node.needs_input_grad) if n]
+    if not needed or any(t.dtype != np.float64 for t in needed):
+        return None
     op, params = type(node), dict(node.params)
-    args: list[Any] = []
-    for tensor, needed in zip(node.inputs, node.needs_input_grad):
-        args.append(Tensor._make(np.array(tensor._data), needed and tensor.dtype.kind == "f", None))
+    args = [
+        Tensor._make(np.array(t._data), n and t.dtype.kind == "f", None)
+        for t, n in zip(node.inputs, node.needs_input_grad)
+    ]
 
     def single_op(*xs: Any) -> Tensor:
         return op.apply(*xs, **params)
 
-    return _Problem.build(single_op, args, f"gradcheck of {node.name}")
+    problem = _Problem.build(single_op, args, f"gradcheck of {node.name}")
+    if single_op(*args).dtype != np.float64:
+        return None
+    return problem
 
 
 def _check_op_first_order(node: Function, options: _Options) -> _Failure | None:
-    if not any(node.needs_input_grad) or any(
-        t.dtype != np.float64 for t, n in zip(node.inputs, node.needs_input_grad) if n
-    ):
-        return None  # float32 intermediates cannot be checked by finite differences
     try:
-        return _check_first_order(_op_problem(node), options)
-    except Exception as error:  # the op's backward itself crashed on these values
+        problem = _op_problem(node)
+        return None if problem is None else _check_first_order(problem, options)
+    except Exception as error:  # e.g. its forward refuses the values a step of eps away
         return _Failure(f"{type(error).__name__}: {error}")
 
 
 def _check_op_second_order(node: Function, options: _Options) -> _Failure | None:
-    if not any(node.needs_input_grad) or any(
-        t.dtype != np.float64 for t, n in zip(node.inputs, node.needs_input_grad) if n
-    ):
-        return None
     try:
         problem = _op_problem(node)
+        if problem is None:
+            return None
         return _check_first_order(_first_derivative_problem(problem, None, options.seed), options)
     except Exception as error:
         return _Failure(f"{type(error).__name__}: {error}")
