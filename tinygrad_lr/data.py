@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
-from .creation import as_tensor
+from .creation import as_tensor, default_generator
 from .tensor import Tensor
 
 ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, Tensor)
@@ -26,8 +26,6 @@ def generator_from(seed: int | np.random.Generator | None) -> np.random.Generato
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None:
-        from .creation import default_generator
-
         return default_generator()
     return np.random.default_rng(seed)
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd import no_grad
+from ..creation import rand
 from ..errors import ShapeError
 from ..tensor import Tensor
 from . import functional
@@ -67,37 +68,36 @@ class Module:
     # --- registration --------------------------------------------------------------------------
 
     def __setattr__(self, name: str, value: Any) -> None:
-        registries = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
-        if isinstance(value, (Parameter, Module)) and registries[0] is None:
-            raise AttributeError(
-                f"cannot assign {type(value).__name__} {name!r} before Module.__init__() has run; "
-                f"call super().__init__() first in {type(self).__name__}.__init__"
-            )
-        parameters, modules = registries
+        parameters = self.__dict__.get("_parameters")
+        modules = self.__dict__.get("_modules")
+        if parameters is None or modules is None:
+            if isinstance(value, (Parameter, Module)):
+                raise AttributeError(
+                    f"cannot assign {type(value).__name__} {name!r} before Module.__init__() "
+                    f"has run; call super().__init__() first in {type(self).__name__}.__init__"
+                )
+            object.__setattr__(self, name, value)
+            return
         # As in PyTorch: `self.weight = self.weight * 2` would silently drop the parameter from
         # parameters() (and so from the optimizer). None empties a slot on purpose.
-        for registry, kind in ((parameters, "Parameter"), (modules, "Module")):
-            replaced = registry is not None and name in registry
-            if replaced and not isinstance(value, (Parameter, Module, type(None))):
-                raise TypeError(
-                    f"cannot assign a {type(value).__name__} to {name!r}, a registered {kind} of "
-                    f"{type(self).__name__} ({kind} or None expected)"
-                    + ("; wrap the value in Parameter(...)" if kind == "Parameter" else "")
-                )
-        # Whatever `name` held before is forgotten; a replaced entry keeps its place in the order.
+        kind = "Parameter" if name in parameters else "Module" if name in modules else None
+        if kind and not isinstance(value, (Parameter, Module, type(None))):
+            raise TypeError(
+                f"cannot assign a {type(value).__name__} to {name!r}, a registered {kind} of "
+                f"{type(self).__name__} ({kind} or None expected)"
+                + ("; wrap the value in Parameter(...)" if kind == "Parameter" else "")
+            )
+        # Forget what `name` held; an entry replaced by its own kind keeps its place in the order.
         self.__dict__.pop(name, None)
+        if not isinstance(value, Parameter):
+            parameters.pop(name, None)
+        if not isinstance(value, Module):
+            modules.pop(name, None)
         if isinstance(value, Parameter):
-            if modules is not None:
-                modules.pop(name, None)
-            parameters[name] = value  # type: ignore[index]
+            parameters[name] = value
         elif isinstance(value, Module):
-            if parameters is not None:
-                parameters.pop(name, None)
-            modules[name] = value  # type: ignore[index]
+            modules[name] = value
         else:
-            for registry in (parameters, modules):
-                if registry is not None:
-                    registry.pop(name, None)
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
@@ -308,9 +308,7 @@ class Linear(Module):
 
 def _uniform(shape: tuple[int, ...], bound: float) -> Tensor:
     """U(-bound, bound) from the library's global generator."""
-    from .. import creation
-
-    return creation.rand(*shape) * (2 * bound) - bound
+    return rand(*shape) * (2 * bound) - bound
 
 
 class Sequential(Module):
