@@ -9,7 +9,7 @@ loss.backward()          # w.grad now holds d(loss)/dw
 import numpy as _np
 
 # autograd first: tensor.py, ops.py and creation.py build on it; data, nn and optim on those.
-from . import autograd, data, nn, optim
+from . import autograd, data, nn, optim, viz
 from .autograd import (
     Function,
     detect_anomaly,
@@ -200,6 +200,7 @@ __all__ = [
     "transpose",
     "unsqueeze",
     "var",
+    "viz",
     "where",
     "zeros",
     "zeros_like",
