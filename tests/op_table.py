@@ -366,6 +366,23 @@ SHAPE = [
         lambda a: np.broadcast_to(a, (2, 3, 4)),
         shapes=fixed((3, 1)),
     ),
+    _unary(
+        "view_as",
+        lambda x: x.view_as(lib(x).zeros(x.numel())),
+        np.ravel,
+    ),
+    _unary(
+        "reshape_as",
+        lambda x: x.reshape_as(lib(x).zeros(2, 3)),
+        lambda a: a.reshape(2, 3),
+        shapes=fixed((3, 2)),
+    ),
+    _unary(
+        "expand_as",
+        lambda x: x.expand_as(lib(x).zeros(2, 3, 4)),
+        lambda a: np.broadcast_to(a, (2, 3, 4)),
+        shapes=fixed((1, 4)),
+    ),
     _unary("getitem_int", lambda x: x[1], lambda a: a[1], shapes=fixed((3, 2))),
     _unary("getitem_negative_int", lambda x: x[-1, 0], lambda a: a[-1, 0], shapes=fixed((3, 2))),
     _unary("getitem_slices", lambda x: x[1:, ::2], lambda a: a[1:, ::2], shapes=fixed((3, 4))),
@@ -433,5 +450,28 @@ SHAPE = [
 ]
 
 OPS: list[OpSpec] = ARITHMETIC + ELEMENTWISE + MATMUL + REDUCTIONS + SHAPE
+
+# Ops whose result is a constant (no gradient flows through a comparison or an index): only
+# their forward is compared, and that the result does not require grad.
+CONSTANT_OPS = [
+    _binary("lt", lambda x, y: x < y, np.less),
+    _binary("le", lambda x, y: x.le(y), np.less_equal),
+    _binary("gt", lambda x, y: x > y, np.greater),
+    _binary("ge", lambda x, y: x.ge(y), np.greater_equal),
+    _binary("eq", lambda x, y: x == y.clamp(max=0.0), lambda a, b: a == np.minimum(b, 0.0)),
+    _binary("ne", lambda x, y: x != y.clamp(max=0.0), lambda a, b: a != np.minimum(b, 0.0)),
+    _unary("sign", lambda x: x.sign(), np.sign),
+    _unary("any", lambda x: (x > 1).any(), lambda a: np.any(a > 1)),
+    _unary("all", lambda x: (x > -1).all(), lambda a: np.all(a > -1)),
+    _unary("argmax", lambda x: x.argmax(), np.argmax, unique=True),
+    _unary(
+        "argmin_dim",
+        lambda x: x.argmin(dim=1, keepdim=True),
+        lambda a: np.argmin(a, axis=1, keepdims=True),
+        unique=True,
+        shapes=TWO_D,
+    ),
+]
 OPS_BY_NAME = {spec.name: spec for spec in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "op names must be unique"
+assert not set(OPS_BY_NAME) & {spec.name for spec in CONSTANT_OPS}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from op_table import OPS, OpSpec
+from op_table import CONSTANT_OPS, OPS, OpSpec
 
 import tinygrad_lr as tl
 from tinygrad_lr.testing import arrays
@@ -126,6 +126,18 @@ def check_backward_with_random_upstream_gradient(
 def test_second_derivatives_match_finite_differences(spec: OpSpec, data: st.DataObject) -> None:
     values = draw_inputs(spec, data)
     assert tl.gradgradcheck(spec.fn, leaves(values), **spec.tolerances)
+
+
+@pytest.mark.parametrize("spec", CONSTANT_OPS, ids=lambda spec: spec.name)
+@given(data=st.data())
+def test_constant_result_matches_numpy(spec: OpSpec, data: st.DataObject) -> None:
+    values = draw_inputs(spec, data)
+    out = spec.fn(*leaves(values))
+    expected = np.asarray(spec.reference(*values))
+    assert not out.requires_grad and out.grad_fn is None
+    assert out.shape == expected.shape
+    assert out.dtype.kind == expected.dtype.kind
+    np.testing.assert_array_equal(out.numpy(), expected)
 
 
 # The free functions are one-line wrappers of the methods; each must agree with its method.

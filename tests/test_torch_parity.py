@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from op_table import OPS, OpSpec, lib
+from op_table import CONSTANT_OPS, OPS, OpSpec, lib
 
 import tinygrad_lr as tl
 from tinygrad_lr.testing import arrays
@@ -92,6 +92,17 @@ def test_op_matches_torch(spec: OpSpec, data: st.DataObject) -> None:
         weights = [data.draw(arrays(v.shape, "real"), label="second upstream") for v in values]
     ours, theirs = both_ways(spec.fn, spec.torch_fn or spec.fn, values, upstream, weights)
     assert_same(ours, theirs, spec.name)
+
+
+@pytest.mark.parametrize("spec", CONSTANT_OPS, ids=lambda spec: spec.name)
+@FEWER
+@given(data=st.data())
+def test_constant_result_matches_torch(spec: OpSpec, data: st.DataObject) -> None:
+    values = data.draw(spec.inputs, label="inputs")
+    ours = spec.fn(*[tl.tensor(v) for v in values])
+    theirs = spec.fn(*[torch.tensor(v) for v in values])
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
 def _mlp(x: Any, w1: Any, b1: Any, w2: Any) -> Any:
