@@ -450,3 +450,11 @@ def test_several_outputs_are_named_in_the_report() -> None:
     with pytest.raises(GradcheckError, match=r"d out1\[2\] / d x\[2\]"):
         gradcheck(lambda x: (x.exp(), WrongSign.apply(x)), leaf(3))
     assert gradgradcheck(lambda x: tl.ones(2) * 1.0, leaf(3))
+
+
+def test_op_level_blame_can_be_switched_off() -> None:
+    with pytest.raises(GradcheckError) as caught:
+        gradcheck(lambda x: WrongSign.apply(x), leaf(2), check_op_level=False)
+    assert caught.value.op_name is None
+    assert "first op whose own backward" not in str(caught.value)
+    assert "Every recorded op agrees" not in str(caught.value)

@@ -3,6 +3,10 @@ fails bad ones with a report naming the op."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -206,3 +210,18 @@ def test_a_domain_with_nothing_left_is_refused() -> None:
 def test_strategies_work_in_user_tests(x: Tensor) -> None:
     """What a user writes: a @given test with the tensors strategy and gradcheck."""
     assert tl.gradcheck(lambda x: Softplus.apply(x), x)
+
+
+def test_missing_hypothesis_is_a_one_line_install_hint() -> None:
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "try:\n    import tinygrad_lr.testing\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60
+    )
+    assert done.stdout.strip() == (
+        "tinygrad_lr.testing needs hypothesis: pip install tinygrad_lr[test]"
+    )

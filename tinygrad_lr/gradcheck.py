@@ -88,6 +88,8 @@ def gradcheck(
         return True
     if check_op_level:
         failure.op = _locate_op(problem, options, second_order=False)
+    else:
+        failure.located = False  # no op was checked, so none can be cleared either
     return _fail(failure, "gradcheck", raise_exception)
 
 
@@ -120,6 +122,8 @@ def gradgradcheck(
     failure.what = "second derivatives (the gradient of the gradient)"
     if check_op_level:
         failure.op = _locate_op(problem, options, second_order=True)
+    else:
+        failure.located = False  # no op was checked, so none can be cleared either
     return _fail(failure, "gradgradcheck", raise_exception)
 
 
