@@ -213,15 +213,18 @@ class Function:
             raise DTypeError(f"{fn.op_name}: {error}") from None
         except IndexError as error:
             raise IndexError(f"{fn.op_name}: {error}") from None
-        requires_grad = _state.grad_enabled and any(t.requires_grad for t in inputs)
+        # List comprehensions rather than any()/tuple() over generators: this runs for every
+        # op, and on small tensors a generator costs as much as the op's arithmetic.
+        needs_grad = [t.requires_grad for t in inputs] if _state.grad_enabled else []
+        requires_grad = True in needs_grad
         out = _Tensor._make(data, requires_grad, fn if requires_grad else None)
         if fn.is_view:
             out._version_counter = inputs[0]._version_counter
         if requires_grad:
             fn.inputs = inputs
             fn.params = params
-            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
-            fn._versions = tuple(t._version_counter[0] for t in inputs)
+            fn.needs_input_grad = tuple(needs_grad)
+            fn._versions = tuple([t._version_counter[0] for t in inputs])
             if _state.detect_anomaly:
                 fn.created_at = traceback.StackSummary.from_list(traceback.extract_stack()[:-1])
         return out
@@ -388,9 +391,11 @@ def run_backward(
             ):
                 if not needed or input_grad is None:
                     continue
-                if input_grad.shape != tensor.shape:
+                # Shapes and dtypes read from the arrays: the Tensor properties would add four
+                # calls per edge, a visible share of the pass on small tensors.
+                if input_grad._data.shape != tensor._data.shape:
                     input_grad = _unbroadcast(input_grad, tensor.shape, fn, position)
-                if input_grad.dtype != tensor.dtype:
+                if input_grad._data.dtype != tensor._data.dtype:
                     input_grad = input_grad.to(tensor.dtype)
                 if check_finite:
                     _check_finite(input_grad, fn, position)

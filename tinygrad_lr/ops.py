@@ -52,7 +52,7 @@ class Sub(_Broadcasting):
         return x - y
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return g, -g
+        return g, -g if self.needs_input_grad[1] else None
 
 
 class Mul(_Broadcasting):
@@ -63,7 +63,9 @@ class Mul(_Broadcasting):
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         x, y = self.saved_tensors
-        return g * y, g * x
+        # Only the gradients that are needed: `x * 2.0` or `w * data` skip the constant's.
+        need_x, need_y = self.needs_input_grad
+        return g * y if need_x else None, g * x if need_y else None
 
 
 class Div(_Broadcasting):
@@ -75,7 +77,7 @@ class Div(_Broadcasting):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         x, y = self.saved_tensors
         gx = g / y
-        return gx, -gx * x / y
+        return gx, -gx * x / y if self.needs_input_grad[1] else None
 
 
 class Pow(_Broadcasting):
@@ -173,7 +175,8 @@ class PowScalar(Function):
         p = self.exponent
         if p == 0:
             return (g * 0.0,)  # avoid 0 * x^-1 = NaN at x = 0
-        return (g * p * x ** (p - 1),)
+        # x ** 1 is x: the square, the most common power (losses), skips an op
+        return (g * p * (x if p == 2 else x ** (p - 1)),)
 
 
 class Exp(Function):
@@ -359,7 +362,10 @@ class MatMul(Function):
             gx = g.unsqueeze(-1) @ y.unsqueeze(-2)
             gy = (x.mT @ g.unsqueeze(-1)).squeeze(-1)
             return gx, gy
-        return g @ y.mT, x.mT @ g
+        # Only the products that are needed: for `data @ w` the (n, k) gradient of the data
+        # would cost as much as the forward product and be thrown away.
+        need_x, need_y = self.needs_input_grad
+        return g @ y.mT if need_x else None, x.mT @ g if need_y else None
 
 
 # --- reductions -------------------------------------------------------------------------------
@@ -387,7 +393,10 @@ class Sum(Function):
         return np.sum(x, axis=axes, keepdims=keepdim)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g.reshape(self.kept_shape).expand(self.input_shape),)
+        # A 0-d gradient (of a sum of everything, as a loss is) broadcasts as it is; the
+        # reshape puts back the summed dimensions of a sum over some of them.
+        kept = g if g.ndim == 0 else g.reshape(self.kept_shape)
+        return (kept.expand(self.input_shape),)
 
 
 class Mean(Function):
@@ -399,7 +408,8 @@ class Mean(Function):
         return np.mean(x, axis=axes, keepdims=keepdim)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g.reshape(self.kept_shape).expand(self.input_shape) / self.count,)
+        kept = g if g.ndim == 0 else g.reshape(self.kept_shape)  # as in Sum
+        return (kept.expand(self.input_shape) / self.count,)
 
 
 class _Extremum(Function):
@@ -523,7 +533,9 @@ class Permute(Function):
     is_view = True
 
     def forward(self, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
-        self.inverse = tuple(np.argsort(dims))
+        # The inverse permutation in plain Python: np.argsort would cost more than the
+        # transpose itself, and matmul's backward transposes on every step.
+        self.inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
         return np.transpose(x, dims)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:

@@ -11,6 +11,7 @@ those values but is cut from the graph, and `.numpy()` returns the array itself.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, Union
@@ -73,8 +74,16 @@ class Tensor:
     @classmethod
     def _make(cls, data: Any, requires_grad: bool, grad_fn: Function | None) -> Tensor:
         """The fast constructor the ops use: `data` is a fresh array the new tensor owns."""
+        # _init written out (keep the two in step): every op's output comes through here, and
+        # a method call per tensor is a measurable share of an op on a small tensor.
         tensor = object.__new__(Tensor)
-        tensor._init(data if type(data) is np.ndarray else np.asarray(data), requires_grad, grad_fn)
+        tensor._data = data if type(data) is np.ndarray else np.asarray(data)
+        tensor.requires_grad = requires_grad
+        tensor.grad_fn = grad_fn
+        tensor.grad = None
+        tensor.name = None
+        tensor._hooks = None
+        tensor._version_counter = [0]
         return tensor
 
     # --- what a tensor is -------------------------------------------------------------------
@@ -766,8 +775,20 @@ def _operand(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (int, float)) and like._data.dtype.kind == "f":
+        if value:  # 0.0 and -0.0 are equal as cache keys but not as divisors
+            return _number(value, like._data.dtype)
         return Tensor._make(np.array(value, dtype=like._data.dtype), False, None)
     return Tensor._make(_to_array(value, None, copy=False, where="operand"), False, None)
+
+
+@functools.lru_cache(maxsize=256)
+def _number(value: float, dtype: np.dtype) -> Tensor:
+    """A Python number as a constant tensor, made once: a training loop uses the same few
+    numbers (a learning rate, the 2 of x * 2) in every step, and making a tensor costs more
+    than multiplying a small one. Read-only, since every use shares it."""
+    array = np.array(value, dtype=dtype)
+    array.flags.writeable = False
+    return Tensor._make(array, False, None)
 
 
 def _dim(dim: int, ndim: int, op: str) -> int:
