@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn, TextIO
 
@@ -231,7 +232,9 @@ def load_csv(path: str, target: str) -> Dataset:
     """Read a numeric CSV with a header row; raise UsageError naming the line of any problem."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            reader = csv.reader(handle)
+            # the reader's own line count: a quoted field may span several lines
+            rows = [(reader.line_num, row) for row in reader]
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -239,11 +242,7 @@ def load_csv(path: str, target: str) -> Dataset:
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise UsageError(f"{path}: cannot read it as a text CSV file ({error})") from None
 
-    numbered = [
-        (number, row)
-        for number, row in enumerate(rows, start=1)
-        if any(cell.strip() for cell in row)
-    ]
+    numbered = [(line, row) for line, row in rows if any(cell.strip() for cell in row)]
     if not numbered:
         raise UsageError(f"{path}: the file is empty (expected a header row and data rows)")
     header_line, header = numbered[0]
@@ -358,6 +357,7 @@ class Progress:
         self.stream.flush()
 
     def finish(self) -> None:
+        """Clear a progress line from the terminal, before other output or at the end."""
         if self.shown and self.live:
             self.stream.write("\r\033[K")
             self.stream.flush()
@@ -388,7 +388,12 @@ class Result:
     predictions: np.ndarray
 
 
-def train(args: argparse.Namespace, dataset: Dataset, progress: Progress) -> Result:
+def train(
+    args: argparse.Namespace,
+    dataset: Dataset,
+    progress: Progress,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> Result:
     manual_seed(args.seed)
     inputs = dataset.features
     standardize = dataset.source != "synthetic" and not args.no_standardize
@@ -407,6 +412,7 @@ def train(args: argparse.Namespace, dataset: Dataset, progress: Progress) -> Res
         lr=args.lr,
         optimizer=args.optimizer,
         seed=shuffle_rng,
+        on_epoch=on_epoch,
         on_batch=progress,
     )
     # Back to the file's units: w.(x - mean)/std + b = (w/std).x + (b - w.mean/std).
@@ -424,8 +430,7 @@ def _format_vector(values: np.ndarray) -> str:
     return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
 
 
-def print_text(result: Result, args: argparse.Namespace, out: TextIO) -> None:
-    data = result.dataset
+def print_header(data: Dataset, args: argparse.Namespace, out: TextIO) -> None:
     if data.true_w is not None:
         print(
             f"data: {data.features.shape[0]} synthetic examples, y = X w + b + noise with "
@@ -438,8 +443,10 @@ def print_text(result: Result, args: argparse.Namespace, out: TextIO) -> None:
             f"features {', '.join(data.feature_names)}",
             file=out,
         )
-    for epoch, loss in enumerate(result.history.losses, start=1):
-        print(f"epoch {epoch}, loss {loss:f}", file=out)
+
+
+def print_summary(result: Result, out: TextIO) -> None:
+    data = result.dataset
     if data.true_w is not None and data.true_b is not None:
         report = parameter_errors(data.true_w, data.true_b, result.w, result.b)
         print(f"error in estimating w: {_format_vector(report.error_w)}", file=out)
@@ -545,8 +552,16 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
     dataset = load_csv(args.csv, args.target) if args.csv is not None else synthetic_dataset(args)
 
     progress = Progress(args.epochs, err)
+
+    def show_epoch(epoch: int, loss: float) -> None:
+        progress.finish()
+        print(f"epoch {epoch}, loss {loss:f}", file=out, flush=True)
+
+    # Text results come as they are computed, as in the chapter's loop; JSON comes whole.
+    if not args.json:
+        print_header(dataset, args, out)
     try:
-        result = train(args, dataset, progress)
+        result = train(args, dataset, progress, on_epoch=None if args.json else show_epoch)
     finally:
         progress.finish()
 
@@ -561,7 +576,7 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
         json.dump(result_json(result, args), out, indent=2)
         out.write("\n")
     else:
-        print_text(result, args, out)
+        print_summary(result, out)
         if args.plot is not None:
             print(f"figure saved to {args.plot}", file=out)
     return 0
