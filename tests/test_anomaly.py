@@ -86,6 +86,30 @@ def test_the_first_bad_op_is_named_not_a_later_one():
     assert message.startswith("SqrtBackward") and names_origin(message, "origin: first bad")
 
 
+def test_nan_and_inf_are_counted():
+    x = tl.tensor([0.0, 0.0, 1.0, -1.0], requires_grad=True)
+    with tl.detect_anomaly(), pytest.raises(RuntimeError) as caught:
+        # d sqrt(x)/dx is inf at 0 (times 1 here); x = -1 makes sqrt NaN already
+        x.sqrt().sum().backward()
+    assert "(2 inf and 1 NaN of 4 values)" in str(caught.value) or (
+        "(1 NaN and 2 inf of 4 values)" in str(caught.value)
+    )
+
+
+def test_any_error_in_backward_says_where_the_op_was_made():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    with tl.detect_anomaly():
+        w = x * 1.0
+        loss = (w.sin() * w).sum()  # origin: the mul that saved w
+        with tl.no_grad():
+            w.add_(1.0)  # changes a value saved for backward
+        warns = pytest.warns(UserWarning, match="Error detected in MulBackward")
+        with warns as warned, pytest.raises(RuntimeError, match="modified by an in-place"):
+            loss.backward()
+    assert names_origin(str(warned[0].message), "origin: the mul that saved w")
+    assert Path(warned[0].filename) == THIS_FILE  # the warning points at the backward() call
+
+
 def test_without_anomaly_mode_nothing_is_checked_and_the_gradient_is_nan():
     x = tl.tensor([0.0, 1.0], requires_grad=True)
     (x.sqrt() * 0.0).sum().backward()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import traceback
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -320,17 +321,26 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _check_finite(grad: Tensor, fn: Function, position: int) -> None:
     """Anomaly mode: stop at the first op whose backward made a NaN or an infinity."""
-    if np.all(np.isfinite(grad._data)):
+    data = grad._data
+    if np.all(np.isfinite(data)):
         return
-    where = ""
-    user_frames = [f for f in fn.created_at or () if not f.filename.startswith(_PACKAGE_DIR)]
-    if user_frames:
-        frame = user_frames[-1]
-        where = f"\nThe {fn.op_name} was created at {frame.filename}:{frame.lineno}: {frame.line}"
+    counts = ((int(np.isnan(data).sum()), "NaN"), (int(np.isinf(data).sum()), "inf"))
+    found = " and ".join(f"{n} {kind}" for n, kind in counts if n)
+    origin = _origin(fn)
     raise RuntimeError(
-        f"{fn.name} returned a non-finite gradient (NaN or inf) for input {position} "
-        f"of shape {fn.inputs[position].shape}.{where}"
+        f"{fn.name} returned a non-finite gradient ({found} of {data.size} values) for input "
+        f"{position} of shape {fn.inputs[position].shape}." + (f"\n{origin}" if origin else "")
     )
+
+
+def _origin(fn: Function) -> str:
+    """Anomaly mode: the line of user code (the last frame outside this package) that
+    created `fn` in the forward pass."""
+    user_frames = [f for f in fn.created_at or () if not f.filename.startswith(_PACKAGE_DIR)]
+    if not user_frames:
+        return ""
+    frame = user_frames[-1]
+    return f"The {fn.op_name} was created at {frame.filename}:{frame.lineno}: {frame.line}"
 
 
 def _accumulate(store: dict[Any, Tensor], key: Any, grad: Tensor) -> None:
@@ -383,7 +393,12 @@ def run_backward(
                 if tensor is not None:
                     _store_grad(tensor, grad, create_graph)
 
-            input_grads = fn.backward(grad)
+            try:
+                input_grads = fn.backward(grad)
+            except Exception:
+                if fn.created_at is not None:  # anomaly mode: say where, as PyTorch does
+                    warnings.warn(f"Error detected in {fn.name}. {_origin(fn)}", stacklevel=3)
+                raise
             if not isinstance(input_grads, tuple) or len(input_grads) != len(fn.inputs):
                 input_grads = _gradient_tuple(fn, input_grads)
             for position, (tensor, needed, input_grad) in enumerate(
