@@ -213,3 +213,58 @@ def test_state_is_keyed_by_the_parameter_as_in_pytorch() -> None:
     w.grad = tl.ones(2)
     optimizer.step()
     np.testing.assert_array_equal(optimizer.state[w]["momentum_buffer"], [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+        lambda p: optim.Adam(p, lr=0.05, weight_decay=0.01),
+    ],
+)
+def test_training_resumed_from_state_dicts_continues_exactly(make) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    x, y = tl.tensor(rng.standard_normal((16, 3))), tl.tensor(rng.standard_normal((16, 1)))
+
+    def train(model: nn.Module, optimizer: optim.Optimizer, steps: int) -> None:
+        for _ in range(steps):
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+
+    tl.manual_seed(1)
+    straight = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    train(straight, make(straight.parameters()), 10)
+
+    tl.manual_seed(1)
+    first = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    first_optimizer = make(first.parameters())
+    train(first, first_optimizer, 4)
+    saved_model, saved_optimizer = first.state_dict(), first_optimizer.state_dict()
+    train(first, first_optimizer, 3)  # changes after saving must not leak into the saved state
+
+    resumed = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    resumed.load_state_dict(saved_model)
+    resumed_optimizer = make(resumed.parameters())
+    resumed_optimizer.load_state_dict(saved_optimizer)
+    train(resumed, resumed_optimizer, 6)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(as_array(a), as_array(b))
+
+
+def test_optimizer_state_dict_layout_and_mismatches() -> None:
+    w, b = tl.zeros(2, 3, requires_grad=True), tl.zeros(3, requires_grad=True)
+    optimizer = optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9)
+    w.grad, b.grad = tl.ones(2, 3), tl.ones(3)
+    optimizer.step()
+    saved = optimizer.state_dict()
+    assert [g["params"] for g in saved["param_groups"]] == [[0], [1]]
+    assert [g["lr"] for g in saved["param_groups"]] == [0.1, 0.5]
+    assert saved["state"][0]["momentum_buffer"].shape == (2, 3)
+    other = optim.SGD([tl.zeros(2, 3, requires_grad=True)], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="the state has 2 parameter groups, this optimizer has 1"):
+        other.load_state_dict(saved)
+    swapped = optim.SGD([{"params": [b]}, {"params": [w]}], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"momentum_buffer of parameter 0 has shape \(2, 3\)"):
+        swapped.load_state_dict(saved)
+    assert swapped.state == {}  # nothing changed

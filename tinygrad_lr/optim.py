@@ -84,6 +84,75 @@ class Optimizer:
     def _validate(self, group: dict[str, Any]) -> None:
         """Subclasses check their hyper-parameters here, so bad values fail at construction."""
 
+    # --- saving and resuming --------------------------------------------------------------------
+
+    def _ordered_params(self) -> list[Tensor]:
+        return [param for group in self.param_groups for param in group["params"]]
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the optimizer's state in PyTorch's layout: parameters are numbered in the
+        order of the groups, `{"state": {index: {...}}, "param_groups": [{..., "params": [...]}]}`.
+        Momentum buffers and Adam's moments are NumPy arrays."""
+        index = {id(param): i for i, param in enumerate(self._ordered_params())}
+        state = {
+            index[id(param)]: {key: np.array(value, copy=True) if isinstance(value, np.ndarray)
+                               else value for key, value in entries.items()}
+            for param, entries in self.state.items()
+        }  # fmt: skip
+        groups = [
+            {**{k: v for k, v in group.items() if k != "params"},
+             "params": [index[id(p)] for p in group["params"]]}
+            for group in self.param_groups
+        ]  # fmt: skip
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume from `state_dict()`: the same groups with the same numbers of parameters of the
+        same shapes; the saved hyper-parameters and per-parameter state replace the current ones.
+        Nothing changes unless everything fits."""
+        where = f"{type(self).__name__}.load_state_dict"
+        groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"{where}: the state has {len(groups)} parameter groups, this optimizer has "
+                f"{len(self.param_groups)}"
+            )
+        for k, (saved, own) in enumerate(zip(groups, self.param_groups)):
+            if len(saved["params"]) != len(own["params"]):
+                raise ValueError(
+                    f"{where}: group {k} has {len(saved['params'])} parameters in the state, "
+                    f"{len(own['params'])} in this optimizer"
+                )
+        by_index = {
+            index: param
+            for saved, own in zip(groups, self.param_groups)
+            for index, param in zip(saved["params"], own["params"])
+        }
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        for index, entries in saved_state.items():
+            param = by_index.get(int(index))
+            if param is None:
+                raise ValueError(f"{where}: state for parameter {index}, which no group lists")
+            copied = {}
+            for key, value in entries.items():
+                if isinstance(value, (np.ndarray, Tensor)):
+                    value = np.array(value.detach() if isinstance(value, Tensor) else value)
+                    if value.shape != param.shape:
+                        raise ValueError(
+                            f"{where}: {key} of parameter {index} has shape {value.shape}, "
+                            f"the parameter has shape {param.shape}"
+                        )
+                copied[key] = value
+            new_state[param] = copied
+        new_groups = [
+            {**{k: v for k, v in saved.items() if k != "params"}, "params": own["params"]}
+            for saved, own in zip(groups, self.param_groups)
+        ]
+        for group in new_groups:
+            self._validate(group)
+        self.param_groups = new_groups
+        self.state = new_state
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients: set `.grad` to None (default) or fill it with zeros."""
         for group in self.param_groups:
