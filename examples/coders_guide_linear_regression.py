@@ -156,7 +156,9 @@ def main(
     exact_w, exact_b = least_squares(x, y)
     slope, bias, loss = results["autograd"][-1]
     if verbose:
-        print(f"learning rate on the exact derivative: {CHAPTER_LEARNING_RATE} * n/2 = {lr}")
+        print("exact derivative:   dMSE/dslope = -2/n sum x (y - y_hat)")
+        print("chapter's formula:  sum x (y - y_pred), added: the -2/n sits in its learning rate")
+        print(f"so the chapter's step {CHAPTER_LEARNING_RATE} is a step of {lr} (= 1e-3 * n/2)")
         for epoch in range(0, epochs, max(1, epochs // 10)):
             cells = "  ".join(
                 f"{name}: ({h[epoch][0]:9.4f}, {h[epoch][1]:8.4f})" for name, h in results.items()
