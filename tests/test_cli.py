@@ -168,8 +168,9 @@ def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 0 and f"figure saved to {target}" in out
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(os.listdir(tmp_path)) == ["fit.png"]  # no temporary file left behind
-    code, _, _ = run(capsys, "--plot", str(tmp_path / "multi.png"))
-    assert code == 0 and (tmp_path / "multi.png").stat().st_size > 0
+    code, out, _ = run(capsys, "--plot", str(tmp_path / "multi.svg"), "--json")
+    assert code == 0 and json.loads(out)["plot"] == str(tmp_path / "multi.svg")
+    assert (tmp_path / "multi.svg").read_text().lstrip().startswith("<?xml")
 
 
 def test_plot_problems_are_found_before_training(

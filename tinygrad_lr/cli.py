@@ -109,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description=(
-            "Fit y = X w + b by minibatch stochastic gradient descent with tinygrad_lr's autograd, "
-            "then compare with the exact least-squares solution. Without --csv the data are "
-            "synthetic, as in the d2l chapter 'Linear Regression Implementation from Scratch'."
+            "Fit y = X w + b by minibatch stochastic gradient descent with tinygrad_lr's\n"
+            "autograd, then compare with the exact least-squares solution. Without --csv the\n"
+            "data are synthetic, as in the d2l chapter 'Linear Regression Implementation\n"
+            "from Scratch'."
         ),
         epilog=(
             "examples:\n"
@@ -573,7 +574,10 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
                 f"--plot {args.plot}: cannot write it ({error.strerror or error})"
             ) from None
     if args.json:
-        json.dump(result_json(result, args), out, indent=2)
+        payload = result_json(result, args)
+        if args.plot is not None:
+            payload["plot"] = args.plot
+        json.dump(payload, out, indent=2)
         out.write("\n")
     else:
         print_summary(result, out)
