@@ -500,6 +500,7 @@ def save_plot(result: Result, path: str) -> None:
     """Data with the fitted line (or, for several features, predictions against targets) and the
     loss per epoch; written to a temporary file first so a failure leaves no partial figure."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     data = result.dataset
     figure = Figure(figsize=(9, 3.8), layout="constrained")
@@ -523,6 +524,7 @@ def save_plot(result: Result, path: str) -> None:
     right.plot(epochs, result.history.losses, "o-")
     if result.history.losses and min(result.history.losses) > 0:
         right.set_yscale("log")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.set_xlabel("epoch")
     right.set_ylabel("loss (y_hat - y)^2 / 2")
     right.set_title("training loss")
