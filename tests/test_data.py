@@ -134,9 +134,14 @@ def test_data_iter_batches_keep_the_graph_to_the_features() -> None:
         ((2, np.float64(1.0), np.zeros(1)), "at least one dimension"),
     ],
 )
-def test_data_iter_rejects_bad_input(args, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_data_iter_rejects_bad_input_when_called(args, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
-        next(data_iter(*args))
+        data_iter(*args)
+
+
+def test_data_iter_accepts_lists() -> None:
+    batches = list(data_iter(2, [[1.0], [2.0], [3.0]], [1, 2, 3], shuffle=False))
+    assert [b.tolist() for _, b in batches] == [[1, 2], [3]]
 
 
 # --- TensorDataset and DataLoader ---------------------------------------------------------------

@@ -177,8 +177,14 @@ def data_iter(
     """Yield (features[batch], labels[batch]) for minibatches covering the data once.
 
     The order is shuffled unless `shuffle=False`. When batch_size does not divide the number of
-    examples, the last batch is smaller (the chapter's last exercise): no example is skipped."""
+    examples, the last batch is smaller (the chapter's last exercise): no example is skipped.
+    Tensors give tensor batches, arrays (or lists) array batches. Bad arguments fail here, at
+    the call, not at the first batch."""
     batch_size = _check_batch_size(batch_size, "data_iter")
+    if not isinstance(features, (Tensor, np.ndarray)):
+        features = np.asarray(features)
+    if not isinstance(labels, (Tensor, np.ndarray)):
+        labels = np.asarray(labels)
     num_examples = _length(features, "features", "data_iter")
     num_labels = _length(labels, "labels", "data_iter")
     if num_examples != num_labels:
@@ -186,8 +192,8 @@ def data_iter(
     if num_examples == 0:
         raise ValueError("data_iter: the data set is empty")
     rng = generator_from(seed) if shuffle else None
-    for indices in _batch_indices(num_examples, batch_size, shuffle, False, rng):
-        yield features[indices], labels[indices]
+    batches = _batch_indices(num_examples, batch_size, shuffle, False, rng)
+    return ((features[indices], labels[indices]) for indices in batches)
 
 
 class TensorDataset:
