@@ -554,7 +554,9 @@ def _initial_grad(output: Tensor, gradient: Any, where: str) -> Tensor:
                 f"has shape {output.shape}; pass gradient= (a tensor of that shape), or reduce "
                 "the output first, e.g. loss.sum() or loss.mean()"
             )
-        return _Tensor._make(np.ones_like(output._data), False, None)
+        # np.ones_like is a Python function; a one-element array is cheaper made directly
+        ones = np.array(1, dtype=output._data.dtype).reshape(output._data.shape)
+        return _Tensor._make(ones, False, None)
     if not isinstance(gradient, _Tensor):
         gradient = as_tensor(gradient, dtype=output.dtype)
     if gradient.shape != output.shape:

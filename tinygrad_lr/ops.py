@@ -390,7 +390,7 @@ class Sum(Function):
 
     def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
         self.input_shape, self.kept_shape = x.shape, _kept_shape(x.shape, axes)
-        return np.sum(x, axis=axes, keepdims=keepdim)
+        return x.sum(axis=axes, keepdims=keepdim)  # the method skips np.sum's Python wrapper
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         # A 0-d gradient (of a sum of everything, as a loss is) broadcasts as it is; the
@@ -409,7 +409,8 @@ class Mean(Function):
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         kept = g if g.ndim == 0 else g.reshape(self.kept_shape)  # as in Sum
-        return (kept.expand(self.input_shape) / self.count,)
+        # divided before it is expanded: one division per output, not per input element
+        return ((kept / self.count).expand(self.input_shape),)
 
 
 class _Extremum(Function):
@@ -536,7 +537,7 @@ class Permute(Function):
         # The inverse permutation in plain Python: np.argsort would cost more than the
         # transpose itself, and matmul's backward transposes on every step.
         self.inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
-        return np.transpose(x, dims)
+        return x.transpose(dims)  # the method skips np.transpose's Python wrapper
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         return (g.permute(*self.inverse),)
