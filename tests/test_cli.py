@@ -219,3 +219,16 @@ def test_python_dash_m_runs_the_command() -> None:
     )  # fmt: skip
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr == "tinygrad-lr: error: /nonexistent.csv: no such file\n"
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_lr", "--epochs", "50"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith("data: ")
+    process.stdout.close()  # as `tinygrad-lr | head -1` does
+    assert process.wait(timeout=120) == 141
+    assert process.stderr.read() == ""
