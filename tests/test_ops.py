@@ -150,6 +150,11 @@ FREE_FUNCTIONS: list[tuple[str, Callable[..., Any], Callable[..., Any]]] = [
     ("maximum", lambda x, y: tl.maximum(x, y), lambda x, y: x.maximum(y)),
     ("minimum", lambda x, y: tl.minimum(x, y), lambda x, y: x.minimum(y)),
     ("where", lambda x, y: tl.where(x > y, x, y), lambda x, y: x.maximum(y)),
+    (
+        "where_number",
+        lambda x, y: tl.where(x > y, 0.5, y),
+        lambda x, y: (x > y) * 0.5 + (x <= y) * y,
+    ),
     ("matmul", lambda x, y: tl.matmul(x, y.T), lambda x, y: x @ y.T),
     ("mm", lambda x, y: tl.mm(x, y.T), lambda x, y: x @ y.T),
     ("cat", lambda x, y: tl.concatenate([x, y], 1), lambda x, y: tl.cat([x, y], dim=1)),
@@ -208,3 +213,12 @@ def test_free_function_matches_method(
     np.testing.assert_array_equal(out_free, out_method)
     for a, b in zip(grads_free, grads_method):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_free_functions_with_constant_results(rng: np.random.Generator) -> None:
+    values = rng.permutation(12).reshape(3, 4).astype(np.float64)
+    x = tl.tensor(values, requires_grad=True)
+    assert tl.argmax(x).item() == values.argmax()
+    np.testing.assert_array_equal(tl.argmin(x, 1, True).numpy(), values.argmin(1)[:, None])
+    assert tl.numel(x) == 12
+    assert tl.is_tensor(x) and not tl.is_tensor(values)
