@@ -76,6 +76,34 @@ def test_requires_grad_on_integer_or_bool_data(dtype: Any) -> None:
     _raises(lambda: tl.Tensor([1, 2], requires_grad=True), TypeError, r"only floating-point")
 
 
+BAD_SIZES_AND_DTYPES = [
+    pytest.param(
+        lambda: tl.zeros(-1), ValueError, r"zeros: sizes must be non-negative, got \(-1,\)"
+    ),
+    pytest.param(lambda: tl.randn(2, -3), ValueError, r"randn: sizes must be non-negative"),
+    pytest.param(lambda: tl.ones("3"), TypeError, r"ones: sizes must be integers, got \('3',\)"),
+    pytest.param(lambda: tl.rand(2.5), TypeError, r"rand: sizes must be integers, got \(2.5,\)"),
+    pytest.param(lambda: tl.ones(6).reshape(2.0, 3), TypeError, r"reshape: sizes must be integers"),
+    pytest.param(lambda: tl.full((2,), "a"), TypeError, r"full: fill_value must be a number"),
+    pytest.param(lambda: tl.randint(5, 2, (3,)), ValueError, r"randint: needs low < high"),
+    pytest.param(
+        lambda: tl.tensor([1.0], dtype="float99"), DTypeError, r"tensor: unknown dtype 'float99'"
+    ),
+    pytest.param(
+        lambda: tl.zeros(2, dtype=complex), DTypeError, r"dtype: dtype complex128 is not supported"
+    ),
+    pytest.param(lambda: tl.ones(2).to("float99"), DTypeError, r"to: unknown dtype 'float99'"),
+    pytest.param(lambda: tl.ones(2).to("cuda"), RuntimeError, r"to: tinygrad_lr runs on the CPU"),
+]
+
+
+@pytest.mark.parametrize(("action", "kind", "pattern"), BAD_SIZES_AND_DTYPES)
+def test_bad_sizes_and_dtypes(
+    action: Callable[[], Any], kind: type[Exception], pattern: str
+) -> None:
+    _raises(action, kind, pattern)
+
+
 # --- shapes, dims and indices -----------------------------------------------------------------
 
 SHAPE_MISUSE = [

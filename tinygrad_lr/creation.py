@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _shape_args, _to_array
+from .tensor import Tensor, _dtype, _shape_args, _to_array
 
 _generator = np.random.default_rng()
 
@@ -27,9 +27,17 @@ def default_generator() -> np.random.Generator:
     return _generator
 
 
+def _size(size: Any, where: str) -> tuple[int, ...]:
+    """A shape given as f(2, 3) or f((2, 3)), checked to be non-negative integers."""
+    shape = _shape_args(size, where)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{where}: sizes must be non-negative, got {shape}")
+    return shape
+
+
 def _new(array: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
     if dtype is not None:
-        array = array.astype(np.dtype(dtype), copy=False)
+        array = array.astype(_dtype(dtype, "dtype"), copy=False)
     tensor = Tensor._make(array, False, None)
     return tensor.requires_grad_(True) if requires_grad else tensor
 
@@ -56,15 +64,17 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.zeros(_shape_args(size)), dtype, requires_grad)
+    return _new(np.zeros(_size(size, "zeros")), dtype, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.ones(_shape_args(size)), dtype, requires_grad)
+    return _new(np.ones(_size(size, "ones")), dtype, requires_grad)
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.full(_shape_args((size,)), fill_value), dtype, requires_grad)
+    if isinstance(fill_value, str) or not np.isscalar(fill_value):
+        raise TypeError(f"full: fill_value must be a number, got {fill_value!r}")
+    return _new(np.full(_size((size,), "full"), fill_value), dtype, requires_grad)
 
 
 def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -111,12 +121,12 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform draws from [0, 1)."""
-    return _new(_generator.random(_shape_args(size)), dtype, requires_grad)
+    return _new(_generator.random(_size(size, "rand")), dtype, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal draws."""
-    return _new(_generator.standard_normal(_shape_args(size)), dtype, requires_grad)
+    return _new(_generator.standard_normal(_size(size, "randn")), dtype, requires_grad)
 
 
 def rand_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -139,7 +149,7 @@ def normal(
     mean_array, std_array = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
     if np.any(std_array < 0):
         raise ValueError(f"normal: std must be non-negative, got {std}")
-    shape = None if size is None else _shape_args((size,))
+    shape = None if size is None else _size((size,), "normal")
     return _new(_generator.normal(mean_array, std_array, shape), dtype, requires_grad)
 
 
@@ -147,7 +157,9 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
     """Integers drawn uniformly from [low, high)."""
     if high is None:
         low, high = 0, low
-    return _new(_generator.integers(low, high, _shape_args((size,))), dtype, False)
+    if low >= high:
+        raise ValueError(f"randint: needs low < high, got low={low}, high={high}")
+    return _new(_generator.integers(low, high, _size((size,), "randint")), dtype, False)
 
 
 def randperm(n: int, dtype: Any = None) -> Tensor:

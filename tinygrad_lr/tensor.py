@@ -12,6 +12,7 @@ those values but is cut from the graph, and `.numpy()` returns the array itself.
 from __future__ import annotations
 
 import functools
+import operator
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, Union
@@ -224,7 +225,9 @@ class Tensor:
         """A copy converted to dtype `target` (a device name such as "cpu" changes nothing)."""
         if isinstance(target, str) and target.startswith("cpu"):
             return self
-        dtype = np.dtype(target)
+        if isinstance(target, str) and target.startswith(("cuda", "mps")):
+            raise RuntimeError(f"to: tinygrad_lr runs on the CPU only, got device {target!r}")
+        dtype = _dtype(target, "to")
         return self if dtype == self.dtype else ops.Cast.apply(self, dtype=dtype)
 
     # --- autograd ---------------------------------------------------------------------------
@@ -556,7 +559,7 @@ class Tensor:
     # --- shape ------------------------------------------------------------------------------
 
     def reshape(self, *shape: Any) -> Tensor:
-        shape = _shape_args(shape)
+        shape = _shape_args(shape, "reshape")
         return self if shape == self.shape else ops.Reshape.apply(self, shape=shape)
 
     def view(self, *shape: Any) -> Tensor:
@@ -575,7 +578,7 @@ class Tensor:
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1 :])
 
     def permute(self, *dims: Any) -> Tensor:
-        dims = _shape_args(dims)
+        dims = _shape_args(dims, "permute")
         if sorted(_dim(d, self.ndim, "permute") for d in dims) != list(range(self.ndim)):
             raise ShapeError(f"permute: {dims} is not an ordering of the {self.ndim} dims")
         return ops.Permute.apply(self, dims=tuple(_dim(d, self.ndim, "permute") for d in dims))
@@ -614,7 +617,7 @@ class Tensor:
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def expand(self, *sizes: Any) -> Tensor:
-        sizes = _shape_args(sizes)
+        sizes = _shape_args(sizes, "expand")
         offset = len(sizes) - self.ndim
         shape = tuple(
             self.shape[i - offset] if n == -1 and i >= offset else n for i, n in enumerate(sizes)
@@ -763,7 +766,7 @@ def _to_array(data: Any, dtype: Any, copy: bool, where: str) -> np.ndarray:
             f"giving NumPy dtype {array.dtype}"
         )
     if dtype is not None:
-        array = array.astype(np.dtype(dtype), copy=False)
+        array = array.astype(_dtype(dtype, where), copy=False)
     if copy and (array is data or isinstance(data, Tensor) or array.base is not None):
         array = array.copy()
     return array
@@ -852,11 +855,27 @@ def _arg_extremum(
     )
 
 
-def _shape_args(args: Sequence[Any]) -> tuple[int, ...]:
-    """Accept both f(2, 3) and f((2, 3)), as PyTorch does."""
+def _shape_args(args: Sequence[Any], where: str = "shape") -> tuple[int, ...]:
+    """Accept both f(2, 3) and f((2, 3)), as PyTorch does; sizes must be integers."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
-    return tuple(int(n) for n in args)
+    try:
+        return tuple(int(n) if isinstance(n, Tensor) else operator.index(n) for n in args)
+    except (TypeError, RuntimeError):
+        raise TypeError(f"{where}: sizes must be integers, got {tuple(args)!r}") from None
+
+
+def _dtype(dtype: Any, where: str) -> np.dtype:
+    """`dtype` as a NumPy dtype of numbers, or a clear error naming `where`."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(
+            f"{where}: unknown dtype {dtype!r}; use e.g. tl.float32, tl.float64 or tl.int64"
+        ) from None
+    if resolved.kind not in "fiub":
+        raise DTypeError(f"{where}: dtype {resolved} is not supported; use a float, int or bool")
+    return resolved
 
 
 def _index(index: Index) -> Index:
