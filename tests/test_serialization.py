@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_lr as tl
-from tinygrad_lr import serialization
+from tinygrad_lr import nn, optim, serialization
 from tinygrad_lr.serialization import CheckpointError
 
 NUMERIC_DTYPES = st.sampled_from([np.float64, np.float32, np.int64, np.int32, np.bool_])
@@ -88,15 +88,14 @@ def test_training_resumed_from_a_checkpoint_matches_training_never_saved(tmp_pat
 
 
 def test_module_saved_loaded_and_trained_matches_one_never_saved(tmp_path: Path) -> None:
-    nn, optim = pytest.importorskip("tinygrad_lr.nn"), pytest.importorskip("tinygrad_lr.optim")
     rng = np.random.default_rng(1)
     x, y = tl.tensor(rng.normal(size=(20, 4))), tl.tensor(rng.normal(size=(20, 2)))
 
-    def make_model() -> tl.nn.Module:
+    def make_model() -> nn.Module:
         tl.manual_seed(7)
         return nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2))
 
-    def train(model: tl.nn.Module, steps: int) -> None:
+    def train(model: nn.Module, steps: int) -> None:
         optimizer = optim.SGD(model.parameters(), lr=0.05)
         for _ in range(steps):
             optimizer.zero_grad()
