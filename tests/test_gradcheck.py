@@ -458,3 +458,10 @@ def test_op_level_blame_can_be_switched_off() -> None:
     assert caught.value.op_name is None
     assert "first op whose own backward" not in str(caught.value)
     assert "Every recorded op agrees" not in str(caught.value)
+
+
+def test_empty_inputs_and_outputs() -> None:
+    x = tl.tensor([-1.0, -2.0], requires_grad=True)
+    assert gradcheck(lambda x: x[x > 0], x)  # an empty output
+    assert gradgradcheck(lambda x: x[x > 0], x)  # so an empty upstream gradient
+    assert gradcheck(lambda x, e: x.exp() + e.sum(), (x, tl.zeros(0, requires_grad=True)))

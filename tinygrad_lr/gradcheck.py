@@ -443,7 +443,9 @@ def _numerical_columns(problem: _Problem, i: int, eps: float) -> np.ndarray:
         plus.flat[j] += eps
         minus.flat[j] -= eps
         columns.append((problem.values({i: plus}) - problem.values({i: minus})) / (2 * eps))
-    return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
+    if not columns:  # an empty input: no columns, as many rows as outputs
+        return np.zeros((problem.values({}).size, 0))
+    return np.stack(columns, axis=1)
 
 
 def _agrees(analytic: np.ndarray, numerical: np.ndarray, options: _Options) -> np.ndarray:
