@@ -216,7 +216,7 @@ class Function:
             raise IndexError(f"{fn.op_name}: {error}") from None
         # List comprehensions rather than any()/tuple() over generators: this runs for every
         # op, and on small tensors a generator costs as much as the op's arithmetic.
-        needs_grad = [t.requires_grad for t in inputs] if _state.grad_enabled else []
+        needs_grad = tuple([t.requires_grad for t in inputs]) if _state.grad_enabled else ()
         requires_grad = True in needs_grad
         out = _Tensor._make(data, requires_grad, fn if requires_grad else None)
         if fn.is_view:
@@ -224,7 +224,7 @@ class Function:
         if requires_grad:
             fn.inputs = inputs
             fn.params = params
-            fn.needs_input_grad = tuple(needs_grad)
+            fn.needs_input_grad = needs_grad
             fn._versions = tuple([t._version_counter[0] for t in inputs])
             if _state.detect_anomaly:
                 fn.created_at = traceback.StackSummary.from_list(traceback.extract_stack()[:-1])
@@ -236,7 +236,10 @@ class Function:
         modified in place would be silently wrong."""
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name))
-        for position, (tensor, version) in enumerate(zip(self.inputs, self._versions)):
+        inputs = self.inputs
+        if tuple([t._version_counter[0] for t in inputs]) == self._versions:
+            return inputs  # the common case in one comparison; the loop names the culprit
+        for position, (tensor, version) in enumerate(zip(inputs, self._versions)):
             if tensor._version_counter[0] != version:
                 raise RuntimeError(
                     f"{self.name}: input {position} (shape {tensor.shape}) was modified by an "
@@ -485,7 +488,7 @@ def _free(fn: Function) -> None:
     # The graph's outline stays, so it can still be drawn after backward (tinygrad_lr.viz):
     # which node feeds this one, the op's params, and a weak reference to each input, which
     # keeps no values alive that the user does not hold.
-    outline = [(weakref.ref(t), t.grad_fn, t.shape) for t in fn.inputs]
+    outline = [(weakref.ref(t), t.grad_fn, t._data.shape) for t in fn.inputs]
     params = fn.params
     fn.__dict__.clear()
     fn._freed = True
