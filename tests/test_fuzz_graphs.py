@@ -144,7 +144,7 @@ class RandomGraphs(RuleBasedStateMachine):
         shapes = data.draw(spec.input_shapes(), label="shapes")
         inputs = []
         for shape, domain in zip(shapes, _domains(spec)):
-            index = data.draw(st.integers(0, len(self.nodes) - 1), label="input")
+            index = self._recent(data, len(self.nodes), "input")
             if self.nodes[index].tensor.shape != shape:
                 size = self.nodes[index].tensor.numel()
                 picks = data.draw(
@@ -161,8 +161,14 @@ class RandomGraphs(RuleBasedStateMachine):
     @rule(data=st.data())
     def detach(self, data: st.DataObject) -> None:
         self._make_room()
-        index = data.draw(st.integers(0, len(self.nodes) - 1), label="detach")
+        index = self._recent(data, len(self.nodes), "detach")
         self.nodes.append(Node(self.nodes[index].tensor.detach(), "const"))
+
+    @staticmethod
+    def _recent(data: st.DataObject, count: int, label: str) -> int:
+        """An index below `count`, counted from the end: hypothesis's simplest choice (0) is
+        then the newest tensor, which makes deep graphs, not the first leaf again and again."""
+        return count - 1 - data.draw(st.integers(0, count - 1), label=label + " (from the end)")
 
     def _add(
         self,
@@ -258,7 +264,7 @@ class RandomGraphs(RuleBasedStateMachine):
         if not roots:
             event("nothing recorded to check")
             return
-        root = data.draw(st.sampled_from(roots), label="root")
+        root = roots[self._recent(data, len(roots), "root")]
         checks = {
             "finite differences": self._gradients_match_finite_differences,
             "retain_graph": self._retained_backward_accumulates_exactly,
