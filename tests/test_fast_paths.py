@@ -124,3 +124,21 @@ def test_fast_constructor_sets_every_slot_like_the_public_one() -> None:
         else:
             assert fast == usual, slot
     assert made._version_counter is not public._version_counter
+
+
+@given(
+    hnp.arrays(np.float64, (), elements=finite),
+    hnp.array_shapes(min_dims=0, max_dims=3, min_side=0),
+)
+def test_expanding_a_0d_tensor_matches_numpy_broadcast(
+    x: np.ndarray, shape: tuple[int, ...]
+) -> None:
+    a = tl.tensor(x, requires_grad=True)
+    y = ops.Expand.apply(a, shape=shape)  # the op itself, even where the shape is kept
+    expected = np.broadcast_to(x, shape)
+    np.testing.assert_array_equal(y.detach().numpy(), expected)
+    assert y.shape == expected.shape and not y.detach().numpy().flags.writeable
+    upstream = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
+    (y * tl.tensor(upstream)).sum().backward()
+    assert a.grad is not None
+    np.testing.assert_allclose(a.grad.numpy(), upstream.sum(), rtol=1e-12, atol=1e-12)

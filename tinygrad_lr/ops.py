@@ -553,6 +553,13 @@ class Expand(Function):
     is_view = True
 
     def forward(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        if x.ndim == 0 and all(n >= 0 for n in shape):
+            # The gradient of a full sum or mean (of every loss) is 0-d. Its broadcast is
+            # a view with all strides 0, made directly: np.broadcast_to costs more than the
+            # rest of that op. Read-only like broadcast_to's, as its elements share memory.
+            view = np.ndarray(shape, x.dtype, x, strides=(0,) * len(shape))
+            view.flags.writeable = False
+            return view
         return np.broadcast_to(x, shape)
 
     def _forward_error(
