@@ -156,7 +156,9 @@ ARITHMETIC = [
     _binary("sub", lambda x, y: x - y, np.subtract),
     _binary("mul", lambda x, y: x * y, np.multiply),
     _binary("div", lambda x, y: x / y, np.divide, domains=("real", AWAY_FROM_ZERO)),
-    _binary("pow", lambda x, y: x**y, np.power, domains=(POSITIVE, "real")),
+    # The exponent stays away from 0: there PyTorch's backward masks d(x^y)/dx to a constant 0,
+    # so its d2/dxdy is 0 where the true value, x^(y-1) (1 + y log x), is 1 at x = 1.
+    _binary("pow", lambda x, y: x**y, np.power, domains=(POSITIVE, away_from(0.0))),
     _unary("neg", lambda x: -x, np.negative),
     _unary("radd", lambda x: 1.5 + x, lambda a: 1.5 + a),
     _unary("rsub", lambda x: 2.0 - x, lambda a: 2.0 - a),

@@ -409,6 +409,12 @@ def run_backward(
             ):
                 if not needed or input_grad is None:
                     continue
+                if not isinstance(input_grad, _Tensor):
+                    raise TypeError(
+                        f"{fn.name}.backward returned a {type(input_grad).__name__} for input "
+                        f"{position}; return Tensors (build them with Tensor operations, or "
+                        "wrap an array with tl.tensor(...))"
+                    )
                 # Shapes and dtypes read from the arrays: the Tensor properties would add four
                 # calls per edge, a visible share of the pass on small tensors.
                 if input_grad._data.shape != tensor._data.shape:
@@ -547,7 +553,8 @@ def _initial_grad(output: Tensor, gradient: Any, where: str) -> Tensor:
 
     if not output.requires_grad:
         raise RuntimeError(
-            f"{where} does not require grad and has no grad_fn: nothing recorded leads to it "
+            f"{where}: the tensor does not require grad and has no grad_fn: nothing recorded "
+            "leads to it "
             "(was it computed under no_grad(), or from tensors without requires_grad=True?)"
         )
     if gradient is None:
