@@ -344,3 +344,25 @@ def test_a_backward_returning_an_array_gets_a_clear_error():
     x = leaf([1.0])
     with pytest.raises(TypeError, match=r"TwiceBackward.backward returned a ndarray for input 0"):
         Twice.apply(x).sum().backward()
+
+
+def test_backward_leaves_the_cycle_collector_as_it_found_it():
+    import gc
+
+    x = leaf([1.0])
+    assert gc.isenabled()
+    (x * 2).sum().backward()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        (x * 2).backward(tl.ones(2))  # fails before the pass starts
+    bad = x.register_hook(lambda g: g.reshape(1, 1))
+    with pytest.raises(ValueError):
+        (x * 2).sum().backward()  # fails inside the pass
+    bad.remove()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        (x * 2).sum().backward()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -13,6 +13,8 @@ a tensor used more than once.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import threading
 import traceback
@@ -352,6 +354,25 @@ def _accumulate(store: dict[Any, Tensor], key: Any, grad: Tensor) -> None:
     store[key] = grad if previous is None else previous + grad
 
 
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Any:
+    """Pause Python's cycle collector while the backward pass runs.
+
+    The pass allocates many short-lived objects (gradients, nodes' temporaries) and makes no
+    reference cycles, so reference counting frees everything; but each allocation counts
+    towards the collector's next run, which then walks the whole live graph. Measured on a
+    100,000-op chain, that walking was over a quarter of the backward time.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def run_backward(
     roots: Sequence[Tensor],
     root_grads: Sequence[Tensor],
@@ -368,7 +389,7 @@ def run_backward(
     With `create_graph` the backward computation is itself recorded, so the gradients it
     returns can be differentiated again.
     """
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), _cyclic_gc_paused():
         node_grads: dict[Function, Tensor] = {}
         leaf_grads: dict[Tensor, Tensor] = {}
         for root, root_grad in zip(roots, root_grads):
