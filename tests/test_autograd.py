@@ -115,7 +115,9 @@ def test_broadcast_gradients_are_summed_to_each_input_shape(rng):
     b = leaf(rng.normal(size=(5, 1)))
     upstream = rng.normal(size=(4, 5, 3))
     (x * b).backward(tl.tensor(upstream))
-    np.testing.assert_allclose(x.grad.numpy(), (upstream * b.detach().numpy()).sum(1, keepdims=True))
+    np.testing.assert_allclose(
+        x.grad.numpy(), (upstream * b.detach().numpy()).sum(1, keepdims=True)
+    )
     np.testing.assert_allclose(
         b.grad.numpy(), (upstream * x.detach().numpy()).sum(axis=(0, 2))[:, None]
     )
@@ -246,7 +248,7 @@ def test_hessian_vector_product_matches_finite_differences_of_the_gradient(rng):
 def test_grad_does_not_touch_dot_grad_and_reports_unused_inputs():
     x, unused = leaf([1.0, 2.0]), leaf([5.0])
     y = (x * x).sum()
-    with pytest.raises(RuntimeError, match="input 1 .* was not used"):
+    with pytest.raises(RuntimeError, match=r"input 1 .* was not used"):
         tl.grad(y, [x, unused], retain_graph=True)
     gx, gu = tl.grad(y, [x, unused], allow_unused=True)
     np.testing.assert_allclose(gx.numpy(), [2.0, 4.0])
@@ -329,7 +331,9 @@ def test_anomaly_mode_names_the_op_that_made_a_nan():
     x = leaf([0.0, 1.0])
     with tl.detect_anomaly(), np.errstate(divide="ignore"):
         y = x.sqrt()  # d sqrt(x)/dx = inf at 0
-        with pytest.raises(RuntimeError, match=r"(?s)SqrtBackward .*non-finite.*test_autograd.py:\d+: y = x.sqrt"):
+        with pytest.raises(
+            RuntimeError, match=r"(?s)SqrtBackward .*non-finite.*test_autograd.py:\d+: y = x.sqrt"
+        ):
             y.sum().backward()
 
 

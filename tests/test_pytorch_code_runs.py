@@ -1,4 +1,4 @@
-"""Code written for PyTorch runs after changing only `import torch` to `import tinygrad_lr as torch`."""
+"""PyTorch code runs after changing only `import torch` to `import tinygrad_lr as torch`."""
 
 import pathlib
 import types
@@ -12,7 +12,10 @@ def load_script(import_line: str) -> types.ModuleType:
     source = SCRIPT.read_text()
     assert "import torch\n" in source
     module = types.ModuleType("tutorial")
-    exec(compile(source.replace("import torch\n", import_line + "\n"), str(SCRIPT), "exec"), module.__dict__)
+    exec(
+        compile(source.replace("import torch\n", import_line + "\n"), str(SCRIPT), "exec"),
+        module.__dict__,
+    )
     return module
 
 

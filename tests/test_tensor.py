@@ -181,11 +181,17 @@ def test_bad_data_gives_clear_errors():
 def test_shape_errors_name_the_op_and_shapes():
     with pytest.raises(ValueError, match=r"add: cannot broadcast \(3, 4\) with \(5,\)"):
         tl.ones(3, 4) + tl.ones(5)
-    with pytest.raises(RuntimeError, match=r"matmul: inner dimensions do not match: \(3, 4\) @ \(5, 2\)"):
+    with pytest.raises(
+        RuntimeError, match=r"matmul: inner dimensions do not match: \(3, 4\) @ \(5, 2\)"
+    ):
         tl.ones(3, 4) @ tl.ones(5, 2)
-    with pytest.raises(RuntimeError, match=r"reshape: cannot reshape .* \(2, 3\) \(6 elements\) into \(4,\)"):
+    with pytest.raises(
+        RuntimeError, match=r"reshape: cannot reshape .* \(2, 3\) \(6 elements\) into \(4,\)"
+    ):
         tl.ones(2, 3).reshape(4)
-    with pytest.raises(IndexError, match="sum: dim 2 is out of range for a tensor with 2 dimensions"):
+    with pytest.raises(
+        IndexError, match="sum: dim 2 is out of range for a tensor with 2 dimensions"
+    ):
         tl.ones(2, 3).sum(dim=2)
 
 
@@ -193,7 +199,9 @@ def test_backward_argument_errors():
     x = tl.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"implied only for a one-element output.*\(2,\)"):
         (x * 2).backward()
-    with pytest.raises(RuntimeError, match=r"gradient has shape \(3,\) but the output has shape \(2,\)"):
+    with pytest.raises(
+        RuntimeError, match=r"gradient has shape \(3,\) but the output has shape \(2,\)"
+    ):
         (x * 2).backward(tl.ones(3))
     with pytest.raises(RuntimeError, match="does not require grad"):
         tl.ones(2).sum().backward()

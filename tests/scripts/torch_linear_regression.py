@@ -1,3 +1,4 @@
+# ruff: noqa: N803, N806 - X for a matrix, as the tutorials write it
 # Linear regression from scratch written for PyTorch, the way learners write it.
 # The tests run this file unchanged except for its import line.
 import random
