@@ -16,7 +16,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any, NoReturn, TextIO
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .creation import manual_seed
 from .data import synthetic_data
 from .linear_regression import (
@@ -528,17 +528,9 @@ def save_plot(result: Result, path: str) -> None:
     right.set_xlabel("epoch")
     right.set_ylabel("loss (y_hat - y)^2 / 2")
     right.set_title("training loss")
-    directory = os.path.dirname(os.path.abspath(path))
-    suffix = os.path.splitext(path)[1]
-    handle, temporary = tempfile.mkstemp(prefix=".tinygrad-lr-", suffix=suffix, dir=directory)
-    os.close(handle)
-    try:
-        figure.savefig(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    file_format = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    with atomic_write(path) as file:
+        figure.savefig(file, format=file_format)
 
 
 # --- entry point ------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ checkpoint, never half of a new one.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from typing import IO, Any
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .tensor import Tensor
 
 PathLike = str | os.PathLike[str]
@@ -28,26 +28,11 @@ class CheckpointError(ValueError, RuntimeError):
 def save(state_dict: Mapping[str, Any], path: PathLike) -> None:
     """Write the named tensors (or arrays) of `state_dict` to `path` as an `.npz` archive."""
     arrays = _to_arrays(state_dict)
-    folder = os.path.dirname(os.path.abspath(path))
     try:
-        handle, temporary = tempfile.mkstemp(
-            dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
-        )
+        with atomic_write(path) as file:
+            _write_arrays(file, arrays)
     except OSError as error:
         raise OSError(f"save: cannot write {os.fspath(path)!r}: {_reason(error)}") from None
-    try:
-        with os.fdopen(handle, "wb") as file:
-            _write_arrays(file, arrays)
-            file.flush()
-            os.fsync(file.fileno())  # the data is on disk before the rename makes it visible
-        os.replace(temporary, path)
-    except BaseException as error:
-        # Whatever went wrong (disk full, Ctrl-C), the old checkpoint stays as it was.
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        if isinstance(error, OSError):
-            raise OSError(f"save: cannot write {os.fspath(path)!r}: {_reason(error)}") from None
-        raise
 
 
 def load(path: PathLike, like: Mapping[str, Any] | None = None) -> dict[str, Tensor]:
