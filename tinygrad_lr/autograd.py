@@ -82,30 +82,27 @@ class _GradModeContext:
         return type(self)()
 
 
-class no_grad(_GradModeContext):
+class _FixedGradMode(_GradModeContext):
+    """A grad mode fixed by the class; usable as `@ctx()` and, as in PyTorch, `@ctx` bare."""
+
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        self.__init__()  # type: ignore[misc]
+        return self(func)
+
+
+class no_grad(_FixedGradMode):
     """Record nothing: `with no_grad(): ...`, `@no_grad()` or `@no_grad`."""
 
     mode = False
 
-    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
-        self = super().__new__(cls)
-        if func is None:
-            return self
-        self.__init__()  # type: ignore[misc]
-        return self(func)
 
-
-class enable_grad(_GradModeContext):
+class enable_grad(_FixedGradMode):
     """Record again inside a `no_grad` block: `with enable_grad(): ...`, `@enable_grad()`."""
 
     mode = True
-
-    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
-        self = super().__new__(cls)
-        if func is None:
-            return self
-        self.__init__()  # type: ignore[misc]
-        return self(func)
 
 
 class set_grad_enabled(_GradModeContext):
