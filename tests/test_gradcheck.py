@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from mutating_ops import MutatesInput, MutatesUpstream
 
 import tinygrad_lr as tl
 from tinygrad_lr import Function, GradcheckError, Tensor, gradcheck, gradgradcheck
@@ -97,29 +98,6 @@ class CubeDetached(Cube):
     """Right first derivative, but the backward leaves the graph: d2/dx2 comes out 0."""
 
     detach = True
-
-
-class MutatesInput(Function):
-    """z = 2x, whose backward scribbles on the input array it kept."""
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x
-        return 2.0 * x
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        self.x += 1.0
-        return (2.0 * g,)
-
-
-class MutatesUpstream(Function):
-    """z = 2x, whose backward doubles the upstream gradient in place."""
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        return 2.0 * x
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        g.numpy()[...] *= 2.0
-        return (g,)
 
 
 def leaf(*shape: int, seed: int = 0) -> Tensor:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mutating_ops import MutatesInput, MutatesUpstream
 
 import tinygrad_lr as tl
 from tinygrad_lr import Function, Tensor
@@ -50,25 +51,6 @@ class SoftplusDetached(Softplus):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         (x,) = self.saved_tensors
         return (g * x.detach().sigmoid(),)
-
-
-class ScribblesOnInput(Function):
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x
-        return 2.0 * x
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        self.x += 1.0
-        return (2.0 * g,)
-
-
-class ScribblesOnUpstream(Function):
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        return 2.0 * x
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        g.numpy()[...] *= 2.0
-        return (g,)
 
 
 def softplus_reference(a: np.ndarray) -> np.ndarray:
@@ -138,9 +120,9 @@ def test_check_op_fails_a_wrong_forward() -> None:
 
 def test_check_op_fails_on_changed_inputs_or_upstream_gradient() -> None:
     with pytest.raises(AssertionError, match="changed input 0 in place"):
-        check_op(lambda x: ScribblesOnInput.apply(x), 1)
+        check_op(lambda x: MutatesInput.apply(x), 1)
     with pytest.raises(AssertionError, match="changed the upstream gradient in place"):
-        check_op(lambda x: ScribblesOnUpstream.apply(x), 1)
+        check_op(lambda x: MutatesUpstream.apply(x), 1)
 
 
 def test_check_op_argument_errors() -> None:
