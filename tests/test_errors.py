@@ -345,7 +345,7 @@ def test_backward_through_a_tensor_changed_in_place_after_it_was_saved() -> None
         loss.backward,
         RuntimeError,
         r"MulBackward: input 0 \(shape \(3,\)\) was modified by an in-place operation after mul "
-        r"saved it for the backward pass \(version 0, now 1\)",
+        r"saved it for the backward pass \(it is now at version 1\)",
     )
     assert w.grad is None  # no silently wrong gradient
 
@@ -354,10 +354,26 @@ def test_backward_through_a_view_changed_in_place_after_it_was_saved() -> None:
     x = tl.arange(6.0).requires_grad_()
     y = x * 1.0
     rows = y.reshape(2, 3)
-    out = rows.exp().sum()
+    out = rows.sin().sum()
     with tl.no_grad():
         y[0] = 10.0  # the view `rows` shares y's values and version
-    _raises(out.backward, RuntimeError, r"ExpBackward: input 0 \(shape \(2, 3\)\) was modified")
+    _raises(out.backward, RuntimeError, r"SinBackward: input 0 \(shape \(2, 3\)\) was modified")
+
+
+@pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid", "sqrt"])
+def test_backward_through_an_output_changed_in_place_after_it_was_saved(op: str) -> None:
+    # These ops keep their output for backward (d e^x/dx = e^x), so changing it is caught too.
+    x = tl.tensor([0.5, 2.0], requires_grad=True)
+    z = getattr(x, op)()
+    out = (z + 1.0).sum()  # add keeps nothing for backward: only exp itself can object
+    with tl.no_grad():
+        z[0] = 10.0
+    _raises(
+        out.backward,
+        RuntimeError,
+        rf"{op.capitalize()}Backward: its output \(shape \(2,\)\) was modified by an in-place",
+    )
+    assert x.grad is None
 
 
 def test_backward_from_a_tensor_that_records_nothing() -> None:

@@ -20,7 +20,8 @@ import threading
 import traceback
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -153,6 +154,27 @@ def is_anomaly_check_nan_enabled() -> bool:
     return _state.detect_anomaly and _state.anomaly_check_nan
 
 
+# --- versions: what keeps backward from using values changed in place -----------------------
+
+_change_lock = threading.Lock()
+_last_change = 0  # the stamp of the latest in-place change to any tensor's values
+
+
+def _mark_changed(tensor: Tensor) -> None:
+    """Record an in-place change to the values of `tensor` and of every view sharing them.
+
+    A tensor's `_version_counter` is [how many changes, stamp of the latest]; the stamps come
+    from one clock. A node notes the clock when it is recorded, so checking the values it saved
+    is one comparison while nothing has changed since, and forward snapshots nothing per input.
+    """
+    global _last_change
+    with _change_lock:  # two threads changing tensors must not get the same stamp
+        _last_change += 1
+        counter = tensor._version_counter
+        counter[0] += 1
+        counter[1] = _last_change
+
+
 # --- Function ---------------------------------------------------------------------------------
 
 
@@ -168,17 +190,28 @@ class Function:
                                                      can itself be differentiated.
     Inputs whose values backward needs are read through `self.saved_tensors`, which refuses
     them if they were changed in place after the forward pass.
+
+    The built-in ops (ops.py) set `backward_takes_arrays`: their rules are written so that
+    they also run on NumPy arrays, which the engine then passes in an ordinary backward pass
+    (no Tensor is made per step of the rule); they read their values with `saved_like(g)`.
     """
 
     # A view op returns an array sharing memory with its first input; the output then shares
     # the input's version counter, so an in-place change to either is seen by both.
     is_view = False
+    backward_takes_arrays = False
+    # The op's backward reads its own output (e^x, tanh x...), kept by apply with its version
+    # counter, so that it need not be computed again.
+    saves_output = False
 
     inputs: tuple[Tensor, ...]
-    params: dict[str, Any]
+    # The op's settings (axes, shape...); one shared empty mapping for ops without any.
+    params: Mapping[str, Any] = MappingProxyType({})
     needs_input_grad: tuple[bool, ...]
     created_at: traceback.StackSummary | None = None
-    _versions: tuple[int, ...]
+    _recorded_at: int  # the version clock (`_last_change`) when the node was recorded
+    _output: np.ndarray
+    _output_counter: list[int]
     _hooks: list[Callable[[Tensor], Tensor | None]] | None = None
     _retained: Any = None  # weakref to the output tensor when it called retain_grad()
     _freed = False
@@ -192,7 +225,7 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} must define backward")
 
     def _forward_error(
-        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+        self, error: Exception, arrays: list[np.ndarray], params: Mapping[str, Any]
     ) -> str:
         """The message for a NumPy ValueError in forward; ops override it to say more."""
         shapes = ", ".join(str(a.shape) for a in arrays)
@@ -213,20 +246,25 @@ class Function:
             raise DTypeError(f"{fn.op_name}: {error}") from None
         except IndexError as error:
             raise IndexError(f"{fn.op_name}: {error}") from None
-        # List comprehensions rather than any()/tuple() over generators: this runs for every
-        # op, and on small tensors a generator costs as much as the op's arithmetic.
-        needs_grad = tuple([t.requires_grad for t in inputs]) if _state.grad_enabled else ()
-        requires_grad = True in needs_grad
-        out = _Tensor._make(data, requires_grad, fn if requires_grad else None)
+        if _state.grad_enabled:
+            # A list comprehension rather than any() over a generator: this runs for every
+            # op, and on small tensors a generator costs as much as the op's arithmetic.
+            needs_grad = tuple([t.requires_grad for t in inputs])
+            if True in needs_grad:
+                out = _Tensor._make(data, True, fn)
+                fn.inputs, fn.needs_input_grad, fn._recorded_at = inputs, needs_grad, _last_change
+                if params:
+                    fn.params = params
+                if fn.is_view:
+                    out._version_counter = inputs[0]._version_counter
+                if fn.saves_output:
+                    fn._output, fn._output_counter = data, out._version_counter
+                if _state.detect_anomaly:
+                    fn.created_at = traceback.StackSummary.from_list(traceback.extract_stack()[:-1])
+                return out
+        out = _Tensor._make(data, False, None)
         if fn.is_view:
             out._version_counter = inputs[0]._version_counter
-        if requires_grad:
-            fn.inputs = inputs
-            fn.params = params
-            fn.needs_input_grad = needs_grad
-            fn._versions = tuple([t._version_counter[0] for t in inputs])
-            if _state.detect_anomaly:
-                fn.created_at = traceback.StackSummary.from_list(traceback.extract_stack()[:-1])
         return out
 
     @property
@@ -235,18 +273,36 @@ class Function:
         modified in place would be silently wrong."""
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name))
-        inputs = self.inputs
-        if tuple([t._version_counter[0] for t in inputs]) == self._versions:
-            return inputs  # the common case in one comparison; the loop names the culprit
-        for position, (tensor, version) in enumerate(zip(inputs, self._versions)):
-            if tensor._version_counter[0] != version:
-                raise RuntimeError(
-                    f"{self.name}: input {position} (shape {tensor.shape}) was modified by an "
-                    f"in-place operation after {self.op_name} saved it for the backward pass "
-                    f"(version {version}, now {tensor._version_counter[0]}); "
-                    "use an out-of-place operation such as `x = x + 1` instead of `x += 1`"
-                )
+        if _last_change != self._recorded_at:  # some tensor changed since: was it an input?
+            for position, tensor in enumerate(self.inputs):
+                self._check_unchanged(tensor._version_counter, f"input {position}", tensor.shape)
         return self.inputs
+
+    def saved_like(self, g: Any) -> Sequence[Any]:
+        """`saved_tensors` in the kind of `g`: arrays in an ordinary backward pass, Tensors
+        when the pass is recorded (create_graph=True)."""
+        inputs = self.saved_tensors
+        return [t._data for t in inputs] if type(g) is np.ndarray else inputs
+
+    def output_like(self, g: Any) -> Any:
+        """The op's output (for `saves_output` ops), in the kind of `g`, checked unchanged.
+
+        As a Tensor it is made anew with this node as its grad_fn, so a recorded backward that
+        uses it is differentiated through this op, as the original output would be."""
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE.format(name=self.name))
+        output = self._output
+        self._check_unchanged(self._output_counter, "its output", output.shape)
+        return output if type(g) is np.ndarray else _Tensor._make(output, True, self)
+
+    def _check_unchanged(self, counter: list[int], what: str, shape: tuple[int, ...]) -> None:
+        if counter[1] > self._recorded_at:
+            raise RuntimeError(
+                f"{self.name}: {what} (shape {shape}) was modified by an in-place operation "
+                f"after {self.op_name} saved it for the backward pass (it is now at version "
+                f"{counter[0]}); use an out-of-place operation such as `x = x + 1` instead of "
+                "`x += 1`"
+            )
 
     @property
     def name(self) -> str:
@@ -300,30 +356,57 @@ def _topological_order(roots: Iterable[Function]) -> list[Function]:
     return order
 
 
-def _unbroadcast(grad: Tensor, shape: tuple[int, ...], fn: Function, position: int) -> Tensor:
+# In an ordinary backward pass the gradients are NumPy arrays (or NumPy scalars, which is what
+# NumPy gives for 0-d results); in a recorded one (create_graph=True) they are Tensors.
+Grad = Any
+
+
+def _unbroadcast(grad: Grad, shape: tuple[int, ...], fn: Function, position: int) -> Grad:
     """Sum `grad` back to `shape`: a broadcast input was copied along some axes, and the
     gradient of a copy is the sum of the gradients of all copies."""
     extra = grad.ndim - len(shape)
     fits = extra >= 0 and all(n == 1 or n == m for n, m in zip(shape, grad.shape[extra:]))
     if not fits:
         raise ShapeError(
-            f"{fn.name} returned a gradient of shape {grad.shape} for input {position} "
+            f"{fn.name} returned a gradient of shape {tuple(grad.shape)} for input {position} "
             f"of shape {shape}"
         )
     axes = tuple(range(extra)) + tuple(
         extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
     )
     if axes:
-        grad = grad.sum(dim=axes)
+        grad = grad.sum(axis=axes)  # Tensor.sum takes NumPy's keyword too
     return grad.reshape(shape) if grad.shape != shape else grad
+
+
+def _conform(grad: Grad, like: np.ndarray, fn: Function, position: int) -> Grad:
+    """A gradient with the shape and dtype of the input it belongs to."""
+    if grad.shape != like.shape:
+        grad = _unbroadcast(grad, like.shape, fn, position)
+    if grad.dtype != like.dtype:
+        grad = grad.to(like.dtype) if isinstance(grad, _Tensor) else grad.astype(like.dtype)
+    return grad
+
+
+def _of_kind(grad: Any, fn: Function, position: int, on_arrays: bool) -> Grad:
+    """A gradient that is not of the pass's kind (an array, or a Tensor when recorded): a NumPy
+    scalar or a Tensor subclass is taken as it is; anything else is the rule's mistake."""
+    if isinstance(grad, _Tensor):
+        return grad._data if on_arrays else grad
+    if isinstance(grad, (np.ndarray, np.generic)) and on_arrays and fn.backward_takes_arrays:
+        return np.asarray(grad)
+    raise TypeError(
+        f"{fn.name}.backward returned a {type(grad).__name__} for input {position}; return "
+        "Tensors (build them with Tensor operations, or wrap an array with tl.tensor(...))"
+    )
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def _check_finite(grad: Tensor, fn: Function, position: int) -> None:
+def _check_finite(grad: Grad, fn: Function, position: int) -> None:
     """Anomaly mode: stop at the first op whose backward made a NaN or an infinity."""
-    data = grad._data
+    data = grad._data if isinstance(grad, _Tensor) else np.asarray(grad)
     if np.all(np.isfinite(data)):
         return
     counts = ((int(np.isnan(data).sum()), "NaN"), (int(np.isinf(data).sum()), "inf"))
@@ -343,12 +426,6 @@ def _origin(fn: Function) -> str:
         return ""
     frame = user_frames[-1]
     return f"The {fn.op_name} was created at {frame.filename}:{frame.lineno}: {frame.line}"
-
-
-def _accumulate(store: dict[Any, Tensor], key: Any, grad: Tensor) -> None:
-    """Add `grad` to what has arrived for `key`: a tensor used twice gets both gradients."""
-    previous = store.get(key)
-    store[key] = grad if previous is None else previous + grad
 
 
 @contextlib.contextmanager
@@ -386,23 +463,25 @@ def run_backward(
     With `create_graph` the backward computation is itself recorded, so the gradients it
     returns can be differentiated again.
     """
+    # An ordinary pass works on NumPy arrays: nothing in it needs recording, and an array op
+    # costs a fraction of a Tensor op. A recorded pass works on Tensors.
+    on_arrays = not create_graph
+    kind = np.ndarray if on_arrays else _Tensor
     with set_grad_enabled(create_graph), _cyclic_gc_paused():
-        node_grads: dict[Function, Tensor] = {}
-        leaf_grads: dict[Tensor, Tensor] = {}
+        # The gradients that have arrived so far, keyed by the node that made a tensor, or by
+        # the tensor itself for a leaf; a tensor used twice gets the sum of both.
+        pending: dict[Any, Grad] = {}  # Function or Tensor keys
         for root, root_grad in zip(roots, root_grads):
-            if root.grad_fn is None:
-                _accumulate(leaf_grads, root, root_grad)
-            else:
-                _accumulate(node_grads, root.grad_fn, root_grad)
+            _accumulate(pending, root.grad_fn or root, root_grad._data if on_arrays else root_grad)
         captured_nodes = {t.grad_fn: t for t in capture or () if t.grad_fn is not None}
-        captured: dict[Tensor, Tensor] = {}
+        captured: dict[Tensor, Grad] = {}
         check_finite = _state.detect_anomaly and _state.anomaly_check_nan
 
         # Roots in the order given (a set would order them by memory address), so gradients
         # are summed in the same order on every run and results repeat to the last bit.
         root_nodes = dict.fromkeys(r.grad_fn for r in roots if r.grad_fn is not None)
         for fn in _topological_order(root_nodes):
-            grad = node_grads.pop(fn, None)
+            grad = pending.pop(fn, None)
             if grad is None:
                 continue  # no gradient reaches this node (a backward returned None for it)
             if fn._hooks:
@@ -412,55 +491,66 @@ def run_backward(
             elif fn._retained is not None and capture is None:
                 tensor = fn._retained()
                 if tensor is not None:
-                    _store_grad(tensor, grad, create_graph)
+                    _store_grad(tensor, grad)
 
-            try:
-                input_grads = fn.backward(grad)
-            except Exception:
-                if fn.created_at is not None:  # anomaly mode: say where, as PyTorch does
-                    warnings.warn(f"Error detected in {fn.name}. {_origin(fn)}", stacklevel=3)
-                raise
-            if not isinstance(input_grads, tuple) or len(input_grads) != len(fn.inputs):
-                input_grads = _gradient_tuple(fn, input_grads)
+            input_grads = _call_backward(fn, grad, on_arrays)
             for position, (tensor, needed, input_grad) in enumerate(
                 zip(fn.inputs, fn.needs_input_grad, input_grads)
             ):
-                if not needed or input_grad is None:
+                if input_grad is None or not needed:
                     continue
-                if not isinstance(input_grad, _Tensor):
-                    raise TypeError(
-                        f"{fn.name}.backward returned a {type(input_grad).__name__} for input "
-                        f"{position}; return Tensors (build them with Tensor operations, or "
-                        "wrap an array with tl.tensor(...))"
-                    )
-                # Shapes and dtypes read from the arrays: the Tensor properties would add four
-                # calls per edge, a visible share of the pass on small tensors.
-                if input_grad._data.shape != tensor._data.shape:
-                    input_grad = _unbroadcast(input_grad, tensor.shape, fn, position)
-                if input_grad._data.dtype != tensor._data.dtype:
-                    input_grad = input_grad.to(tensor.dtype)
+                if type(input_grad) is not kind:
+                    input_grad = _of_kind(input_grad, fn, position, on_arrays)
+                # Shapes and dtypes compared on the arrays: Tensor properties would add calls
+                # per edge, a visible share of the pass on small tensors.
+                data, like = input_grad if on_arrays else input_grad._data, tensor._data
+                if data.shape != like.shape or data.dtype != like.dtype:
+                    input_grad = _conform(input_grad, like, fn, position)
                 if check_finite:
                     _check_finite(input_grad, fn, position)
-                if tensor.grad_fn is None:
-                    _accumulate(leaf_grads, tensor, input_grad)
-                else:
-                    _accumulate(node_grads, tensor.grad_fn, input_grad)
+                _accumulate(pending, tensor.grad_fn or tensor, input_grad)
             if not retain_graph:
                 _free(fn)
 
-        for leaf, grad in leaf_grads.items():
+        for leaf, grad in pending.items():  # every node was visited: only leaves are left
             if leaf._hooks:
                 grad = _run_hooks(leaf._hooks, grad)
             if capture is None:
-                _store_grad(leaf, grad, create_graph)
+                _store_grad(leaf, grad)
             else:
                 captured[leaf] = grad
     if capture is None:
         return None
-    return [captured.get(t) for t in capture]
+    return [_as_tensor(captured.get(t)) for t in capture]
 
 
-def _gradient_tuple(fn: Function, returned: Any) -> tuple[Tensor | None, ...]:
+def _accumulate(pending: dict[Any, Grad], key: Any, grad: Grad) -> None:
+    """Add `grad` to what has arrived for `key`: a tensor used twice gets both gradients."""
+    previous = pending.get(key)
+    pending[key] = grad if previous is None else previous + grad
+
+
+def _call_backward(fn: Function, grad: Grad, on_arrays: bool) -> tuple[Grad | None, ...]:
+    """The node's rule applied to `grad`: one gradient (or None) per input."""
+    # A rule written with Tensor operations (such as a user's own op) gets and gives Tensors.
+    tensor_rule = on_arrays and not fn.backward_takes_arrays
+    try:
+        returned = fn.backward(_Tensor._make(grad, False, None) if tensor_rule else grad)
+    except Exception:
+        if fn.created_at is not None:  # anomaly mode: say where, as PyTorch does
+            warnings.warn(f"Error detected in {fn.name}. {_origin(fn)}", stacklevel=4)
+        raise
+    if type(returned) is not tuple or len(returned) != len(fn.inputs):
+        returned = _gradient_tuple(fn, returned)
+    if tensor_rule:
+        returned = tuple(
+            _of_kind(g, fn, position, on_arrays) if g is not None and needed else None
+            for position, (g, needed) in enumerate(zip(returned, fn.needs_input_grad))
+        )
+    return returned
+
+
+def _gradient_tuple(fn: Function, returned: Any) -> tuple[Grad | None, ...]:
     """What a backward returned, when it is not a tuple of one gradient per input: a bare
     Tensor is accepted for a one-input op (as PyTorch does); anything else is an error."""
     if isinstance(returned, _Tensor) and len(fn.inputs) == 1:
@@ -471,10 +561,20 @@ def _gradient_tuple(fn: Function, returned: Any) -> tuple[Tensor | None, ...]:
     )
 
 
-def _run_hooks(hooks: Iterable[Callable[[Tensor], Tensor | None]], grad: Tensor) -> Tensor:
-    """Each hook sees the gradient and may return a replacement (None keeps it)."""
+def _as_tensor(grad: Grad | None) -> Tensor | None:
+    """A gradient of the pass as a Tensor, for hooks and for `grad()`."""
+    if grad is None or isinstance(grad, _Tensor):
+        return grad
+    return _Tensor._make(np.asarray(grad), False, None)
+
+
+def _run_hooks(hooks: Iterable[Callable[[Tensor], Tensor | None]], grad: Grad) -> Grad:
+    """Each hook sees the gradient (as a Tensor) and may return a replacement (None keeps it)."""
+    on_arrays = not isinstance(grad, _Tensor)
+    tensor = _as_tensor(grad)
+    assert tensor is not None
     for hook in hooks:
-        replaced = hook(grad)
+        replaced = hook(tensor)
         if replaced is None:
             continue
         name = getattr(hook, "__name__", repr(hook))
@@ -482,27 +582,29 @@ def _run_hooks(hooks: Iterable[Callable[[Tensor], Tensor | None]], grad: Tensor)
             raise TypeError(
                 f"hook {name!r} must return a Tensor or None, got {type(replaced).__name__}"
             )
-        if replaced.shape != grad.shape:
+        if replaced.shape != tensor.shape:
             # As in PyTorch: a hook may change the values of a gradient, not its shape.
             raise ShapeError(
-                f"hook {name!r} changed the shape of the gradient from {grad.shape} "
+                f"hook {name!r} changed the shape of the gradient from {tensor.shape} "
                 f"to {replaced.shape}"
             )
-        grad = replaced
-    return grad
+        tensor = replaced
+    return tensor._data if on_arrays else tensor
 
 
-def _store_grad(tensor: Tensor, grad: Tensor, create_graph: bool) -> None:
+def _store_grad(tensor: Tensor, grad: Grad) -> None:
     """`tensor.grad += grad`, with PyTorch's semantics: accumulate across backward calls."""
-    if create_graph:
+    if isinstance(grad, _Tensor):  # a recorded pass: `.grad` is part of the new graph
         tensor.grad = grad if tensor.grad is None else tensor.grad + grad
-    elif tensor.grad is None or tensor.grad.requires_grad or tensor.grad.shape != grad.shape:
+        return
+    current = tensor.grad
+    if current is None or current.requires_grad or current._data.shape != np.shape(grad):
         # A copy, so that .grad never aliases the upstream gradient, another .grad, or a
         # read-only broadcast view made by the backward pass.
-        tensor.grad = _Tensor._make(np.array(grad._data, dtype=tensor.dtype), False, None)
+        tensor.grad = _Tensor._make(np.array(grad, dtype=tensor._data.dtype), False, None)
     else:
-        tensor.grad._data += grad._data
-        tensor.grad._version_counter[0] += 1
+        current._data += grad
+        _mark_changed(current)  # an op that saved this .grad must not use the new values
 
 
 def _free(fn: Function) -> None:
@@ -560,8 +662,6 @@ def grad(
                 f"grad: input {position} (shape {inputs[position].shape}) was not used to "
                 "compute the outputs; pass allow_unused=True to get None for it"
             )
-    if not create_graph:
-        results = [None if r is None else r.detach() for r in results]
     return tuple(results)
 
 

@@ -1,14 +1,22 @@
 """Every differentiable operation, one `Function` subclass each, backward right under forward.
 
-`forward` works on NumPy arrays. `backward(g)` receives g = dL/d(output) as a Tensor and returns
-dL/d(input) for each input, built from Tensor operations so that the backward pass can itself
-be recorded (`create_graph=True`) and differentiated again. Gradients of broadcast inputs are
-summed back to the input's shape by the engine (autograd.py), not here.
+`forward` works on NumPy arrays. `backward(g)` receives g = dL/d(output) and returns dL/d(input)
+for each input. Each rule is written once for two kinds of values:
+- NumPy arrays, in an ordinary backward pass: nothing there needs recording, and an array
+  operation costs a fraction of a Tensor operation;
+- Tensors, when the pass is recorded (`create_graph=True`), so that the gradients it returns
+  can be differentiated again.
+So the rules use only what both kinds offer (arithmetic, `@`, `.reshape`, `.sum(axis=...)`,
+`.swapaxes`, indexing) and the few functions below that pick NumPy's version or the Tensor's.
+A rule reads the op's inputs with `self.saved_like(g)`, and its output with
+`self.output_like(g)`, in the kind of g. Gradients of broadcast inputs are summed back to the
+input's shape by the engine (autograd.py), not here.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -18,16 +26,61 @@ from .errors import ShapeError
 from .tensor import Tensor
 
 
-def _constant(array: Any) -> Tensor:
-    """A tensor that never requires grad, e.g. a 0/1 mask: its derivative is zero."""
-    return Tensor._make(np.asarray(array), False, None)
+class _Op(Function):
+    """A built-in op, whose backward rule runs on arrays or on Tensors (see above)."""
+
+    backward_takes_arrays = True
 
 
-class _Broadcasting(Function):
+# --- functions for rules: NumPy's on arrays, the recorded op on Tensors ----------------------
+
+
+def exp(value: Any) -> Any:
+    return value.exp() if isinstance(value, Tensor) else np.exp(value)
+
+
+def log(value: Any) -> Any:
+    return value.log() if isinstance(value, Tensor) else np.log(value)
+
+
+def sin(value: Any) -> Any:
+    return value.sin() if isinstance(value, Tensor) else np.sin(value)
+
+
+def cos(value: Any) -> Any:
+    return value.cos() if isinstance(value, Tensor) else np.cos(value)
+
+
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """`x` where `condition` holds, else `y`."""
+    if isinstance(x, Tensor) or isinstance(y, Tensor):
+        return Where.apply(*[_as_tensor(v) for v in (condition, x, y)])
+    return np.where(condition, x, y)
+
+
+def expand(value: Any, shape: tuple[int, ...]) -> Any:
+    """`value` broadcast to `shape` (a read-only view for arrays)."""
+    return value.expand(shape) if isinstance(value, Tensor) else _broadcast_to(value, shape)
+
+
+def permute(value: Any, dims: tuple[int, ...]) -> Any:
+    return value.permute(*dims) if isinstance(value, Tensor) else value.transpose(dims)
+
+
+def cast(value: Any, dtype: np.dtype) -> Any:
+    return value.to(dtype) if isinstance(value, Tensor) else value.astype(dtype)
+
+
+def _as_tensor(value: Any) -> Tensor:
+    """A Tensor as it is; an array or a number as a constant, whose derivative is zero."""
+    return value if isinstance(value, Tensor) else Tensor._make(np.asarray(value), False, None)
+
+
+class _Broadcasting(_Op):
     """An elementwise op of several inputs, broadcast against each other as NumPy does."""
 
     def _forward_error(
-        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+        self, error: Exception, arrays: list[np.ndarray], params: Mapping[str, Any]
     ) -> str:
         shapes = " with ".join(str(a.shape) for a in arrays)
         return f"{self.op_name}: cannot broadcast {shapes}"
@@ -42,7 +95,7 @@ class Add(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x + y
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(self, g: Any) -> tuple[Any, ...]:
         return g, g
 
 
@@ -52,7 +105,7 @@ class Sub(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x - y
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(self, g: Any) -> tuple[Any, ...]:
         return g, -g if self.needs_input_grad[1] else None
 
 
@@ -62,8 +115,8 @@ class Mul(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x * y
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        x, y = self.saved_tensors
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        x, y = self.saved_like(g)
         # Only the gradients that are needed: `x * 2.0` or `w * data` skip the constant's.
         need_x, need_y = self.needs_input_grad
         return g * y if need_x else None, g * x if need_y else None
@@ -75,8 +128,8 @@ class Div(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x / y
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        x, y = self.saved_tensors
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        x, y = self.saved_like(g)
         gx = g / y
         return gx, -gx * x / y if self.needs_input_grad[1] else None
 
@@ -87,13 +140,13 @@ class Pow(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x**y
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        x, y = self.saved_tensors
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        x, y = self.saved_like(g)
         gx = g * y * x ** (y - 1) if self.needs_input_grad[0] else None
         gy = None
         if self.needs_input_grad[1]:
             # x^y log x -> 0 as x -> 0 (for y > 0); NumPy's log(0) would make it NaN.
-            gy = g * x**y * where(x == 0, _constant(1.0), x).log()
+            gy = g * x**y * log(where(x == 0, 1.0, x))
         return gx, gy
 
 
@@ -106,8 +159,8 @@ class Maximum(_Broadcasting):
         self.x_share = _first_share(x > y, x, y)
         return np.maximum(x, y)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        share = _constant(self.x_share)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        share = self.x_share
         return g * share, g * (1.0 - share)
 
 
@@ -120,8 +173,8 @@ class Minimum(_Broadcasting):
         self.x_share = _first_share(x < y, x, y)
         return np.minimum(x, y)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        share = _constant(self.x_share)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        share = self.x_share
         return g * share, g * (1.0 - share)
 
 
@@ -139,30 +192,25 @@ class Where(_Broadcasting):
         self.cond = cond
         return np.where(cond, x, y)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        cond, zero = _constant(self.cond), _constant(np.zeros((), dtype=g.dtype))
-        return None, where(cond, g, zero), where(cond, zero, g)
-
-
-def where(condition: Tensor, x: Tensor, y: Tensor) -> Tensor:
-    """`x` where `condition` is true, else `y` (used by the backward rules above)."""
-    return Where.apply(condition, x, y)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        zero = np.zeros((), dtype=g.dtype)
+        return None, where(self.cond, g, zero), where(self.cond, zero, g)
 
 
 # --- elementwise, one input -------------------------------------------------------------------
 
 
-class Neg(Function):
+class Neg(_Op):
     """z = -x;  dz/dx = -1."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return -x
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(self, g: Any) -> tuple[Any, ...]:
         return (-g,)
 
 
-class PowScalar(Function):
+class PowScalar(_Op):
     """z = x ** p for a fixed number p;  dz/dx = p x^(p-1)."""
 
     display_name = "pow"
@@ -171,8 +219,8 @@ class PowScalar(Function):
         self.exponent = exponent
         return x**exponent
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        (x,) = self.saved_like(g)
         p = self.exponent
         if p == 0:
             return (g * 0.0,)  # avoid 0 * x^-1 = NaN at x = 0
@@ -180,97 +228,102 @@ class PowScalar(Function):
         return (g * p * (x if p == 2 else x ** (p - 1)),)
 
 
-class Exp(Function):
+class Exp(_Op):
     """z = e^x;  dz/dx = e^x."""
+
+    saves_output = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.exp(x)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g * x.exp(),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        return (g * self.output_like(g),)
 
 
-class Log(Function):
+class Log(_Op):
     """z = ln x;  dz/dx = 1/x."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.log(x)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        (x,) = self.saved_like(g)
         return (g / x,)
 
 
-class Sqrt(Function):
+class Sqrt(_Op):
     """z = sqrt(x);  dz/dx = 1 / (2 sqrt(x))."""
+
+    saves_output = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sqrt(x)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g / (2.0 * x.sqrt()),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        return (g / (2.0 * self.output_like(g)),)
 
 
-class Sin(Function):
+class Sin(_Op):
     """z = sin x;  dz/dx = cos x."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sin(x)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g * x.cos(),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        (x,) = self.saved_like(g)
+        return (g * cos(x),)
 
 
-class Cos(Function):
+class Cos(_Op):
     """z = cos x;  dz/dx = -sin x."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.cos(x)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (-g * x.sin(),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        (x,) = self.saved_like(g)
+        return (-g * sin(x),)
 
 
-class Abs(Function):
+class Abs(_Op):
     """z = |x|;  dz/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.sign = np.sign(x)
         return np.abs(x)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g * _constant(self.sign),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        return (g * self.sign,)
 
 
-class Tanh(Function):
+class Tanh(_Op):
     """z = tanh x;  dz/dx = 1 - tanh^2 x."""
+
+    saves_output = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g * (1.0 - x.tanh() ** 2),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        z = self.output_like(g)
+        return (g * (1.0 - z * z),)
 
 
-class Sigmoid(Function):
+class Sigmoid(_Op):
     """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)."""
+
+    saves_output = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + exp(-x)) for x << 0.
         return np.exp(-np.logaddexp(0.0, -x))
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        z = x.sigmoid()
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        z = self.output_like(g)
         return (g * z * (1.0 - z),)
 
 
-class Relu(Function):
+class Relu(_Op):
     """z = max(x, 0);  dz/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch does).
 
     NaN passes through with gradient 1, as np.maximum(x, 0) and PyTorch's relu do."""
@@ -279,11 +332,11 @@ class Relu(Function):
         self.passes = ~(x <= 0)  # `x > 0` would turn a NaN into 0 and hide it
         return np.where(self.passes, x, np.zeros((), dtype=x.dtype))
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g * _constant(self.passes),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        return (g * self.passes,)
 
 
-class Clamp(Function):
+class Clamp(_Op):
     """z = min(max(x, low), high);  dz/dx = 1 where low <= x <= high, else 0."""
 
     def forward(self, x: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
@@ -295,11 +348,11 @@ class Clamp(Function):
         self.inside = inside
         return np.clip(x, low, high)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g * _constant(self.inside),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        return (g * self.inside,)
 
 
-class Cast(Function):
+class Cast(_Op):
     """z = x converted to another dtype;  dz/dx = 1, converted back to x's dtype."""
 
     display_name = "to"
@@ -308,24 +361,24 @@ class Cast(Function):
         self.input_dtype = x.dtype
         return x.astype(dtype)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g.to(self.input_dtype),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        return (cast(g, self.input_dtype),)
 
 
-class Clone(Function):
+class Clone(_Op):
     """z = a copy of x;  dz/dx = 1."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x.copy()
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(self, g: Any) -> tuple[Any, ...]:
         return (g,)
 
 
 # --- matrix product ---------------------------------------------------------------------------
 
 
-class MatMul(Function):
+class MatMul(_Op):
     """Z = X @ Y (1-D, 2-D, or batched with broadcast batch dimensions).
 
     dZ/dX: G @ Y^T,  dZ/dY: X^T @ G, where ^T swaps the last two dimensions. A 1-D operand is
@@ -346,27 +399,28 @@ class MatMul(Function):
         return np.matmul(x, y)
 
     def _forward_error(
-        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+        self, error: Exception, arrays: list[np.ndarray], params: Mapping[str, Any]
     ) -> str:
         x, y = arrays
         return f"matmul: batch dimensions do not broadcast: {x.shape} @ {y.shape}"
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        x, y = self.saved_tensors
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        x, y = self.saved_like(g)
         if x.ndim == 1 and y.ndim == 1:  # dot product: a scalar output
             return g * y, g * x
-        if x.ndim == 1:  # (k) @ (..., k, m) -> (..., m)
-            gx = (g.unsqueeze(-2) @ y.mT).squeeze(-2)
-            gy = x.unsqueeze(-1) @ g.unsqueeze(-2)
+        if x.ndim == 1:  # (k) @ (..., k, m) -> (..., m): x as a (1, k) row, then dropped
+            gx = (g[..., None, :] @ y.swapaxes(-1, -2))[..., 0, :]
+            gy = x[:, None] @ g[..., None, :]
             return gx, gy
-        if y.ndim == 1:  # (..., n, k) @ (k) -> (..., n)
-            gx = g.unsqueeze(-1) @ y.unsqueeze(-2)
-            gy = (x.mT @ g.unsqueeze(-1)).squeeze(-1)
+        if y.ndim == 1:  # (..., n, k) @ (k) -> (..., n): y as a (k, 1) column, then dropped
+            gx = g[..., :, None] @ y[None, :]
+            gy = (x.swapaxes(-1, -2) @ g[..., :, None])[..., 0]
             return gx, gy
         # Only the products that are needed: for `data @ w` the (n, k) gradient of the data
         # would cost as much as the forward product and be thrown away.
         need_x, need_y = self.needs_input_grad
-        return g @ y.mT if need_x else None, x.mT @ g if need_y else None
+        gx = g @ y.swapaxes(-1, -2) if need_x else None
+        return gx, x.swapaxes(-1, -2) @ g if need_y else None
 
 
 # --- reductions -------------------------------------------------------------------------------
@@ -387,21 +441,21 @@ def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
     return math.prod(shape[i] for i in axes)
 
 
-class Sum(Function):
+class Sum(_Op):
     """z = sum of x over `axes`;  dz/dx = 1 for every summed element."""
 
     def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
         self.input_shape, self.kept_shape = x.shape, _kept_shape(x.shape, axes)
         return x.sum(axis=axes, keepdims=keepdim)  # the method skips np.sum's Python wrapper
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(self, g: Any) -> tuple[Any, ...]:
         # A 0-d gradient (of a sum of everything, as a loss is) broadcasts as it is; the
         # reshape puts back the summed dimensions of a sum over some of them.
         kept = g if g.ndim == 0 else g.reshape(self.kept_shape)
-        return (kept.expand(self.input_shape),)
+        return (expand(kept, self.input_shape),)
 
 
-class Mean(Function):
+class Mean(_Op):
     """z = mean of x over `axes` (n elements each);  dz/dx = 1/n."""
 
     def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
@@ -409,13 +463,13 @@ class Mean(Function):
         self.count = _count(x.shape, axes)
         return np.mean(x, axis=axes, keepdims=keepdim)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(self, g: Any) -> tuple[Any, ...]:
         kept = g if g.ndim == 0 else g.reshape(self.kept_shape)  # as in Sum
         # divided before it is expanded: one division per output, not per input element
-        return ((kept / self.count).expand(self.input_shape),)
+        return (expand(kept / self.count, self.input_shape),)
 
 
-class _Extremum(Function):
+class _Extremum(_Op):
     """z = max (or min) of x over `axes`; the gradient flows to the element(s) chosen.
 
     With `split_ties` (max(), amax()) tied elements share the gradient equally; without it
@@ -443,8 +497,8 @@ class _Extremum(Function):
             np.put_along_axis(self.mask, index, 1.0, axis=axes[0])
         return kept if keepdim else kept.reshape(np.sum(x, axis=axes).shape)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g.reshape(self.kept_shape).expand(self.input_shape) * _constant(self.mask),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        return (g.reshape(self.kept_shape) * self.mask,)  # the product broadcasts
 
 
 class Max(_Extremum):
@@ -464,8 +518,10 @@ def _stable_logsumexp(x: np.ndarray, axes: tuple[int, ...] | None) -> np.ndarray
     return m + np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
 
 
-class LogSumExp(Function):
+class LogSumExp(_Op):
     """z = log sum_i e^(x_i) over `axes`;  dz/dx = softmax(x) over those axes."""
+
+    saves_output = True
 
     def forward(self, x: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
         self.axes, self.input_shape = axes, x.shape
@@ -473,42 +529,52 @@ class LogSumExp(Function):
         kept = _stable_logsumexp(x, axes)
         return kept if keepdim else kept.reshape(np.sum(x, axis=axes).shape)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        softmax = (x - x.logsumexp(dim=self.axes, keepdim=True)).exp()
-        return (g.reshape(self.kept_shape).expand(self.input_shape) * softmax,)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        (x,) = self.saved_like(g)
+        softmax = exp(x - self.output_like(g).reshape(self.kept_shape))
+        return (g.reshape(self.kept_shape) * softmax,)  # the product broadcasts
 
 
-class Softmax(Function):
+class Softmax(_Op):
     """s = e^x / sum e^x along `dim`;  ds/dx applied to g: s * (g - sum(g * s))."""
+
+    saves_output = True
 
     def forward(self, x: np.ndarray, dim: int) -> np.ndarray:
         self.dim = dim
-        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
-        return e / np.sum(e, axis=dim, keepdims=True)
+        return _softmax(x, dim)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        s = x.softmax(self.dim)
-        return (s * (g - (g * s).sum(dim=self.dim, keepdim=True)),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        s = self.output_like(g)
+        return (s * (g - (g * s).sum(axis=self.dim, keepdims=True)),)
 
 
-class LogSoftmax(Function):
+def _softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=dim, keepdims=True))  # shifted: e^x overflows from x = 710
+    return e / np.sum(e, axis=dim, keepdims=True)
+
+
+def softmax(value: Any, dim: int) -> Any:
+    return value.softmax(dim) if isinstance(value, Tensor) else _softmax(value, dim)
+
+
+class LogSoftmax(_Op):
     """z = x - logsumexp(x) along `dim`;  dz/dx applied to g: g - softmax(x) * sum(g)."""
 
     def forward(self, x: np.ndarray, dim: int) -> np.ndarray:
         self.dim = dim
         return x - _stable_logsumexp(x, (dim,))
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g - x.softmax(self.dim) * g.sum(dim=self.dim, keepdim=True),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        # softmax from x, not exp(output): x - logsumexp(x) has lost digits to cancellation
+        (x,) = self.saved_like(g)
+        return (g - softmax(x, self.dim) * g.sum(axis=self.dim, keepdims=True),)
 
 
 # --- shape ------------------------------------------------------------------------------------
 
 
-class Reshape(Function):
+class Reshape(_Op):
     """z = x with another shape, same elements in the same order;  dz/dx: reshape back."""
 
     is_view = True
@@ -518,7 +584,7 @@ class Reshape(Function):
         return x.reshape(shape)
 
     def _forward_error(
-        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+        self, error: Exception, arrays: list[np.ndarray], params: Mapping[str, Any]
     ) -> str:
         (x,) = arrays
         return (
@@ -526,11 +592,11 @@ class Reshape(Function):
             f"into {params['shape']}"
         )
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(self, g: Any) -> tuple[Any, ...]:
         return (g.reshape(self.input_shape),)
 
 
-class Permute(Function):
+class Permute(_Op):
     """z = x with its dimensions reordered;  dz/dx: the inverse reordering."""
 
     is_view = True
@@ -541,11 +607,11 @@ class Permute(Function):
         self.inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
         return x.transpose(dims)  # the method skips np.transpose's Python wrapper
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g.permute(*self.inverse),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        return (permute(g, self.inverse),)
 
 
-class Expand(Function):
+class Expand(_Op):
     """z = x repeated along dimensions of size 1 (broadcasting);  dz/dx sums the copies.
 
     The sum is the engine's unbroadcast, which every input of every op gets."""
@@ -553,25 +619,18 @@ class Expand(Function):
     is_view = True
 
     def forward(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        if x.ndim == 0 and all(n >= 0 for n in shape):
-            # The gradient of a full sum or mean (of every loss) is 0-d. Its broadcast is
-            # a view with all strides 0, made directly: np.broadcast_to costs more than the
-            # rest of that op. Read-only like broadcast_to's, as its elements share memory.
-            view = np.ndarray(shape, x.dtype, x, strides=(0,) * len(shape))
-            view.flags.writeable = False
-            return view
-        return np.broadcast_to(x, shape)
+        return _broadcast_to(x, shape)
 
     def _forward_error(
-        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+        self, error: Exception, arrays: list[np.ndarray], params: Mapping[str, Any]
     ) -> str:
         return f"expand: cannot expand a tensor of shape {arrays[0].shape} to {params['shape']}"
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(self, g: Any) -> tuple[Any, ...]:
         return (g,)
 
 
-class Cat(Function):
+class Cat(_Op):
     """z = the inputs joined along `dim`;  dz/dx_i = the slice of g that came from x_i."""
 
     def forward(self, *arrays: np.ndarray, dim: int) -> np.ndarray:
@@ -580,12 +639,12 @@ class Cat(Function):
         return np.concatenate(arrays, axis=dim)
 
     def _forward_error(
-        self, error: Exception, arrays: list[np.ndarray], params: dict[str, Any]
+        self, error: Exception, arrays: list[np.ndarray], params: Mapping[str, Any]
     ) -> str:
         shapes = ", ".join(str(a.shape) for a in arrays)
         return f"cat: tensors must have the same shape except in the joined dim; got {shapes}"
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def backward(self, g: Any) -> tuple[Any, ...]:
         before = (slice(None),) * self.dim
         return tuple(
             g[before + (slice(int(start), int(stop)),)]
@@ -593,7 +652,7 @@ class Cat(Function):
         )
 
 
-class GetItem(Function):
+class GetItem(_Op):
     """z = x[index];  dz/dx: g scattered back into zeros of x's shape, repeats adding up."""
 
     def forward(self, x: np.ndarray, index: Any) -> np.ndarray:
@@ -602,24 +661,47 @@ class GetItem(Function):
         self.is_view = not _has_array(index)
         return x[index]
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (IndexAdd.apply(g, index=self.index, shape=self.input_shape),)
+    def backward(self, g: Any) -> tuple[Any, ...]:
+        if isinstance(g, Tensor):
+            return (IndexAdd.apply(g, index=self.index, shape=self.input_shape),)
+        return (_index_add(g, self.index, self.input_shape),)
 
 
-class IndexAdd(Function):
+class IndexAdd(_Op):
     """z = zeros(shape) with g added at `index` (GetItem's backward);  dz/dg = z[index]."""
 
     def forward(self, g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
         self.index = index
-        out = np.zeros(shape, dtype=g.dtype)
-        if _has_array(index):
-            np.add.at(out, index, g)  # an index repeated in the array gets every update
-        else:
-            out[index] = g
-        return out
+        return _index_add(g, index, shape)
 
-    def backward(self, gg: Tensor) -> tuple[Tensor | None, ...]:
-        return (GetItem.apply(gg, index=self.index),)
+    def backward(self, gg: Any) -> tuple[Any, ...]:
+        if isinstance(gg, Tensor):
+            return (GetItem.apply(gg, index=self.index),)
+        return (gg[self.index],)
+
+
+def _index_add(g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """zeros(shape) with g added at `index`."""
+    out = np.zeros(shape, dtype=g.dtype)
+    if _has_array(index):
+        np.add.at(out, index, g)  # an index repeated in the array gets every update
+    else:
+        out[index] = g
+    return out
+
+
+def _broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """np.broadcast_to, with a shortcut for the most common case.
+
+    The gradient of a full sum or mean (of every loss) is 0-d. Its broadcast is a view with all
+    strides 0, made directly: np.broadcast_to costs more than the rest of that op. Read-only
+    like broadcast_to's, as its elements share memory.
+    """
+    if x.ndim == 0 and all(n >= 0 for n in shape):
+        view = np.ndarray(shape, x.dtype, np.asarray(x), strides=(0,) * len(shape))
+        view.flags.writeable = False
+        return view
+    return np.broadcast_to(x, shape)
 
 
 def _has_array(index: Any) -> bool:

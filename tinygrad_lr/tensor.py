@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from .autograd import Function, _initial_grad, is_grad_enabled, run_backward
+from .autograd import Function, _initial_grad, _mark_changed, is_grad_enabled, run_backward
 from .errors import DTypeError, ShapeError
 
 Scalar = Union[int, float, bool]  # noqa: UP007 - a runtime alias, kept 3.10-friendly
@@ -68,9 +68,9 @@ class Tensor:
         self.grad = None
         self.name = None
         self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
-        # Shared by views of the same values: an in-place change to any of them bumps it, and
-        # an op that saved one of them for backward then refuses to use stale values.
-        self._version_counter = [0]
+        # [changes, stamp of the latest] (see autograd._mark_changed), shared by views of the
+        # same values: an op that saved one of them for backward then refuses stale values.
+        self._version_counter = [0, 0]
 
     @classmethod
     def _make(cls, data: Any, requires_grad: bool, grad_fn: Function | None) -> Tensor:
@@ -84,7 +84,7 @@ class Tensor:
         tensor.grad = None
         tensor.name = None
         tensor._hooks = None
-        tensor._version_counter = [0]
+        tensor._version_counter = [0, 0]
         return tensor
 
     # --- what a tensor is -------------------------------------------------------------------
@@ -589,6 +589,10 @@ class Tensor:
         dims[a], dims[b] = dims[b], dims[a]
         return ops.Permute.apply(self, dims=tuple(dims))
 
+    def swapaxes(self, dim0: int, dim1: int) -> Tensor:
+        """`transpose` under NumPy's name, which PyTorch also accepts."""
+        return self.transpose(dim0, dim1)
+
     def t(self) -> Tensor:
         if self.ndim > 2:
             raise ShapeError(f"t(): expects a tensor with at most 2 dims, got shape {self.shape}")
@@ -664,7 +668,7 @@ class Tensor:
             raise DTypeError(f"{name}: {error}") from None
         except IndexError as error:
             raise IndexError(f"{name}: {error} (tensor shape {self.shape})") from None
-        self._version_counter[0] += 1
+        _mark_changed(self)
         return self
 
     def add_(self, other: Operand) -> Tensor:
