@@ -466,7 +466,7 @@ def run_backward(
     # An ordinary pass works on NumPy arrays: nothing in it needs recording, and an array op
     # costs a fraction of a Tensor op. A recorded pass works on Tensors.
     on_arrays = not create_graph
-    kind = np.ndarray if on_arrays else _Tensor
+    kind: Any = np.ndarray if on_arrays else _Tensor
     with set_grad_enabled(create_graph), _cyclic_gc_paused():
         # The gradients that have arrived so far, keyed by the node that made a tensor, or by
         # the tensor itself for a leaf; a tensor used twice gets the sum of both.
