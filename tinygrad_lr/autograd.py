@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
+import operator
 import os
 import threading
 import traceback
@@ -177,6 +179,8 @@ def _mark_changed(tensor: Tensor) -> None:
 
 # --- Function ---------------------------------------------------------------------------------
 
+_sequence = itertools.count(0, -1)  # numbers the recorded nodes, counting down (see above)
+
 
 class Function:
     """One differentiable operation and, once applied, one node of the graph.
@@ -210,6 +214,7 @@ class Function:
     needs_input_grad: tuple[bool, ...]
     created_at: traceback.StackSummary | None = None
     _recorded_at: int  # the version clock (`_last_change`) when the node was recorded
+    _sequence_nr: int  # minus the count of nodes recorded before: newer nodes sort first
     _output: np.ndarray
     _output_counter: list[int]
     _hooks: list[Callable[[Tensor], Tensor | None]] | None = None
@@ -253,6 +258,7 @@ class Function:
             if True in needs_grad:
                 out = _Tensor._make(data, True, fn)
                 fn.inputs, fn.needs_input_grad, fn._recorded_at = inputs, needs_grad, _last_change
+                fn._sequence_nr = next(_sequence)
                 if params:
                     fn.params = params
                 if fn.is_view:
@@ -282,7 +288,7 @@ class Function:
         """`saved_tensors` in the kind of `g`: arrays in an ordinary backward pass, Tensors
         when the pass is recorded (create_graph=True)."""
         inputs = self.saved_tensors
-        return [t._data for t in inputs] if type(g) is np.ndarray else inputs
+        return inputs if isinstance(g, _Tensor) else [t._data for t in inputs]
 
     def output_like(self, g: Any) -> Any:
         """The op's output (for `saves_output` ops), in the kind of `g`, checked unchanged.
@@ -293,7 +299,7 @@ class Function:
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name))
         output = self._output
         self._check_unchanged(self._output_counter, "its output", output.shape)
-        return output if type(g) is np.ndarray else _Tensor._make(output, True, self)
+        return _Tensor._make(output, True, self) if isinstance(g, _Tensor) else output
 
     def _check_unchanged(self, counter: list[int], what: str, shape: tuple[int, ...]) -> None:
         if counter[1] > self._recorded_at:
@@ -331,29 +337,25 @@ _FREED_MESSAGE = (
 def _topological_order(roots: Iterable[Function]) -> list[Function]:
     """Nodes reachable from `roots`, each after every node that consumes its output.
 
-    Depth-first with an explicit stack instead of recursion, so a 100,000-op chain does not hit
-    Python's recursion limit; each node and edge is visited once, so the cost is linear.
+    A node is recorded after the nodes that made its inputs, so the reachable nodes sorted
+    newest first are in that order: one walk to find them (with an explicit stack, so that a
+    100,000-op chain does not hit Python's recursion limit), then a sort done in C.
     """
-    order: list[Function] = []
-    visited: set[Function] = set()
-    stack: list[tuple[Function, bool]] = [(root, False) for root in roots]
+    found = set(roots)
+    stack = list(found)
     while stack:
-        fn, children_done = stack.pop()
-        if children_done:
-            order.append(fn)
-            continue
-        if fn in visited:
-            continue
+        fn = stack.pop()
         if fn._freed:
             raise RuntimeError(_FREED_MESSAGE.format(name=fn.name))
-        visited.add(fn)
-        stack.append((fn, True))
         for tensor in fn.inputs:
             child = tensor.grad_fn
-            if child is not None and child not in visited:
-                stack.append((child, False))
-    order.reverse()
-    return order
+            if child is not None and child not in found:
+                found.add(child)
+                stack.append(child)
+    return sorted(found, key=_newest_first)
+
+
+_newest_first = operator.attrgetter("_sequence_nr")  # negated: sorted() then puts newest first
 
 
 # In an ordinary backward pass the gradients are NumPy arrays (or NumPy scalars, which is what
@@ -493,7 +495,17 @@ def run_backward(
                 if tensor is not None:
                     _store_grad(tensor, grad)
 
-            input_grads = _call_backward(fn, grad, on_arrays)
+            try:
+                if on_arrays and not fn.backward_takes_arrays:
+                    input_grads = _tensor_rule_on_arrays(fn, grad)
+                else:
+                    input_grads = fn.backward(grad)
+            except Exception:
+                if fn.created_at is not None:  # anomaly mode: say where, as PyTorch does
+                    warnings.warn(f"Error detected in {fn.name}. {_origin(fn)}", stacklevel=3)
+                raise
+            if type(input_grads) is not tuple or len(input_grads) != len(fn.inputs):
+                input_grads = _gradient_tuple(fn, input_grads)
             for position, (tensor, needed, input_grad) in enumerate(
                 zip(fn.inputs, fn.needs_input_grad, input_grads)
             ):
@@ -508,7 +520,10 @@ def run_backward(
                     input_grad = _conform(input_grad, like, fn, position)
                 if check_finite:
                     _check_finite(input_grad, fn, position)
-                _accumulate(pending, tensor.grad_fn or tensor, input_grad)
+                # _accumulate written out: this line runs once per edge of the graph
+                key = tensor.grad_fn or tensor
+                previous = pending.get(key)
+                pending[key] = input_grad if previous is None else previous + input_grad
             if not retain_graph:
                 _free(fn)
 
@@ -530,24 +545,16 @@ def _accumulate(pending: dict[Any, Grad], key: Any, grad: Grad) -> None:
     pending[key] = grad if previous is None else previous + grad
 
 
-def _call_backward(fn: Function, grad: Grad, on_arrays: bool) -> tuple[Grad | None, ...]:
-    """The node's rule applied to `grad`: one gradient (or None) per input."""
-    # A rule written with Tensor operations (such as a user's own op) gets and gives Tensors.
-    tensor_rule = on_arrays and not fn.backward_takes_arrays
-    try:
-        returned = fn.backward(_Tensor._make(grad, False, None) if tensor_rule else grad)
-    except Exception:
-        if fn.created_at is not None:  # anomaly mode: say where, as PyTorch does
-            warnings.warn(f"Error detected in {fn.name}. {_origin(fn)}", stacklevel=4)
-        raise
+def _tensor_rule_on_arrays(fn: Function, grad: Grad) -> tuple[Grad | None, ...]:
+    """Run a rule written with Tensor operations (such as a user's own op) in a pass on arrays:
+    it gets a Tensor, and its Tensors are checked and unwrapped."""
+    returned = fn.backward(_Tensor._make(grad, False, None))
     if type(returned) is not tuple or len(returned) != len(fn.inputs):
         returned = _gradient_tuple(fn, returned)
-    if tensor_rule:
-        returned = tuple(
-            _of_kind(g, fn, position, on_arrays) if g is not None and needed else None
-            for position, (g, needed) in enumerate(zip(returned, fn.needs_input_grad))
-        )
-    return returned
+    return tuple(
+        _of_kind(g, fn, position, True) if g is not None and needed else None
+        for position, (g, needed) in enumerate(zip(returned, fn.needs_input_grad))
+    )
 
 
 def _gradient_tuple(fn: Function, returned: Any) -> tuple[Grad | None, ...]:
