@@ -160,7 +160,8 @@ def test_each_rule_gives_the_same_gradients_on_arrays_as_on_tensors(
     for recorded, found in ((False, on_arrays), (True, on_tensors)):
         inputs = [tl.tensor(v, requires_grad=True) for v in values]
         out = spec.fn(*inputs)
-        upstream = tl.tensor(np.linspace(-1.0, 1.0, out.numel()).reshape(out.shape), dtype=out.dtype)
+        spread = np.linspace(-1.0, 1.0, out.numel()).reshape(out.shape)
+        upstream = tl.tensor(spread, dtype=out.dtype)
         found.extend(tl.grad(out, inputs, upstream, create_graph=recorded))
     assert all(g.requires_grad for g in on_tensors if g.grad_fn is not None)
     for x, fast, general in zip(values, on_arrays, on_tensors):

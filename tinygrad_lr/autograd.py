@@ -13,7 +13,6 @@ a tensor used more than once.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import itertools
 import operator
@@ -430,25 +429,6 @@ def _origin(fn: Function) -> str:
     return f"The {fn.op_name} was created at {frame.filename}:{frame.lineno}: {frame.line}"
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Any:
-    """Pause Python's cycle collector while the backward pass runs.
-
-    The pass allocates many short-lived objects (gradients, nodes' temporaries) and makes no
-    reference cycles, so reference counting frees everything; but each allocation counts
-    towards the collector's next run, which then walks the whole live graph. Measured on a
-    100,000-op chain, that walking was over a quarter of the backward time.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def run_backward(
     roots: Sequence[Tensor],
     root_grads: Sequence[Tensor],
@@ -465,75 +445,99 @@ def run_backward(
     With `create_graph` the backward computation is itself recorded, so the gradients it
     returns can be differentiated again.
     """
+    # Python's cycle collector is paused while the pass runs. The pass allocates many
+    # short-lived objects and makes no reference cycles, so reference counting frees them
+    # all; but each allocation counts towards the collector's next run, which then walks the
+    # whole live graph (over a quarter of the backward time of a 100,000-op chain).
+    # Written out rather than as context managers: they cost microseconds per call, a share
+    # of a small model's whole backward pass.
+    collecting, grad_mode = gc.isenabled(), _state.grad_enabled
+    gc.disable()
+    _state.grad_enabled = create_graph
+    try:
+        return _backward_pass(roots, root_grads, retain_graph, create_graph, capture)
+    finally:
+        _state.grad_enabled = grad_mode
+        if collecting:
+            gc.enable()
+
+
+def _backward_pass(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Tensor] | None,
+) -> list[Tensor | None] | None:
+    """run_backward's pass itself, in grad mode `create_graph`."""
     # An ordinary pass works on NumPy arrays: nothing in it needs recording, and an array op
     # costs a fraction of a Tensor op. A recorded pass works on Tensors.
     on_arrays = not create_graph
     kind: Any = np.ndarray if on_arrays else _Tensor
-    with set_grad_enabled(create_graph), _cyclic_gc_paused():
-        # The gradients that have arrived so far, keyed by the node that made a tensor, or by
-        # the tensor itself for a leaf; a tensor used twice gets the sum of both.
-        pending: dict[Any, Grad] = {}  # Function or Tensor keys
-        for root, root_grad in zip(roots, root_grads):
-            _accumulate(pending, root.grad_fn or root, root_grad._data if on_arrays else root_grad)
-        captured_nodes = {t.grad_fn: t for t in capture or () if t.grad_fn is not None}
-        captured: dict[Tensor, Grad] = {}
-        check_finite = _state.detect_anomaly and _state.anomaly_check_nan
+    # The gradients that have arrived so far, keyed by the node that made a tensor, or by
+    # the tensor itself for a leaf; a tensor used twice gets the sum of both.
+    pending: dict[Any, Grad] = {}  # Function or Tensor keys
+    for root, root_grad in zip(roots, root_grads):
+        _accumulate(pending, root.grad_fn or root, root_grad._data if on_arrays else root_grad)
+    captured_nodes = {t.grad_fn: t for t in capture or () if t.grad_fn is not None}
+    captured: dict[Tensor, Grad] = {}
+    check_finite = _state.detect_anomaly and _state.anomaly_check_nan
 
-        # Roots in the order given (a set would order them by memory address), so gradients
-        # are summed in the same order on every run and results repeat to the last bit.
-        root_nodes = dict.fromkeys(r.grad_fn for r in roots if r.grad_fn is not None)
-        for fn in _topological_order(root_nodes):
-            grad = pending.pop(fn, None)
-            if grad is None:
-                continue  # no gradient reaches this node (a backward returned None for it)
-            if fn._hooks:
-                grad = _run_hooks(fn._hooks, grad)
-            if fn in captured_nodes:
-                captured[captured_nodes[fn]] = grad
-            elif fn._retained is not None and capture is None:
-                tensor = fn._retained()
-                if tensor is not None:
-                    _store_grad(tensor, grad)
+    # Roots in the order given (a set would order them by memory address), so gradients
+    # are summed in the same order on every run and results repeat to the last bit.
+    root_nodes = dict.fromkeys(r.grad_fn for r in roots if r.grad_fn is not None)
+    for fn in _topological_order(root_nodes):
+        grad = pending.pop(fn, None)
+        if grad is None:
+            continue  # no gradient reaches this node (a backward returned None for it)
+        if fn._hooks:
+            grad = _run_hooks(fn._hooks, grad)
+        if fn in captured_nodes:
+            captured[captured_nodes[fn]] = grad
+        elif fn._retained is not None and capture is None:
+            tensor = fn._retained()
+            if tensor is not None:
+                _store_grad(tensor, grad)
 
-            try:
-                if on_arrays and not fn.backward_takes_arrays:
-                    input_grads = _tensor_rule_on_arrays(fn, grad)
-                else:
-                    input_grads = fn.backward(grad)
-            except Exception:
-                if fn.created_at is not None:  # anomaly mode: say where, as PyTorch does
-                    warnings.warn(f"Error detected in {fn.name}. {_origin(fn)}", stacklevel=3)
-                raise
-            if type(input_grads) is not tuple or len(input_grads) != len(fn.inputs):
-                input_grads = _gradient_tuple(fn, input_grads)
-            for position, (tensor, needed, input_grad) in enumerate(
-                zip(fn.inputs, fn.needs_input_grad, input_grads)
-            ):
-                if input_grad is None or not needed:
-                    continue
-                if type(input_grad) is not kind:
-                    input_grad = _of_kind(input_grad, fn, position, on_arrays)
-                # Shapes and dtypes compared on the arrays: Tensor properties would add calls
-                # per edge, a visible share of the pass on small tensors.
-                data, like = input_grad if on_arrays else input_grad._data, tensor._data
-                if data.shape != like.shape or data.dtype != like.dtype:
-                    input_grad = _conform(input_grad, like, fn, position)
-                if check_finite:
-                    _check_finite(input_grad, fn, position)
-                # _accumulate written out: this line runs once per edge of the graph
-                key = tensor.grad_fn or tensor
-                previous = pending.get(key)
-                pending[key] = input_grad if previous is None else previous + input_grad
-            if not retain_graph:
-                _free(fn)
-
-        for leaf, grad in pending.items():  # every node was visited: only leaves are left
-            if leaf._hooks:
-                grad = _run_hooks(leaf._hooks, grad)
-            if capture is None:
-                _store_grad(leaf, grad)
+        try:
+            if on_arrays and not fn.backward_takes_arrays:
+                input_grads = _tensor_rule_on_arrays(fn, grad)
             else:
-                captured[leaf] = grad
+                input_grads = fn.backward(grad)
+        except Exception:
+            if fn.created_at is not None:  # anomaly mode: say where, as PyTorch does
+                warnings.warn(f"Error detected in {fn.name}. {_origin(fn)}", stacklevel=4)
+            raise
+        if type(input_grads) is not tuple or len(input_grads) != len(fn.inputs):
+            input_grads = _gradient_tuple(fn, input_grads)
+        for position, (tensor, needed, input_grad) in enumerate(
+            zip(fn.inputs, fn.needs_input_grad, input_grads)
+        ):
+            if input_grad is None or not needed:
+                continue
+            if type(input_grad) is not kind:
+                input_grad = _of_kind(input_grad, fn, position, on_arrays)
+            # Shapes and dtypes compared on the arrays: Tensor properties would add calls
+            # per edge, a visible share of the pass on small tensors.
+            data, like = input_grad if on_arrays else input_grad._data, tensor._data
+            if data.shape != like.shape or data.dtype != like.dtype:
+                input_grad = _conform(input_grad, like, fn, position)
+            if check_finite:
+                _check_finite(input_grad, fn, position)
+            # _accumulate written out: this line runs once per edge of the graph
+            key = tensor.grad_fn or tensor
+            previous = pending.get(key)
+            pending[key] = input_grad if previous is None else previous + input_grad
+        if not retain_graph:
+            _free(fn)
+
+    for leaf, grad in pending.items():  # every node was visited: only leaves are left
+        if leaf._hooks:
+            grad = _run_hooks(leaf._hooks, grad)
+        if capture is None:
+            _store_grad(leaf, grad)
+        else:
+            captured[leaf] = grad
     if capture is None:
         return None
     return [_as_tensor(captured.get(t)) for t in capture]
