@@ -178,7 +178,11 @@ def _mark_changed(tensor: Tensor) -> None:
 
 # --- Function ---------------------------------------------------------------------------------
 
-_sequence = itertools.count(0, -1)  # numbers the recorded nodes, counting down (see above)
+# A gradient in the backward pass: a NumPy array (or a NumPy scalar, which is what NumPy gives
+# for 0-d results) in an ordinary pass, a Tensor in a recorded one (create_graph=True).
+Grad = Any
+
+_sequence = itertools.count(0, -1)  # numbers recorded nodes, counting down (_topological_order)
 
 
 class Function:
@@ -283,13 +287,13 @@ class Function:
                 self._check_unchanged(tensor._version_counter, f"input {position}", tensor.shape)
         return self.inputs
 
-    def saved_like(self, g: Any) -> Sequence[Any]:
+    def saved_like(self, g: Grad) -> Sequence[Grad]:
         """`saved_tensors` in the kind of `g`: arrays in an ordinary backward pass, Tensors
         when the pass is recorded (create_graph=True)."""
         inputs = self.saved_tensors
         return inputs if isinstance(g, _Tensor) else [t._data for t in inputs]
 
-    def output_like(self, g: Any) -> Any:
+    def output_like(self, g: Grad) -> Grad:
         """The op's output (for `saves_output` ops), in the kind of `g`, checked unchanged.
 
         As a Tensor it is made anew with this node as its grad_fn, so a recorded backward that
@@ -355,11 +359,6 @@ def _topological_order(roots: Iterable[Function]) -> list[Function]:
 
 
 _newest_first = operator.attrgetter("_sequence_nr")  # negated: sorted() then puts newest first
-
-
-# In an ordinary backward pass the gradients are NumPy arrays (or NumPy scalars, which is what
-# NumPy gives for 0-d results); in a recorded one (create_graph=True) they are Tensors.
-Grad = Any
 
 
 def _unbroadcast(grad: Grad, shape: tuple[int, ...], fn: Function, position: int) -> Grad:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import Function
+from .autograd import Function, Grad
 from .errors import ShapeError
 from .tensor import Tensor
 
@@ -35,39 +35,39 @@ class _Op(Function):
 # --- functions for rules: NumPy's on arrays, the recorded op on Tensors ----------------------
 
 
-def exp(value: Any) -> Any:
+def exp(value: Grad) -> Grad:
     return value.exp() if isinstance(value, Tensor) else np.exp(value)
 
 
-def log(value: Any) -> Any:
+def log(value: Grad) -> Grad:
     return value.log() if isinstance(value, Tensor) else np.log(value)
 
 
-def sin(value: Any) -> Any:
+def sin(value: Grad) -> Grad:
     return value.sin() if isinstance(value, Tensor) else np.sin(value)
 
 
-def cos(value: Any) -> Any:
+def cos(value: Grad) -> Grad:
     return value.cos() if isinstance(value, Tensor) else np.cos(value)
 
 
-def where(condition: Any, x: Any, y: Any) -> Any:
+def where(condition: Grad, x: Grad, y: Grad) -> Grad:
     """`x` where `condition` holds, else `y`."""
     if isinstance(x, Tensor) or isinstance(y, Tensor):
         return Where.apply(*[_as_tensor(v) for v in (condition, x, y)])
     return np.where(condition, x, y)
 
 
-def expand(value: Any, shape: tuple[int, ...]) -> Any:
+def expand(value: Grad, shape: tuple[int, ...]) -> Grad:
     """`value` broadcast to `shape` (a read-only view for arrays)."""
     return value.expand(shape) if isinstance(value, Tensor) else _broadcast_to(value, shape)
 
 
-def permute(value: Any, dims: tuple[int, ...]) -> Any:
+def permute(value: Grad, dims: tuple[int, ...]) -> Grad:
     return value.permute(*dims) if isinstance(value, Tensor) else value.transpose(dims)
 
 
-def cast(value: Any, dtype: np.dtype) -> Any:
+def cast(value: Grad, dtype: np.dtype) -> Grad:
     return value.to(dtype) if isinstance(value, Tensor) else value.astype(dtype)
 
 
@@ -95,7 +95,7 @@ class Add(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x + y
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return g, g
 
 
@@ -105,7 +105,7 @@ class Sub(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x - y
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return g, -g if self.needs_input_grad[1] else None
 
 
@@ -115,7 +115,7 @@ class Mul(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x * y
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         x, y = self.saved_like(g)
         # Only the gradients that are needed: `x * 2.0` or `w * data` skip the constant's.
         need_x, need_y = self.needs_input_grad
@@ -128,7 +128,7 @@ class Div(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x / y
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         x, y = self.saved_like(g)
         gx = g / y
         return gx, -gx * x / y if self.needs_input_grad[1] else None
@@ -140,7 +140,7 @@ class Pow(_Broadcasting):
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x**y
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         x, y = self.saved_like(g)
         gx = g * y * x ** (y - 1) if self.needs_input_grad[0] else None
         gy = None
@@ -159,7 +159,7 @@ class Maximum(_Broadcasting):
         self.x_share = _first_share(x > y, x, y)
         return np.maximum(x, y)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         share = self.x_share
         return g * share, g * (1.0 - share)
 
@@ -173,7 +173,7 @@ class Minimum(_Broadcasting):
         self.x_share = _first_share(x < y, x, y)
         return np.minimum(x, y)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         share = self.x_share
         return g * share, g * (1.0 - share)
 
@@ -192,7 +192,7 @@ class Where(_Broadcasting):
         self.cond = cond
         return np.where(cond, x, y)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         zero = np.zeros((), dtype=g.dtype)
         return None, where(self.cond, g, zero), where(self.cond, zero, g)
 
@@ -206,7 +206,7 @@ class Neg(_Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return -x
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (-g,)
 
 
@@ -219,7 +219,7 @@ class PowScalar(_Op):
         self.exponent = exponent
         return x**exponent
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         (x,) = self.saved_like(g)
         p = self.exponent
         if p == 0:
@@ -236,7 +236,7 @@ class Exp(_Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.exp(x)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (g * self.output_like(g),)
 
 
@@ -246,7 +246,7 @@ class Log(_Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.log(x)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         (x,) = self.saved_like(g)
         return (g / x,)
 
@@ -259,7 +259,7 @@ class Sqrt(_Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sqrt(x)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (g / (2.0 * self.output_like(g)),)
 
 
@@ -269,7 +269,7 @@ class Sin(_Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sin(x)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         (x,) = self.saved_like(g)
         return (g * cos(x),)
 
@@ -280,7 +280,7 @@ class Cos(_Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.cos(x)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         (x,) = self.saved_like(g)
         return (-g * sin(x),)
 
@@ -292,7 +292,7 @@ class Abs(_Op):
         self.sign = np.sign(x)
         return np.abs(x)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (g * self.sign,)
 
 
@@ -304,7 +304,7 @@ class Tanh(_Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         z = self.output_like(g)
         return (g * (1.0 - z * z),)
 
@@ -318,7 +318,7 @@ class Sigmoid(_Op):
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + exp(-x)) for x << 0.
         return np.exp(-np.logaddexp(0.0, -x))
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         z = self.output_like(g)
         return (g * z * (1.0 - z),)
 
@@ -332,7 +332,7 @@ class Relu(_Op):
         self.passes = ~(x <= 0)  # `x > 0` would turn a NaN into 0 and hide it
         return np.where(self.passes, x, np.zeros((), dtype=x.dtype))
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (g * self.passes,)
 
 
@@ -348,7 +348,7 @@ class Clamp(_Op):
         self.inside = inside
         return np.clip(x, low, high)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (g * self.inside,)
 
 
@@ -361,7 +361,7 @@ class Cast(_Op):
         self.input_dtype = x.dtype
         return x.astype(dtype)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (cast(g, self.input_dtype),)
 
 
@@ -371,7 +371,7 @@ class Clone(_Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x.copy()
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (g,)
 
 
@@ -404,7 +404,7 @@ class MatMul(_Op):
         x, y = arrays
         return f"matmul: batch dimensions do not broadcast: {x.shape} @ {y.shape}"
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         x, y = self.saved_like(g)
         if x.ndim == 1 and y.ndim == 1:  # dot product: a scalar output
             return g * y, g * x
@@ -448,7 +448,7 @@ class Sum(_Op):
         self.input_shape, self.kept_shape = x.shape, _kept_shape(x.shape, axes)
         return x.sum(axis=axes, keepdims=keepdim)  # the method skips np.sum's Python wrapper
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         # A 0-d gradient (of a sum of everything, as a loss is) broadcasts as it is; the
         # reshape puts back the summed dimensions of a sum over some of them.
         kept = g if g.ndim == 0 else g.reshape(self.kept_shape)
@@ -463,7 +463,7 @@ class Mean(_Op):
         self.count = _count(x.shape, axes)
         return np.mean(x, axis=axes, keepdims=keepdim)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         kept = g if g.ndim == 0 else g.reshape(self.kept_shape)  # as in Sum
         # divided before it is expanded: one division per output, not per input element
         return (expand(kept / self.count, self.input_shape),)
@@ -497,7 +497,7 @@ class _Extremum(_Op):
             np.put_along_axis(self.mask, index, 1.0, axis=axes[0])
         return kept if keepdim else kept.reshape(np.sum(x, axis=axes).shape)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (g.reshape(self.kept_shape) * self.mask,)  # the product broadcasts
 
 
@@ -529,7 +529,7 @@ class LogSumExp(_Op):
         kept = _stable_logsumexp(x, axes)
         return kept if keepdim else kept.reshape(np.sum(x, axis=axes).shape)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         (x,) = self.saved_like(g)
         softmax = exp(x - self.output_like(g).reshape(self.kept_shape))
         return (g.reshape(self.kept_shape) * softmax,)  # the product broadcasts
@@ -544,7 +544,7 @@ class Softmax(_Op):
         self.dim = dim
         return _softmax(x, dim)
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         s = self.output_like(g)
         return (s * (g - (g * s).sum(axis=self.dim, keepdims=True)),)
 
@@ -554,7 +554,7 @@ def _softmax(x: np.ndarray, dim: int) -> np.ndarray:
     return e / np.sum(e, axis=dim, keepdims=True)
 
 
-def softmax(value: Any, dim: int) -> Any:
+def softmax(value: Grad, dim: int) -> Grad:
     return value.softmax(dim) if isinstance(value, Tensor) else _softmax(value, dim)
 
 
@@ -565,7 +565,7 @@ class LogSoftmax(_Op):
         self.dim = dim
         return x - _stable_logsumexp(x, (dim,))
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         # softmax from x, not exp(output): x - logsumexp(x) has lost digits to cancellation
         (x,) = self.saved_like(g)
         return (g - softmax(x, self.dim) * g.sum(axis=self.dim, keepdims=True),)
@@ -592,7 +592,7 @@ class Reshape(_Op):
             f"into {params['shape']}"
         )
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (g.reshape(self.input_shape),)
 
 
@@ -607,7 +607,7 @@ class Permute(_Op):
         self.inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
         return x.transpose(dims)  # the method skips np.transpose's Python wrapper
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (permute(g, self.inverse),)
 
 
@@ -626,7 +626,7 @@ class Expand(_Op):
     ) -> str:
         return f"expand: cannot expand a tensor of shape {arrays[0].shape} to {params['shape']}"
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         return (g,)
 
 
@@ -644,7 +644,7 @@ class Cat(_Op):
         shapes = ", ".join(str(a.shape) for a in arrays)
         return f"cat: tensors must have the same shape except in the joined dim; got {shapes}"
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         before = (slice(None),) * self.dim
         return tuple(
             g[before + (slice(int(start), int(stop)),)]
@@ -661,7 +661,7 @@ class GetItem(_Op):
         self.is_view = not _has_array(index)
         return x[index]
 
-    def backward(self, g: Any) -> tuple[Any, ...]:
+    def backward(self, g: Grad) -> tuple[Grad | None, ...]:
         if isinstance(g, Tensor):
             return (IndexAdd.apply(g, index=self.index, shape=self.input_shape),)
         return (_index_add(g, self.index, self.input_shape),)
@@ -674,7 +674,7 @@ class IndexAdd(_Op):
         self.index = index
         return _index_add(g, index, shape)
 
-    def backward(self, gg: Any) -> tuple[Any, ...]:
+    def backward(self, gg: Grad) -> tuple[Grad | None, ...]:
         if isinstance(gg, Tensor):
             return (GetItem.apply(gg, index=self.index),)
         return (gg[self.index],)
