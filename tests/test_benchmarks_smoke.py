@@ -44,3 +44,14 @@ def test_agreement_check_rejects_a_wrong_result() -> None:
 def test_smoke_command_line_reports_all_passed(capsys: pytest.CaptureFixture[str]) -> None:
     assert run.main(["--smoke", "--workloads", "d2l,overhead", "--impls", "numpy,tinygrad_lr"]) == 0
     assert "smoke: 4 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_the_bare_engine_of_the_floor_measurement_differentiates_the_chain(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import floor
+
+    np.testing.assert_allclose(floor.chain_bare(), 1.0001**floor.REPEATS, rtol=1e-12)
+    floor.main(rounds=1)
+    printed = capsys.readouterr().out
+    assert "bare engine" in printed and "tinygrad_lr" in printed
