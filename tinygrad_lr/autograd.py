@@ -482,9 +482,9 @@ def _backward_pass(
     captured: dict[Tensor, Grad] = {}
     check_finite = _state.detect_anomaly and _state.anomaly_check_nan
 
-    # Roots in the order given (a set would order them by memory address), so gradients
-    # are summed in the same order on every run and results repeat to the last bit.
-    root_nodes = dict.fromkeys(r.grad_fn for r in roots if r.grad_fn is not None)
+    # Nodes newest first, an order that does not depend on memory addresses: gradients are
+    # summed in the same order on every run, and results repeat to the last bit.
+    root_nodes = [r.grad_fn for r in roots if r.grad_fn is not None]
     for fn in _topological_order(root_nodes):
         grad = pending.pop(fn, None)
         if grad is None:
