@@ -6,24 +6,15 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_modules import EXAMPLES, load
 
 from tinygrad_lr import viz
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HAS_DOT = shutil.which("dot") is not None and importlib.util.find_spec("graphviz") is not None
-
-
-def load(name: str) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def dot_nodes_and_edges(source: str) -> tuple[list[str], list[str]]:

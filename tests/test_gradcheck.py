@@ -9,23 +9,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mutating_ops import MutatesInput, MutatesUpstream
+from sample_ops import MutatesInput, MutatesUpstream, Softplus
 
 import tinygrad_lr as tl
 from tinygrad_lr import Function, GradcheckError, Tensor, gradcheck, gradgradcheck
 
 # --- ops with a right backward, and the same ops with the classic mistakes ----------------------
-
-
-class Softplus(Function):
-    """z = log(1 + e^x);  dz/dx = sigmoid(x)."""
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        return np.logaddexp(0.0, x)
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g * x.sigmoid(),)
 
 
 class WrongSign(Function):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mutating_ops import MutatesInput, MutatesUpstream
+from sample_ops import MutatesInput, MutatesUpstream, Softplus
 
 import tinygrad_lr as tl
-from tinygrad_lr import Function, Tensor
+from tinygrad_lr import Tensor
 from tinygrad_lr.testing import (
     BOUNDED,
     POSITIVE,
@@ -26,17 +26,6 @@ from tinygrad_lr.testing import (
     shapes,
     tensors,
 )
-
-
-class Softplus(Function):
-    """z = log(1 + e^x);  dz/dx = sigmoid(x)."""
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        return np.logaddexp(0.0, x)
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g * x.sigmoid(),)
 
 
 class SoftplusOffByOnePercent(Softplus):

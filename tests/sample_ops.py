@@ -1,9 +1,20 @@
-"""Ops whose backward breaks the rule not to mutate: shared by the checkers' own tests
-(`from mutating_ops import MutatesInput` works because tests/ has no __init__.py)."""
+"""Custom ops shared by the checkers' own tests: a right one, and ones whose backward breaks the
+rule not to mutate (`from sample_ops import Softplus` works because tests/ has no __init__.py)."""
 
 import numpy as np
 
 from tinygrad_lr import Function, Tensor
+
+
+class Softplus(Function):
+    """z = log(1 + e^x);  dz/dx = sigmoid(x)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.logaddexp(0.0, x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = self.saved_tensors
+        return (g * x.sigmoid(),)
 
 
 class MutatesInput(Function):
