@@ -539,7 +539,7 @@ def _backward_pass(
             captured[leaf] = grad
     if capture is None:
         return None
-    return [_as_tensor(captured.get(t)) for t in capture]
+    return [None if (g := captured.get(t)) is None else _as_tensor(g) for t in capture]
 
 
 def _accumulate(pending: dict[Any, Grad], key: Any, grad: Grad) -> None:
@@ -571,18 +571,18 @@ def _gradient_tuple(fn: Function, returned: Any) -> tuple[Grad | None, ...]:
     )
 
 
-def _as_tensor(grad: Grad | None) -> Tensor | None:
-    """A gradient of the pass as a Tensor, for hooks and for `grad()`."""
-    if grad is None or isinstance(grad, _Tensor):
-        return grad
-    return _Tensor._make(np.asarray(grad), False, None)
+def _as_tensor(value: Grad) -> Tensor:
+    """A Tensor as it is; an array or a number as a constant Tensor (for hooks, `grad()` and
+    the rules' helpers in ops.py)."""
+    if isinstance(value, _Tensor):
+        return value
+    return _Tensor._make(np.asarray(value), False, None)
 
 
 def _run_hooks(hooks: Iterable[Callable[[Tensor], Tensor | None]], grad: Grad) -> Grad:
     """Each hook sees the gradient (as a Tensor) and may return a replacement (None keeps it)."""
     on_arrays = not isinstance(grad, _Tensor)
     tensor = _as_tensor(grad)
-    assert tensor is not None
     for hook in hooks:
         replaced = hook(tensor)
         if replaced is None:

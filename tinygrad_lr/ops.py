@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import Function, Grad
+from .autograd import Function, Grad, _as_tensor
 from .errors import ShapeError
 from .tensor import Tensor
 
@@ -69,11 +69,6 @@ def permute(value: Grad, dims: tuple[int, ...]) -> Grad:
 
 def cast(value: Grad, dtype: np.dtype) -> Grad:
     return value.to(dtype) if isinstance(value, Tensor) else value.astype(dtype)
-
-
-def _as_tensor(value: Any) -> Tensor:
-    """A Tensor as it is; an array or a number as a constant, whose derivative is zero."""
-    return value if isinstance(value, Tensor) else Tensor._make(np.asarray(value), False, None)
 
 
 class _Broadcasting(_Op):
