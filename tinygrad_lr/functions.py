@@ -11,7 +11,8 @@ from typing import Any
 from . import ops
 from .creation import as_tensor
 from .errors import ShapeError
-from .tensor import Tensor, _dim, _operand
+from ._args import _dim, _operand
+from .tensor import Tensor
 
 
 def _t(x: Any) -> Tensor:
@@ -196,7 +197,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         raise ShapeError(
             f"cat: tensors must have the same number of dims (at least 1), got {shapes}"
         )
-    return ops.Cat.apply(*parts, dim=_dim(dim, parts[0].ndim, "cat"))
+    return ops.Cat.apply(_dim(dim, parts[0].ndim, "cat"), *parts)
 
 
 concatenate = cat
@@ -211,7 +212,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         shapes = ", ".join(str(p.shape) for p in parts)
         raise ShapeError(f"stack: tensors must all have the same shape, got {shapes}")
     d = _dim(dim, parts[0].ndim + 1, "stack")
-    return ops.Cat.apply(*[p.unsqueeze(d) for p in parts], dim=d)
+    return ops.Cat.apply(d, *[p.unsqueeze(d) for p in parts])
 
 
 def numel(x: Tensor) -> int:

@@ -1,9 +1,9 @@
 """The Tensor: a NumPy array that remembers how it was computed.
 
-A tensor made by an operation on tensors that require gradients keeps that operation as its
-`grad_fn` (a node of the graph, see autograd.py); `backward()` walks the graph back to the
-leaves and fills in their `.grad`. Every method here that computes something is one line that
-calls an op from ops.py: the math lives there, each backward right under its forward.
+A tensor made by a recorded op has that op's node as its `grad_fn` (see autograd/); `backward()`
+runs the backward pass from it and fills in `.grad` of the leaves. Every method here that
+computes something is one line that calls an op from `ops`: the math lives there, each backward
+right under its forward.
 
 The values live in the NumPy array `_data`. As in PyTorch, `.data` is a Tensor that shares
 those values but is cut from the graph, and `.numpy()` returns the array itself.
@@ -11,20 +11,22 @@ those values but is cut from the graph, and `.numpy()` returns the array itself.
 
 from __future__ import annotations
 
-import functools
-import operator
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple, Union
+from collections.abc import Callable, Iterator
+from typing import Any, Union
 
 import numpy as np
 
-from .autograd import Function, _initial_grad, _mark_changed, is_grad_enabled, run_backward
+from ._args import Index, _dim, _dtype, _index, _operand, _reduction_args, _shape_args, _to_array
+from .autograd import graph
+from .autograd.engine import run_backward
+from .autograd.grad_mode import _state
+from .autograd.graph import AccumulateGrad, Node, RemovableHandle
 from .errors import DTypeError, ShapeError
 
 Scalar = Union[int, float, bool]  # noqa: UP007 - a runtime alias, kept 3.10-friendly
 Operand = Union["Tensor", np.ndarray, Scalar]
-Index = Any
+Hook = Callable[["Tensor"], "Tensor | None"]
 
 
 class Tensor:
@@ -32,60 +34,76 @@ class Tensor:
 
     __slots__ = (
         "__weakref__",
+        "_accumulator",
+        "_base",
         "_data",
+        "_grad",
         "_hooks",
+        "_output_nr",
+        "_requires_grad",
         "_version_counter",
-        "grad",
         "grad_fn",
         "name",
-        "requires_grad",
     )
     # NumPy leaves `array op tensor` to Tensor's reflected operators, so it is recorded too.
     __array_ufunc__ = None
 
     _data: np.ndarray
-    grad: Tensor | None
-    requires_grad: bool
-    grad_fn: Function | None
-    name: str | None
+    grad_fn: Node | None
 
     def __init__(
-        self,
-        data: Any,
-        requires_grad: bool = False,
-        dtype: Any = None,
-        name: str | None = None,
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
     ) -> None:
-        self._init(_to_array(data, dtype, copy=True, where="tensor"), False, None)
+        self._set_fields(_to_array(data, dtype, copy=True, where="tensor"))
         self.name = name
         if requires_grad:
             self.requires_grad_(True)
 
-    def _init(self, data: np.ndarray, requires_grad: bool, grad_fn: Function | None) -> None:
-        self._data = data
-        self.requires_grad = requires_grad
-        self.grad_fn = grad_fn
-        self.grad = None
-        self.name = None
-        self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
-        # [changes, stamp of the latest] (see autograd._mark_changed), shared by views of the
-        # same values: an op that saved one of them for backward then refuses stale values.
-        self._version_counter = [0, 0]
-
     @classmethod
-    def _make(cls, data: Any, requires_grad: bool, grad_fn: Function | None) -> Tensor:
-        """The fast constructor the ops use: `data` is a fresh array the new tensor owns."""
-        # _init written out (keep the two in step): every op's output comes through here, and
-        # a method call per tensor is a measurable share of an op on a small tensor.
+    def _make(cls, data: Any, requires_grad: bool = False, grad_fn: None = None) -> Tensor:
+        """A new leaf around `data`, a fresh array the tensor owns (the engine's constructor)."""
         tensor = object.__new__(Tensor)
-        tensor._data = data if type(data) is np.ndarray else np.asarray(data)
-        tensor.requires_grad = requires_grad
-        tensor.grad_fn = grad_fn
-        tensor.grad = None
-        tensor.name = None
-        tensor._hooks = None
-        tensor._version_counter = [0, 0]
+        tensor._set_fields(data if type(data) is np.ndarray else np.asarray(data))
+        tensor._requires_grad = requires_grad
         return tensor
+
+    def _set_fields(self, data: np.ndarray) -> None:
+        self._data = data
+        self._requires_grad = False
+        self.grad_fn = None
+        self._output_nr = 0
+        self._grad: Tensor | None = None
+        self.name: str | None = None
+        self._hooks: list[Hook] | None = None
+        self._accumulator: weakref.ref[AccumulateGrad] | None = None
+        self._base: Tensor | None = None  # the tensor whose values a view shares
+        # [how many in-place changes], shared by views of the same values (see _bump_version)
+        self._version_counter = [0]
+
+    def _view(self, data: np.ndarray) -> Tensor:
+        """A new tensor around `data`, a view of this one's values: they share the version
+        counter, so an in-place change to either is seen by ops that saved the other."""
+        view = Tensor._make(data)
+        view._version_counter = self._version_counter
+        view._base = self if self._base is None else self._base
+        return view
+
+    def _attach(self, node: Node, output_nr: int) -> None:
+        """Make this tensor output `output_nr` of `node` (done by Function.apply)."""
+        self.grad_fn, self._output_nr, self._requires_grad = node, output_nr, True
+
+    def _grad_accumulator(self) -> AccumulateGrad:
+        """The AccumulateGrad node of this leaf, made on first use and kept while the graph
+        holds it (the tensor holds it weakly: the node holds the tensor)."""
+        node = self._accumulator() if self._accumulator is not None else None
+        if node is None:
+            node = AccumulateGrad(self)
+            self._accumulator = weakref.ref(node)
+        return node
+
+    def _bump_version(self) -> None:
+        """Note an in-place change to the values (and so to every view sharing them)."""
+        self._version_counter[0] += 1
 
     # --- what a tensor is -------------------------------------------------------------------
 
@@ -201,14 +219,14 @@ class Tensor:
         if self.dtype not in (np.float64, np.int64, np.bool_):
             extras.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
     def detach(self) -> Tensor:
         """The same values as a new leaf that records nothing (shares memory and versions)."""
-        tensor = Tensor._make(self._data, False, None)
+        tensor = Tensor._make(self._data)
         tensor._version_counter = self._version_counter
         return tensor
 
@@ -228,62 +246,88 @@ class Tensor:
         if isinstance(target, str) and target.startswith(("cuda", "mps")):
             raise RuntimeError(f"to: tinygrad_lr runs on the CPU only, got device {target!r}")
         dtype = _dtype(target, "to")
-        return self if dtype == self.dtype else ops.Cast.apply(self, dtype=dtype)
+        return self if dtype == self.dtype else ops.Cast.apply(self, dtype)
 
     # --- autograd ---------------------------------------------------------------------------
 
     def backward(
-        self,
-        gradient: Any = None,
-        retain_graph: bool | None = None,
-        create_graph: bool = False,
+        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
     ) -> None:
         """Add d(self)/d(leaf) to `.grad` of every leaf that requires grad.
 
-        `gradient` is dL/d(self), needed unless self has one element. The graph is freed
-        afterwards unless `retain_graph`; `create_graph` records the backward pass too, so
-        the gradients can be differentiated again.
-        """
-        root_grad = _initial_grad(self, gradient, "backward()")
-        keep = create_graph if retain_graph is None else retain_graph
-        run_backward([self], [root_grad], retain_graph=keep, create_graph=create_graph)
+        `gradient` is dL/d(self), needed unless self has one element. The graph's saved values
+        are freed afterwards unless `retain_graph`; `create_graph` records the backward pass
+        too, so the gradients can be differentiated again."""
+        run_backward([self], [gradient], retain_graph, create_graph, "backward()")
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Start (or stop) recording operations on this leaf."""
+        """Start (or stop) recording operations on this leaf (floating-point tensors only)."""
         if not self.is_leaf:
+            if requires_grad:
+                return self  # a computed tensor that requires grad already does
             raise RuntimeError(
-                "requires_grad_(): only leaf tensors can change requires_grad; "
-                "use .detach() to get a leaf"
+                "requires_grad_(False): only leaf tensors can change requires_grad; to use a "
+                "computed tensor without its graph, take y.detach()"
             )
-        if requires_grad and self.dtype.kind not in "f":
+        if requires_grad and self.dtype.kind != "f":
             raise DTypeError(
                 f"only floating-point tensors can require gradients, got dtype {self.dtype}; "
                 "convert with .double() or make it from floats, e.g. tl.tensor([1.0, 2.0])"
             )
-        self.requires_grad = requires_grad
+        self._requires_grad = bool(requires_grad)
         return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """dL/d(self), filled in by backward() for leaves (and tensors that retain_grad)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise ShapeError(
+                    f"grad: assigned a gradient of shape {value.shape} to a tensor of shape "
+                    f"{self.shape}"
+                )
+        self._grad = value
+        for observer in graph._observers:
+            observer.on_in_place(self, "grad", value)
 
     def retain_grad(self) -> None:
         """Keep `.grad` of this non-leaf tensor after backward (leaves always keep it)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad(): the tensor does not require grad")
         if self.grad_fn is not None:
-            self.grad_fn._retained = weakref.ref(self)
+            self.grad_fn._retained[self._output_nr] = weakref.ref(self)
 
     @property
     def retains_grad(self) -> bool:
-        return self.grad_fn is not None and self.grad_fn._retained is not None
+        return self.grad_fn is not None and self._output_nr in self.grad_fn._retained
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+    def register_hook(self, hook: Hook) -> RemovableHandle:
         """Call `hook(grad)` when the gradient for this tensor is computed; a returned tensor
         replaces the gradient. Returns a handle whose `remove()` undoes the registration."""
         if not self.requires_grad:
             raise RuntimeError("register_hook(): the tensor does not require grad")
-        owner: Any = self if self.grad_fn is None else self.grad_fn
-        if owner._hooks is None:
-            owner._hooks = []
-        owner._hooks.append(hook)
-        return RemovableHandle(owner._hooks, hook)
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            return RemovableHandle(self._hooks, hook)
+        entry = (self._output_nr, hook)
+        self.grad_fn._tensor_pre_hooks.append(entry)
+        return RemovableHandle(self.grad_fn._tensor_pre_hooks, entry)
 
     # --- arithmetic -------------------------------------------------------------------------
 
@@ -313,7 +357,7 @@ class Tensor:
 
     def __pow__(self, exponent: Operand) -> Tensor:
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
-            return ops.PowScalar.apply(self, exponent=exponent)
+            return ops.PowScalar.apply(self, exponent)
         return ops.Pow.apply(self, _operand(exponent, self))
 
     def __rpow__(self, base: Operand) -> Tensor:
@@ -358,14 +402,7 @@ class Tensor:
     # --- comparisons: constant results, no gradient -----------------------------------------
 
     def _compare(self, other: Operand, compare: Callable[..., Any], name: str) -> Tensor:
-        other_data = _operand(other, self)._data
-        try:
-            result = compare(self._data, other_data)
-        except ValueError:
-            raise ShapeError(
-                f"{name}: cannot broadcast {self.shape} with {other_data.shape}"
-            ) from None
-        return Tensor._make(result, False, None)
+        return ops.NonDifferentiable.apply(compare, self, _operand(other, self))
 
     def __lt__(self, other: Operand) -> Tensor:  # type: ignore[misc]
         return self._compare(other, np.less, "lt")
@@ -404,13 +441,36 @@ class Tensor:
         return self != other
 
     def sign(self) -> Tensor:
-        return Tensor._make(np.sign(self._data), False, None)
+        return ops.NonDifferentiable.apply(np.sign, self)
+
+    def isnan(self) -> Tensor:
+        return ops.NonDifferentiable.apply(np.isnan, self)
+
+    def logical_not(self) -> Tensor:
+        return ops.NonDifferentiable.apply(np.logical_not, self)
+
+    def __invert__(self) -> Tensor:
+        return ops.NonDifferentiable.apply(np.invert, self)
+
+    def __and__(self, other: Operand) -> Tensor:
+        return ops.NonDifferentiable.apply(np.bitwise_and, self, _operand(other, self))
+
+    def __or__(self, other: Operand) -> Tensor:
+        return ops.NonDifferentiable.apply(np.bitwise_or, self, _operand(other, self))
 
     def any(self) -> Tensor:
-        return Tensor._make(np.any(self._data), False, None)
+        return ops.NonDifferentiable.apply(np.any, self)
 
     def all(self) -> Tensor:
-        return Tensor._make(np.all(self._data), False, None)
+        return ops.NonDifferentiable.apply(np.all, self)
+
+    def where(self, condition: Operand, other: Operand) -> Tensor:
+        """self where `condition` holds, else `other` (PyTorch's `x.where(cond, y)`)."""
+        return ops.Where.apply(_operand(condition, self), self, _operand(other, self))
+
+    def masked_fill(self, mask: Operand, value: Operand) -> Tensor:
+        """`value` where `mask` holds, else self."""
+        return ops.Where.apply(_operand(mask, self), _operand(value, self), self)
 
     # --- elementwise ------------------------------------------------------------------------
 
@@ -442,12 +502,12 @@ class Tensor:
         return ops.Relu.apply(self)
 
     def square(self) -> Tensor:
-        return ops.PowScalar.apply(self, exponent=2)
+        return ops.PowScalar.apply(self, 2)
 
     def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
-        return ops.Clamp.apply(self, low=min, high=max)
+        return ops.Clamp.apply(self, min, max)
 
     clip = clamp
 
@@ -468,7 +528,7 @@ class Tensor:
         keepdims: bool | None = None,
     ) -> Tensor:
         axes, keep = _reduction_args(self, dim, axis, keepdim, keepdims, "sum")
-        return ops.Sum.apply(self, axes=axes, keepdim=keep)
+        return ops.Sum.apply(self, axes, keep)
 
     def mean(
         self,
@@ -481,7 +541,7 @@ class Tensor:
         axes, keep = _reduction_args(self, dim, axis, keepdim, keepdims, "mean")
         if self.numel() == 0:
             raise ShapeError(f"mean: cannot average an empty tensor of shape {self.shape}")
-        return ops.Mean.apply(self, axes=axes, keepdim=keep)
+        return ops.Mean.apply(self, axes, keep)
 
     def max(
         self,
@@ -492,7 +552,7 @@ class Tensor:
         keepdims: bool | None = None,
     ) -> Any:
         """max() -> the largest value; max(dim) -> (values, indices), as in PyTorch."""
-        return _extremum(self, ops.Max, np.argmax, dim, axis, keepdim, keepdims, "max")
+        return ops.extremum(self, ops.Max, dim, axis, keepdim, keepdims, "max")
 
     def min(
         self,
@@ -503,21 +563,21 @@ class Tensor:
         keepdims: bool | None = None,
     ) -> Any:
         """min() -> the smallest value; min(dim) -> (values, indices), as in PyTorch."""
-        return _extremum(self, ops.Min, np.argmin, dim, axis, keepdim, keepdims, "min")
+        return ops.extremum(self, ops.Min, dim, axis, keepdim, keepdims, "min")
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         axes, keep = _reduction_args(self, dim, None, keepdim, None, "amax")
-        return ops.Max.apply(self, axes=axes, keepdim=keep, split_ties=True)
+        return ops.Max.apply(self, axes, keep)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         axes, keep = _reduction_args(self, dim, None, keepdim, None, "amin")
-        return ops.Min.apply(self, axes=axes, keepdim=keep, split_ties=True)
+        return ops.Min.apply(self, axes, keep)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _arg_extremum(self, np.argmax, dim, keepdim, "argmax")
+        return ops.arg_extremum(self, np.argmax, dim, keepdim, "argmax")
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _arg_extremum(self, np.argmin, dim, keepdim, "argmin")
+        return ops.arg_extremum(self, np.argmin, dim, keepdim, "argmin")
 
     def var(
         self,
@@ -533,7 +593,7 @@ class Tensor:
         axes, keep = _reduction_args(self, dim, None, keepdim, None, "var")
         centred = self - self.mean(dim=axes, keepdim=True)
         return (centred * centred).sum(dim=axes, keepdim=keep) / max(
-            ops._count(self.shape, axes) - correction, 0
+            ops.count(self.shape, axes) - correction, 0
         )
 
     def std(
@@ -548,19 +608,19 @@ class Tensor:
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         axes, keep = _reduction_args(self, dim, None, keepdim, None, "logsumexp")
-        return ops.LogSumExp.apply(self, axes=axes, keepdim=keep)
+        return ops.LogSumExp.apply(self, axes, keep)
 
     def softmax(self, dim: int = -1) -> Tensor:
-        return ops.Softmax.apply(self, dim=_dim(dim, self.ndim, "softmax"))
+        return ops.Softmax.apply(self, _dim(dim, self.ndim, "softmax"))
 
     def log_softmax(self, dim: int = -1) -> Tensor:
-        return ops.LogSoftmax.apply(self, dim=_dim(dim, self.ndim, "log_softmax"))
+        return ops.LogSoftmax.apply(self, _dim(dim, self.ndim, "log_softmax"))
 
     # --- shape ------------------------------------------------------------------------------
 
     def reshape(self, *shape: Any) -> Tensor:
         shape = _shape_args(shape, "reshape")
-        return self if shape == self.shape else ops.Reshape.apply(self, shape=shape)
+        return self if shape == self.shape else ops.Reshape.apply(self, shape)
 
     def view(self, *shape: Any) -> Tensor:
         return self.reshape(*shape)
@@ -581,13 +641,13 @@ class Tensor:
         dims = _shape_args(dims, "permute")
         if sorted(_dim(d, self.ndim, "permute") for d in dims) != list(range(self.ndim)):
             raise ShapeError(f"permute: {dims} is not an ordering of the {self.ndim} dims")
-        return ops.Permute.apply(self, dims=tuple(_dim(d, self.ndim, "permute") for d in dims))
+        return ops.Permute.apply(self, tuple(_dim(d, self.ndim, "permute") for d in dims))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         dims = list(range(self.ndim))
         a, b = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
         dims[a], dims[b] = dims[b], dims[a]
-        return ops.Permute.apply(self, dims=tuple(dims))
+        return ops.Permute.apply(self, tuple(dims))
 
     def swapaxes(self, dim0: int, dim1: int) -> Tensor:
         """`transpose` under NumPy's name, which PyTorch also accepts."""
@@ -601,7 +661,7 @@ class Tensor:
     @property
     def T(self) -> Tensor:
         """All dimensions reversed (the matrix transpose for 2-D)."""
-        return ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
+        return ops.Permute.apply(self, tuple(reversed(range(self.ndim))))
 
     @property
     def mT(self) -> Tensor:
@@ -626,37 +686,63 @@ class Tensor:
         shape = tuple(
             self.shape[i - offset] if n == -1 and i >= offset else n for i, n in enumerate(sizes)
         )
-        return self if shape == self.shape else ops.Expand.apply(self, shape=shape)
+        return self if shape == self.shape else ops.Expand.apply(self, shape)
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
     def __getitem__(self, index: Index) -> Tensor:
-        return ops.GetItem.apply(self, index=_index(index))
+        return ops.GetItem.apply(self, _index(index))
 
-    # --- in-place updates (for optimisers and data preparation) -----------------------------
+    # --- in-place updates --------------------------------------------------------------------
 
-    def _in_place(self, name: str, other: Any, update: Callable[[np.ndarray, Any], None]) -> Tensor:
-        """Change the values in place. Allowed only where no recorded gradient can depend on it."""
-        if is_grad_enabled():
-            if self.requires_grad:
-                kind = "a leaf tensor" if self.is_leaf else "a tensor computed by recorded ops"
-                raise RuntimeError(
-                    f"{name}: {kind} that requires grad cannot be changed in place while "
-                    "gradients are recorded; do it inside `with tl.no_grad():` "
-                    "(as optimisers do), or write x = x + y"
-                )
-            if isinstance(other, Tensor) and other.requires_grad:
-                raise RuntimeError(
-                    f"{name}: in-place operations do not record gradients, and the other "
-                    "operand requires grad; write x = x + y instead"
-                )
+    def _in_place(
+        self, name: str, other: Any, update: Callable[[np.ndarray, Any], Any],
+        out_of_place: Callable[[Tensor, Any], Tensor],
+    ) -> Tensor:
+        """Change the values in place, as PyTorch does.
+
+        When grad mode is on and self or `other` requires grad, the change is recorded: the
+        result is computed by `out_of_place(self, other)` and written into self, which then
+        has that op as its grad_fn (self's old values are kept for it). Otherwise the NumPy
+        update runs on the values. Either way the version goes up, so a node that saved
+        these values refuses to use the new ones."""
+        records = _state.grad_enabled and (
+            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+        )
+        if records and self.is_leaf and self.requires_grad:
+            raise RuntimeError(
+                f"{name}: a leaf tensor that requires grad cannot be changed in place while "
+                "gradients are recorded; do it inside `with tl.no_grad():` (as optimisers "
+                "do), or write x = x + y"
+            )
         if not self._data.flags.writeable:
             raise RuntimeError(
                 f"{name}: this tensor is a read-only view (made by expand or broadcasting); "
                 "call .clone() first"
             )
-        value = other._data if isinstance(other, Tensor) else other
+        if records:
+            if self._base is not None and self._base.requires_grad:
+                raise RuntimeError(
+                    f"{name}: this tensor is a view of a tensor that requires grad; changing "
+                    "it in place would leave that tensor's gradient wrong. Write it out of "
+                    "place, or change a .clone() of the view"
+                )
+            # The op reads a copy of the old values, attached where self was in the graph.
+            before = Tensor._make(self._data.copy())
+            if self.grad_fn is not None:
+                before._attach(self.grad_fn, self._output_nr)
+            result = out_of_place(before, other)
+            self._write(name, result._data, np.copyto)
+            assert result.grad_fn is not None
+            self._attach(result.grad_fn, result._output_nr)
+        else:
+            self._write(name, other._data if isinstance(other, Tensor) else other, update)
+        for observer in graph._observers:
+            observer.on_in_place(self, name, other)
+        return self
+
+    def _write(self, name: str, value: Any, update: Callable[[np.ndarray, Any], Any]) -> None:
         try:
             update(self._data, value)
         except ValueError:
@@ -668,40 +754,42 @@ class Tensor:
             raise DTypeError(f"{name}: {error}") from None
         except IndexError as error:
             raise IndexError(f"{name}: {error} (tensor shape {self.shape})") from None
-        _mark_changed(self)
-        return self
+        self._bump_version()
 
     def add_(self, other: Operand) -> Tensor:
-        return self._in_place("add_", other, lambda a, b: np.add(a, b, out=a))
+        return self._in_place("add_", other, lambda a, b: np.add(a, b, out=a), Tensor.__add__)
 
     def sub_(self, other: Operand) -> Tensor:
-        return self._in_place("sub_", other, lambda a, b: np.subtract(a, b, out=a))
+        return self._in_place("sub_", other, lambda a, b: np.subtract(a, b, out=a), Tensor.__sub__)
 
     def mul_(self, other: Operand) -> Tensor:
-        return self._in_place("mul_", other, lambda a, b: np.multiply(a, b, out=a))
+        return self._in_place("mul_", other, lambda a, b: np.multiply(a, b, out=a), Tensor.__mul__)
 
     def div_(self, other: Operand) -> Tensor:
-        return self._in_place("div_", other, lambda a, b: np.divide(a, b, out=a))
+        return self._in_place("div_", other, lambda a, b: np.divide(a, b, out=a), Tensor.__truediv__)
 
     def copy_(self, source: Operand) -> Tensor:
-        return self._in_place("copy_", source, lambda a, b: np.copyto(a, b))
+        return self._in_place("copy_", source, np.copyto, _replaced)
 
     def fill_(self, value: Scalar) -> Tensor:
-        return self._in_place("fill_", value, lambda a, b: a.fill(b))
+        return self._in_place("fill_", value, lambda a, b: a.fill(b), _replaced)
 
     def zero_(self) -> Tensor:
-        return self._in_place("zero_", 0, lambda a, b: a.fill(b))
+        return self._in_place("zero_", 0, lambda a, b: a.fill(b), _replaced)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        draw = creation.default_generator().normal(mean, std, self.shape)
-        return self._in_place("normal_", draw, lambda a, b: np.copyto(a, b))
+        return self.copy_(creation.normal(mean, std, self.shape, dtype=self.dtype))
 
     def uniform_(self, low: float = 0.0, high: float = 1.0) -> Tensor:
-        draw = creation.default_generator().uniform(low, high, self.shape)
-        return self._in_place("uniform_", draw, lambda a, b: np.copyto(a, b))
+        return self.copy_(creation.rand(self.shape, dtype=self.dtype) * (high - low) + low)
 
     def __setitem__(self, index: Index, value: Operand) -> None:
-        self._in_place("setitem", value, lambda a, b: a.__setitem__(_index(index), b))
+        index = _index(index)
+        self._in_place(
+            "setitem", value,
+            lambda a, b: a.__setitem__(ops.as_arrays(index), b),
+            lambda t, v: ops.IndexPut.apply(t, index, _operand(v, t)),
+        )
 
     def __iadd__(self, other: Operand) -> Tensor:
         return self.add_(other)
@@ -726,177 +814,11 @@ class Tensor:
         return self.to(np.int64)
 
 
-class RemovableHandle:
-    """Returned by `register_hook`; `remove()` unregisters the hook."""
-
-    def __init__(self, hooks: list[Any], hook: Any) -> None:
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
-
-
-class MinMax(NamedTuple):
-    """What max(dim) / min(dim) return, as PyTorch does: the values and their indices."""
-
-    values: Tensor
-    indices: Tensor
-
-
-# --- argument handling ------------------------------------------------------------------------
-
-
-def _to_array(data: Any, dtype: Any, copy: bool, where: str) -> np.ndarray:
-    """Turn user data into an array: Python numbers and lists of floats become float64, of ints
-    int64 (as in PyTorch, so they can index); NumPy arrays keep their dtype."""
-    if isinstance(data, Tensor):
-        array = data._data
-    elif isinstance(data, np.ndarray):
-        array = data
-    else:
-        try:
-            array = np.array(data)
-        except ValueError:
-            raise ValueError(
-                f"{where}: the nested sequence is ragged (its rows have different lengths), "
-                "so it cannot form a rectangular tensor"
-            ) from None
-    if array.dtype.kind == "c":
-        raise DTypeError(f"{where}: complex numbers are not supported (got dtype {array.dtype})")
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(
-            f"{where}: data must be numbers, got {type(data).__name__} "
-            f"giving NumPy dtype {array.dtype}"
-        )
-    if dtype is not None:
-        array = array.astype(_dtype(dtype, where), copy=False)
-    if copy and (array is data or isinstance(data, Tensor) or array.base is not None):
-        array = array.copy()
-    return array
-
-
-def _operand(value: Any, like: Tensor) -> Tensor:
-    """The other operand of a binary op as a constant tensor. A Python number takes the
-    floating dtype of `like`, so float32 tensors stay float32."""
-    if isinstance(value, Tensor):
-        return value
-    if isinstance(value, (int, float)) and like._data.dtype.kind == "f":
-        if value:  # 0.0 and -0.0 are equal as cache keys but not as divisors
-            return _number(value, like._data.dtype)
-        return Tensor._make(np.array(value, dtype=like._data.dtype), False, None)
-    return Tensor._make(_to_array(value, None, copy=False, where="operand"), False, None)
-
-
-@functools.lru_cache(maxsize=256)
-def _number(value: float, dtype: np.dtype) -> Tensor:
-    """A Python number as a constant tensor, made once: a training loop uses the same few
-    numbers (a learning rate, the 2 of x * 2) in every step, and making a tensor costs more
-    than multiplying a small one. Read-only, since every use shares it."""
-    array = np.array(value, dtype=dtype)
-    array.flags.writeable = False
-    return Tensor._make(array, False, None)
-
-
-def _dim(dim: int, ndim: int, op: str) -> int:
-    """`dim` as a non-negative index, checked against the number of dimensions."""
-    if not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
-    size = max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
-    if not -size <= dim < size:
-        raise IndexError(
-            f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions "
-            f"(expected {-size} to {size - 1})"
-        )
-    return int(dim) % size
-
-
-def _reduction_args(
-    tensor: Tensor, dim: Any, axis: Any, keepdim: bool, keepdims: bool | None, op: str
-) -> tuple[tuple[int, ...] | None, bool]:
-    """Normalise PyTorch's (dim, keepdim) or NumPy's (axis, keepdims) into sorted axes."""
-    if axis is not None:
-        dim = axis
-    keep = keepdim if keepdims is None else keepdims
-    if dim is None:
-        return None, keep
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    axes = tuple(sorted({_dim(d, tensor.ndim, op) for d in dims}))
-    if tensor.ndim == 0:
-        return None, keep
-    return axes, keep
-
-
-def _extremum(
-    tensor: Tensor,
-    op: type[Function],
-    arg: Callable[..., Any],
-    dim: Any,
-    axis: Any,
-    keepdim: bool,
-    keepdims: bool | None,
-    name: str,
-) -> Any:
-    axes, keep = _reduction_args(tensor, dim, axis, keepdim, keepdims, name)
-    if axes is None or isinstance(dim if axis is None else axis, (tuple, list)):
-        return op.apply(tensor, axes=axes, keepdim=keep, split_ties=True)
-    values = op.apply(tensor, axes=axes, keepdim=keep, split_ties=False)
-    return MinMax(values, _arg_extremum(tensor, arg, axes[0], keep, "arg" + name))
-
-
-def _arg_extremum(
-    tensor: Tensor, arg: Callable[..., Any], dim: int | None, keepdim: bool, op: str
-) -> Tensor:
-    if tensor.numel() == 0:
-        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {tensor.shape}")
-    if dim is None:
-        return Tensor._make(np.asarray(arg(tensor._data), dtype=np.int64), False, None)
-    axis = _dim(dim, tensor.ndim, op)
-    if tensor.ndim == 0:
-        return Tensor._make(np.zeros((), dtype=np.int64), False, None)
-    return Tensor._make(
-        arg(tensor._data, axis=axis, keepdims=keepdim).astype(np.int64), False, None
-    )
-
-
-def _shape_args(args: Sequence[Any], where: str = "shape") -> tuple[int, ...]:
-    """Accept both f(2, 3) and f((2, 3)), as PyTorch does; sizes must be integers."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = args[0]
-    try:
-        return tuple(int(n) if isinstance(n, Tensor) else operator.index(n) for n in args)
-    except (TypeError, RuntimeError):
-        raise TypeError(f"{where}: sizes must be integers, got {tuple(args)!r}") from None
-
-
-def _dtype(dtype: Any, where: str) -> np.dtype:
-    """`dtype` as a NumPy dtype of numbers, or a clear error naming `where`."""
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        raise DTypeError(
-            f"{where}: unknown dtype {dtype!r}; use e.g. tl.float32, tl.float64 or tl.int64"
-        ) from None
-    if resolved.kind not in "fiub":
-        raise DTypeError(f"{where}: dtype {resolved} is not supported; use a float, int or bool")
-    return resolved
-
-
-def _index(index: Index) -> Index:
-    """Tensors inside an index become their arrays; lists become arrays (advanced indexing)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    converted = []
-    for part in parts:
-        if isinstance(part, Tensor):
-            part = part._data
-        elif isinstance(part, list):
-            part = np.asarray(part)
-        if isinstance(part, np.ndarray) and part.dtype.kind not in "iub":
-            raise IndexError(
-                f"getitem: tensors used as indices must be integer or boolean, got {part.dtype}"
-            )
-        converted.append(part)
-    return tuple(converted) if isinstance(index, tuple) else converted[0]
+def _replaced(tensor: Tensor, value: Any) -> Tensor:
+    """The out-of-place copy_ and fill_: `value` everywhere, broadcast to the tensor's shape;
+    the gradient goes to `value`, none to the old values."""
+    everywhere = Tensor._make(np.ones(tensor.shape, dtype=bool))
+    return tensor.masked_fill(everywhere, _operand(value, tensor).to(tensor.dtype))
 
 
 # Imported last: the ops and factories build on the Tensor class above.

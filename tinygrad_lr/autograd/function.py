@@ -1,0 +1,300 @@
+"""`Function`: one differentiable operation, written as PyTorch's `torch.autograd.Function`.
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):          # gets Tensors, runs with recording off
+            z = x.exp()
+            ctx.save_for_backward(z)
+            return z
+
+        @staticmethod
+        def backward(ctx, g):         # g = dL/dz; returns dL/dx, one entry per forward input
+            (z,) = ctx.saved_tensors
+            return g * z
+
+    y = Exp.apply(x)
+
+`apply` runs `forward` and, when grad mode is on and an input requires grad, records the call:
+the `ctx` object becomes the outputs' `grad_fn`, a node of the graph. Every built-in op in
+`tinygrad_lr.ops` is written this way, and its backward uses Tensor operations, so an ordinary
+backward runs it with recording off and `create_graph=True` records it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import graph
+from .anomaly_mode import check_finite, remember_origin, warn_error_in
+from .grad_mode import _state, no_grad
+from .graph import Node, edge_to
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+_depth = 0  # how many Function.apply calls are running: ops inside ops report depth > 0
+
+
+class Function(Node):
+    """Base class of differentiable operations; subclasses define `forward` and `backward`
+    as static methods taking `ctx` first (see the module docstring)."""
+
+    needs_input_grad: tuple[bool, ...] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._to_save: tuple[Tensor | None, ...] = ()
+        self._saved: tuple[SavedTensor | None, ...] | None = ()
+        self._non_differentiable: tuple[Tensor, ...] = ()
+        self._outputs_meta: tuple[tuple[tuple[int, ...], Any], ...] = ()
+        self._inputs_meta: tuple[tuple[tuple[int, ...], Any] | None, ...] = ()
+        self.materialize_grads = True
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any) -> Any:
+        raise NotImplementedError("a Function must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:
+        raise NotImplementedError("a Function must define backward(ctx, *grads)")
+
+    # --- what forward may call on ctx -------------------------------------------------------
+
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        """Keep these tensors for backward; backward reads them from `ctx.saved_tensors`."""
+        self._to_save = tensors
+
+    def mark_non_differentiable(self, *outputs: Tensor) -> None:
+        """These outputs (e.g. indices) get no gradient and do not require grad."""
+        self._non_differentiable = outputs
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward gets None for outputs no gradient reached, instead of zeros."""
+        self.materialize_grads = value
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        """The saved tensors, each checked to be unchanged since it was saved."""
+        if self._saved is None:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second time (or to "
+                "read saved tensors after they were freed). The saved values are freed by "
+                "backward(); pass retain_graph=True to the first backward() to keep them."
+            )
+        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+
+    def name(self) -> str:
+        return type(self).__name__ + "Backward"
+
+    # --- applying the op --------------------------------------------------------------------
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        """Run the op on `args`; record it when grad mode is on and an input requires grad."""
+        global _depth
+        ctx = cls()
+        needs = tuple(_is_tensor(a) and a.requires_grad for a in args)
+        record = _state.grad_enabled and any(needs)
+        previous, _state.grad_enabled = _state.grad_enabled, False
+        _depth += 1
+        try:
+            result = cls.forward(ctx, *args)
+        except Exception as error:
+            if ctx._explains(error):
+                raise ctx._explain(error, args) from None
+            raise
+        finally:
+            _depth -= 1
+            _state.grad_enabled = previous
+        outputs = ctx._check_outputs(result, args)
+        if record:
+            ctx._record(args, needs, outputs)
+        for observer in graph._observers:
+            observer.on_apply(cls, args, outputs, ctx if record else None, _depth)
+        return outputs[0] if _is_tensor(result) else outputs
+
+    def _record(self, args: Sequence[Any], needs: tuple[bool, ...], outputs: tuple[Tensor, ...]) -> None:
+        """Make this ctx the node that produced `outputs`, with edges to the inputs' nodes."""
+        self.needs_input_grad = needs
+        self.next_functions = tuple(edge_to(a) if n else (None, 0) for a, n in zip(args, needs))
+        self._sequence_nr = next(graph._sequence)  # after the input nodes it points to
+        self._inputs_meta = tuple((a.shape, a.dtype) if n else None for a, n in zip(args, needs))
+        self._outputs_meta = tuple((out.shape, out.dtype) for out in outputs)
+        for position, out in enumerate(outputs):
+            if not any(out is other for other in self._non_differentiable):
+                out._attach(self, position)
+        self._saved = tuple(None if t is None else SavedTensor(t, self) for t in self._to_save)
+        self._to_save = ()
+        if _state.detect_anomaly:
+            remember_origin(self)
+
+    def _check_outputs(self, result: Any, args: Sequence[Any]) -> tuple[Tensor, ...]:
+        outputs = (result,) if _is_tensor(result) else result
+        if not isinstance(outputs, tuple) or not all(_is_tensor(o) for o in outputs):
+            raise TypeError(
+                f"{type(self).__name__}.forward must return a Tensor or a tuple of Tensors, "
+                f"got {type(result).__name__}"
+            )
+        # An input returned as it is gets a new Tensor object: recording must not rebind it.
+        return tuple(o.detach() if any(o is a for a in args) else o for o in outputs)
+
+    # Built-in ops turn NumPy's errors into ones that name the op; a user's op keeps its own
+    # exception and traceback, so the user's line stays in it.
+    def _explains(self, error: Exception) -> bool:
+        return False
+
+    def _explain(self, error: Exception, args: Sequence[Any]) -> Exception:
+        return error
+
+    # --- the backward side, called by the engine ---------------------------------------------
+
+    def _apply_backward(self, grads: list[Tensor | None]) -> Sequence[Tensor | None]:
+        """Run this op's backward on the gradients of its outputs and check what it returns:
+        one gradient per input, summed back to the input's shape after broadcasting."""
+        if self.materialize_grads:
+            grads = [_zeros(meta) if g is None else g for g, meta in zip(grads, self._outputs_meta)]
+        try:
+            returned = type(self).backward(self, *grads)
+        except Exception:
+            if "traceback_" in self.metadata:
+                warn_error_in(self)
+            raise
+        input_grads = _one_per_input(self, returned)
+        return [
+            _conform(g, meta, self, position) if g is not None and meta is not None else None
+            for position, (g, meta) in enumerate(zip(input_grads, self._inputs_meta))
+        ]
+
+    def _release(self) -> None:
+        self._saved = None
+
+
+class SavedTensor:
+    """A tensor saved for backward, with its version when saved: reading it after an in-place
+    change is refused, since a gradient computed from the new values would be silently wrong.
+
+    An op's own output is kept without its grad_fn (which is the op: a reference cycle) and
+    rebuilt on reading, attached to the op again so that create_graph differentiates it."""
+
+    def __init__(self, tensor: Tensor, node: Function) -> None:
+        self.version = tensor._version
+        self.output_nr = tensor._output_nr if tensor.grad_fn is node else None
+        self.tensor = tensor.detach() if self.output_nr is not None else tensor
+        self.hooks = graph._saved_hooks[-1] if graph._saved_hooks else None
+        if self.hooks is not None:
+            self.packed, self.tensor = self.hooks[0](self.tensor), None  # type: ignore[assignment]
+
+    def unpack(self, node: Function) -> Tensor:
+        if self.hooks is not None:
+            return self.hooks[1](self.packed)
+        tensor = self.tensor
+        if tensor._version != self.version:
+            raise RuntimeError(
+                f"{node.name()}: one of the tensors it saved for backward (shape "
+                f"{tensor.shape}) was modified by an in-place operation: it is at version "
+                f"{tensor._version}, saved at version {self.version}. Use an out-of-place "
+                "operation such as `x = x * 2` instead of `x *= 2`, or .clone() it first."
+            )
+        if self.output_nr is None:
+            return tensor
+        rebuilt = tensor.detach()
+        rebuilt._attach(node, self.output_nr)
+        return rebuilt
+
+
+def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorates a `backward` that is not itself differentiable: it runs with recording off,
+    and differentiating its result (create_graph=True) raises an error instead of giving a
+    silently wrong second derivative."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx: Any, *grads: Any) -> Any:
+        with no_grad():
+            result = backward(ctx, *grads)
+        if not (_state.grad_enabled and any(_is_tensor(g) and g.requires_grad for g in grads)):
+            return result
+        single = not isinstance(result, tuple)
+        marked = tuple(
+            _OnceDifferentiable.apply(g, ctx.name(), *grads) if _is_tensor(g) else g
+            for g in ((result,) if single else result)
+        )
+        return marked[0] if single else marked
+
+    return wrapper
+
+
+class _OnceDifferentiable(Function):
+    """Passes a gradient through; differentiating it again is an error."""
+
+    @staticmethod
+    def forward(ctx: Any, grad: Tensor, name: str, *upstream: Tensor) -> Tensor:
+        ctx.op = name
+        return grad.detach()
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Tensor) -> Any:
+        raise RuntimeError(
+            f"{ctx.op}: trying to differentiate twice a function whose backward is marked "
+            "@once_differentiable"
+        )
+
+
+# --- checks on what a backward returned -------------------------------------------------------
+
+
+def _one_per_input(node: Function, returned: Any) -> tuple[Any, ...]:
+    count = len(node.next_functions)
+    grads = returned if isinstance(returned, tuple) else (returned,)
+    if len(grads) != count:
+        raise RuntimeError(
+            f"{node.name()}: backward returned {len(grads)} gradients, but forward took "
+            f"{count} inputs; return one per input (None for inputs without a gradient)"
+        )
+    for position, g in enumerate(grads):
+        if g is not None and not _is_tensor(g) and node.needs_input_grad[position]:
+            raise TypeError(
+                f"{node.name()}: backward returned a {type(g).__name__} for input {position}; "
+                "return Tensors (build them with Tensor operations, or tl.tensor(array))"
+            )
+    return grads
+
+
+def _conform(grad: Tensor, meta: tuple[tuple[int, ...], Any], node: Function, position: int) -> Tensor:
+    """The gradient in its input's shape and dtype: a gradient of the broadcast shape is summed
+    back (the engine does this for every op, so no op can forget it)."""
+    shape, dtype = meta
+    if grad.shape != shape:
+        grad = _unbroadcast(grad, shape, node, position)
+    if grad.dtype != dtype:
+        grad = grad.to(dtype)
+    if _state.detect_anomaly and _state.anomaly_check_nan:
+        check_finite(grad, node, position)
+    return grad
+
+
+def _unbroadcast(grad: Tensor, shape: tuple[int, ...], node: Function, position: int) -> Tensor:
+    """Sum `grad` over the dimensions that broadcasting added or stretched to reach `shape`."""
+    extra = grad.ndim - len(shape)
+    stretched = [extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1]
+    if extra < 0 or any(n not in (1, m) for n, m in zip(shape, grad.shape[extra:])):
+        raise RuntimeError(
+            f"{node.name()}: backward returned a gradient of shape {grad.shape} for input "
+            f"{position}, which has shape {shape}"
+        )
+    summed = grad.sum(dim=tuple(range(extra)) + tuple(stretched), keepdim=True)
+    return summed.reshape(shape)
+
+
+def _zeros(meta: tuple[tuple[int, ...], Any]) -> Tensor:
+    from ..creation import zeros
+
+    return zeros(meta[0], dtype=meta[1])
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, _tensor.Tensor)
+
+
+from .. import tensor as _tensor  # noqa: E402  (tensor.py builds on this module)

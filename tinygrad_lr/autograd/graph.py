@@ -1,0 +1,168 @@
+"""The graph's nodes, PyTorch's model: a tensor made by a recorded op has that op's node as its
+`grad_fn`, and each node has `next_functions`, one `(node, output_nr)` edge per input to the
+node that made that input (None for an input that needs no gradient).
+
+A leaf that requires grad is reached through its `AccumulateGrad` node, which adds the gradient
+that arrives into the leaf's `.grad`. Nodes keep only what their rule saved; after backward the
+edges stay and the saved values go, so a graph can still be drawn from public attributes.
+
+Two public ways to look inside, as in PyTorch: `saved_tensors_hooks(pack, unpack)` sees every
+tensor an op saves for backward, and `observe_ops(observer)` sees every op applied (it is how
+`gradcheck` finds the op to blame and how `tl.compile` traces a step).
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+Edge = tuple["Node | None", int]
+Hook = Callable[..., Any]
+
+# Nodes are numbered as they are made, counting down: a node is always made after the nodes
+# of its inputs, so sorting nodes by this number puts every node before the nodes it feeds.
+_sequence = itertools.count(0, -1)
+
+
+class RemovableHandle:
+    """Returned by `register_hook`; `remove()` unregisters the hook."""
+
+    def __init__(self, hooks: list[Any], hook: Any) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class Node:
+    """A node of the backward graph (PyTorch's `torch.autograd.graph.Node`)."""
+
+    next_functions: tuple[Edge, ...] = ()
+
+    def __init__(self) -> None:
+        self.metadata: dict[str, Any] = {}
+        self._sequence_nr = next(_sequence)
+        # hooks on the gradient arriving at output k: (k, hook); retain_grad: k -> weakref
+        self._tensor_pre_hooks: list[tuple[int, Hook]] = []
+        self._retained: dict[int, weakref.ref[Tensor]] = {}
+        self._pre_hooks: list[Hook] = []
+        self._post_hooks: list[Hook] = []
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def register_hook(self, hook: Hook) -> RemovableHandle:
+        """`hook(grad_inputs, grad_outputs)` runs after this node's backward; a returned tuple
+        replaces grad_inputs."""
+        self._post_hooks.append(hook)
+        return RemovableHandle(self._post_hooks, hook)
+
+    def register_prehook(self, hook: Hook) -> RemovableHandle:
+        """`hook(grad_outputs)` runs before this node's backward; a returned tuple replaces
+        grad_outputs."""
+        self._pre_hooks.append(hook)
+        return RemovableHandle(self._pre_hooks, hook)
+
+    def _apply_backward(self, grads: list[Tensor]) -> Sequence[Tensor | None]:
+        """The gradients for this node's inputs, given those of its outputs."""
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Drop the values saved for backward (after a backward without retain_graph)."""
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad(Node):
+    """The node at a leaf: its backward adds the gradient into `variable.grad`."""
+
+    def __init__(self, variable: Tensor) -> None:
+        super().__init__()
+        self.variable = variable
+
+    def _apply_backward(self, grads: list[Tensor]) -> Sequence[Tensor | None]:
+        accumulate_grad(self.variable, grads[0])
+        return ()
+
+
+def accumulate_grad(tensor: Tensor, grad: Tensor) -> None:
+    """`tensor.grad += grad`, as PyTorch does: accumulated across backward calls.
+
+    In an ordinary pass an existing `.grad` is added to in place; a `.grad` that is part of a
+    graph (made by create_graph=True), or any `.grad` in a recorded pass, is replaced by the
+    sum, so that the sum is recorded too. A new `.grad` is a copy in an ordinary pass, so that
+    it never shares memory with another gradient."""
+    from .grad_mode import _state
+
+    current = tensor.grad
+    if current is None:
+        tensor.grad = grad if _state.grad_enabled else grad.detach().clone()
+    elif _state.grad_enabled or current.requires_grad:
+        tensor.grad = current + grad
+    else:
+        current.add_(grad)
+
+
+def edge_to(tensor: Tensor) -> Edge:
+    """The edge a node keeps to an input: the node that made it, or its AccumulateGrad node."""
+    if tensor.grad_fn is not None:
+        return tensor.grad_fn, tensor._output_nr
+    return tensor._grad_accumulator(), 0
+
+
+# --- looking inside: saved tensors and applied ops ------------------------------------------
+
+_saved_hooks: list[tuple[Callable[[Tensor], Any], Callable[[Any], Tensor]]] = []
+
+
+@contextmanager
+def saved_tensors_hooks(
+    pack_hook: Callable[[Tensor], Any], unpack_hook: Callable[[Any], Tensor]
+) -> Iterator[None]:
+    """Inside the block, every tensor an op saves for backward is stored as `pack_hook(t)`,
+    and `unpack_hook(packed)` gives it back when backward reads it."""
+    _saved_hooks.append((pack_hook, unpack_hook))
+    try:
+        yield
+    finally:
+        _saved_hooks.pop()
+
+
+class OpObserver(Protocol):
+    """Sees every op applied while it is registered with `observe_ops`.
+
+    `depth` is 0 for an op called by user code, 1 for an op inside another op's forward or
+    backward, and so on; `node` is the recorded node, or None when nothing was recorded."""
+
+    def on_apply(
+        self,
+        op: type,
+        args: tuple[Any, ...],
+        outputs: tuple[Tensor, ...],
+        node: Node | None,
+        depth: int,
+    ) -> None: ...
+
+    def on_in_place(self, tensor: Tensor, name: str, value: Any) -> None: ...
+
+
+_observers: list[OpObserver] = []
+
+
+@contextmanager
+def observe_ops(observer: OpObserver) -> Iterator[OpObserver]:
+    """Call `observer.on_apply` after every op and `observer.on_in_place` after every in-place
+    change, inside the block."""
+    _observers.append(observer)
+    try:
+        yield observer
+    finally:
+        _observers.remove(observer)

@@ -1,0 +1,44 @@
+"""What the built-in ops share: their errors name the op and the shapes, not NumPy's words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..autograd.function import Function
+from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor
+
+
+class BuiltinOp(Function):
+    """A built-in op: `forward` computes with NumPy on the inputs' arrays (`x._data`) and
+    `backward` with Tensor operations, as any user's op does."""
+
+    @classmethod
+    def op_name(cls) -> str:
+        """The op as users call it, e.g. `mul`, used in error messages."""
+        return cls.__name__.lower()
+
+    def _explains(self, error: Exception) -> bool:
+        return isinstance(error, (ValueError, TypeError, IndexError)) and not isinstance(
+            error, (ShapeError, DTypeError)
+        )
+
+    def _explain(self, error: Exception, args: Sequence[Any]) -> Exception:
+        if isinstance(error, IndexError):
+            return IndexError(f"{self.op_name()}: {error}")
+        if isinstance(error, TypeError):
+            return DTypeError(f"{self.op_name()}: {error}")
+        return ShapeError(self._shape_message(error, [a for a in args if isinstance(a, Tensor)]))
+
+    def _shape_message(self, error: Exception, inputs: list[Tensor]) -> str:
+        shapes = ", ".join(str(t.shape) for t in inputs)
+        return f"{self.op_name()}: {error} (input shapes {shapes})"
+
+
+class Broadcasting(BuiltinOp):
+    """An elementwise op of several inputs, broadcast against each other as NumPy does."""
+
+    def _shape_message(self, error: Exception, inputs: list[Tensor]) -> str:
+        shapes = " with ".join(str(t.shape) for t in inputs)
+        return f"{self.op_name()}: cannot broadcast {shapes}"
