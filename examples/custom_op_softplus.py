@@ -1,6 +1,7 @@
 """Write your own op, check its gradient, and see what a wrong backward looks like.
 
-Two ops written as `tl.Function` subclasses:
+Two ops written as `tl.autograd.Function` subclasses, PyTorch's way (static forward and
+backward taking `ctx`, values for backward kept with `ctx.save_for_backward`):
 
     softplus(x) = log(1 + e^x)                d/dx = sigmoid(x)
     huber(r)    = r^2 / 2        if |r| <= d  d/dr = r
@@ -28,36 +29,45 @@ from tinygrad_lr import Function, Tensor
 class Softplus(Function):
     """z = log(1 + e^x), a smooth relu;  dz/dx = sigmoid(x)."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        # log(e^0 + e^x) without overflow for large x
-        return np.logaddexp(0.0, x)
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)  # backward refuses x if it is changed in place after this
+        # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), which never overflows
+        return x.relu() + (1.0 + (-x.abs()).exp()).log()
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors  # the input, refused if it was changed in place since
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
         # Written with Tensor ops, so this backward can itself be differentiated.
-        return (g * x.sigmoid(),)
+        return g * x.sigmoid()
 
 
 class Huber(Function):
     """Elementwise Huber loss of residuals r with threshold `delta`:
     r^2 / 2 inside [-delta, delta], delta (|r| - delta / 2) outside;  dz/dr = clamp(r, -d, d)."""
 
-    def forward(self, r: np.ndarray, delta: float = 1.0) -> np.ndarray:
-        self.delta = delta
-        small = np.abs(r) <= delta
-        return np.where(small, 0.5 * r * r, delta * (np.abs(r) - 0.5 * delta))
+    @staticmethod
+    def forward(ctx: Any, r: Tensor, delta: float = 1.0) -> Tensor:
+        ctx.save_for_backward(r)
+        ctx.delta = delta  # a number backward needs: kept on ctx
+        inside = 0.5 * r * r
+        outside = delta * (r.abs() - 0.5 * delta)
+        return inside.where(r.abs() <= delta, outside)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (r,) = self.saved_tensors
-        return (g * r.clamp(-self.delta, self.delta),)
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, ...]:
+        (r,) = ctx.saved_tensors
+        # one gradient per input of forward: delta is a number, so it gets None
+        return g * r.clamp(-ctx.delta, ctx.delta), None
 
 
 class BrokenSoftplus(Softplus):
     """The same forward, and a backward that forgets the factor g from upstream."""
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (x.sigmoid(),)  # should be g * x.sigmoid()
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return x.sigmoid()  # should be g * x.sigmoid()
 
 
 def softplus(x: Tensor) -> Tensor:
@@ -65,8 +75,8 @@ def softplus(x: Tensor) -> Tensor:
 
 
 def huber(residual: Tensor, delta: float = 1.0) -> Tensor:
-    """Keyword arguments of apply reach forward as parameters."""
-    return Huber.apply(residual, delta=delta)
+    """Arguments of apply reach forward in the same order, numbers included."""
+    return Huber.apply(residual, delta)
 
 
 def fit_line_with_huber_loss(steps: int = 300, lr: float = 0.1) -> tuple[float, float]:

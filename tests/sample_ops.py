@@ -1,7 +1,7 @@
 """Custom ops shared by the checkers' own tests: a right one, and ones whose backward breaks the
 rule not to mutate (`from sample_ops import Softplus` works because tests/ has no __init__.py)."""
 
-import numpy as np
+from typing import Any
 
 from tinygrad_lr import Function, Tensor
 
@@ -9,32 +9,39 @@ from tinygrad_lr import Function, Tensor
 class Softplus(Function):
     """z = log(1 + e^x);  dz/dx = sigmoid(x)."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        return np.logaddexp(0.0, x)
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return (1.0 + x.exp()).log()
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g * x.sigmoid(),)
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return g * x.sigmoid()
 
 
 class MutatesInput(Function):
-    """z = 2x, whose backward scribbles on the input array it kept."""
+    """z = 2x, whose backward scribbles on the input it kept (behind the version check)."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.x = x
         return 2.0 * x
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        self.x += 1.0
-        return (2.0 * g,)
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        ctx.x.detach().numpy()[...] += 1.0
+        return 2.0 * g
 
 
 class MutatesUpstream(Function):
     """z = 2x, whose backward doubles the upstream gradient in place."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
         return 2.0 * x
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
         g.numpy()[...] *= 2.0
-        return (g,)
+        return g

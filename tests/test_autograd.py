@@ -338,15 +338,17 @@ def test_anomaly_mode_names_the_op_that_made_a_nan():
 
 
 def test_a_backward_returning_an_array_gets_a_clear_error():
-    class Twice(tl.Function):
-        def forward(self, x):
+    class Twice(tl.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
             return 2 * x
 
-        def backward(self, g):
-            return (2 * g.detach().numpy(),)  # an array, not a Tensor
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g.detach().numpy()  # an array, not a Tensor
 
     x = leaf([1.0])
-    with pytest.raises(TypeError, match=r"TwiceBackward.backward returned a ndarray for input 0"):
+    with pytest.raises(TypeError, match=r"TwiceBackward: backward returned a ndarray for input 0"):
         Twice.apply(x).sum().backward()
 
 

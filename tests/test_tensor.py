@@ -53,7 +53,7 @@ def test_attributes_with_pytorch_names():
     assert x.numel() == 6 and len(x) == 2
     assert x.is_leaf and x.grad is None and x.grad_fn is None
     y = x * 2
-    assert not y.is_leaf and y.grad_fn.name == "MulBackward"
+    assert not y.is_leaf and y.grad_fn.name() == "MulBackward"
     assert y.tolist() == [[2.0, 4.0, 6.0], [8.0, 10.0, 12.0]]
     assert float(y.sum()) == 42.0 and y.sum().item() == 42.0
     assert int(tl.tensor(3.7)) == 3

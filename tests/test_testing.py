@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,17 +30,19 @@ from tinygrad_lr.testing import (
 
 
 class SoftplusOffByOnePercent(Softplus):
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g * x.sigmoid() * 1.01,)
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return g * x.sigmoid() * 1.01
 
 
 class SoftplusDetached(Softplus):
     """Right first derivative; its backward leaves the graph, so second order is wrong."""
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        (x,) = self.saved_tensors
-        return (g * x.detach().sigmoid(),)
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return g * x.detach().sigmoid()
 
 
 def softplus_reference(a: np.ndarray) -> np.ndarray:
@@ -194,5 +197,6 @@ def test_missing_hypothesis_is_a_one_line_install_hint() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60
     )
     assert done.stdout.strip() == (
-        "tinygrad_lr.testing needs hypothesis: pip install tinygrad_lr[test]"
+        'tinygrad_lr.testing needs hypothesis: pip install hypothesis (or pip install ".[test]" '
+        "in a checkout)"
     )

@@ -12,7 +12,7 @@ pass (shape, and values against a NumPy reference when given), the gradient for 
 upstream gradient against float64 central differences, and that neither the inputs nor the
 upstream gradient were changed in place. The strategies (`tensors`, `arrays`, `shapes`,
 `broadcastable_shapes`, the domains) are built on `hypothesis.extra.numpy` for your own
-`@given` tests. Needs hypothesis: `pip install tinygrad_lr[test]`.
+`@given` tests. Needs hypothesis: `pip install ".[test]" (from a checkout) or pip install hypothesis`.
 """
 
 from __future__ import annotations
@@ -30,21 +30,15 @@ try:
     from hypothesis.extra import numpy as hnp
 except ImportError:  # pragma: no cover - exercised only without the test extra
     raise ImportError(
-        "tinygrad_lr.testing needs hypothesis: pip install tinygrad_lr[test]"
+        'tinygrad_lr.testing needs hypothesis: pip install hypothesis (or pip install ".[test]" '
+        "in a checkout)"
     ) from None
 
-from .gradcheck import (
-    GradcheckError,
-    _check_first_order,
-    _check_vjp,
-    _Failure,
-    _first_derivative_problem,
-    _locate_op,
-    _Options,
-    _Problem,
-    _report,
-    gradgradcheck,
-)
+from .gradcheck import GradcheckError, gradgradcheck
+from .gradcheck.blame import _locate_op
+from .gradcheck.jacobian import _check_first_order, _check_vjp
+from .gradcheck.problem import _first_derivative_problem, _Options, _Problem
+from .gradcheck.report import _Failure, _report
 from .tensor import Tensor
 
 __all__ = [

@@ -85,7 +85,7 @@ def check_finite(grad: Tensor, node: Node, position: int) -> None:
 def warn_error_in(node: Node) -> None:
     """Anomaly mode, as PyTorch does: an error in a node's backward is preceded by a warning
     naming the node and the line that created it, pointing at the user's backward() call."""
-    level, frame = 1, sys._getframe(1)
+    level, frame = 1, sys._getframe(0)
     while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
         _PACKAGE_DIR
     ):

@@ -83,7 +83,7 @@ class Function(Node):
                 "read saved tensors after they were freed). The saved values are freed by "
                 "backward(); pass retain_graph=True to the first backward() to keep them."
             )
-        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+        return tuple(None if s is None else s.unpack(self, k) for k, s in enumerate(self._saved))
 
     def name(self) -> str:
         return type(self).__name__ + "Backward"
@@ -186,14 +186,15 @@ class SavedTensor:
         if self.hooks is not None:
             self.packed, self.tensor = self.hooks[0](self.tensor), None  # type: ignore[assignment]
 
-    def unpack(self, node: Function) -> Tensor:
+    def unpack(self, node: Function, position: int) -> Tensor:
         if self.hooks is not None:
             return self.hooks[1](self.packed)
         tensor = self.tensor
         if tensor._version != self.version:
+            what = f"saved tensor {position}" + (" (its output)" if self.output_nr is not None else "")
             raise RuntimeError(
-                f"{node.name()}: one of the tensors it saved for backward (shape "
-                f"{tensor.shape}) was modified by an in-place operation: it is at version "
+                f"{node.name()}: {what} (shape {tensor.shape}) was modified by an in-place "
+                f"operation after it was saved for backward: it is at version "
                 f"{tensor._version}, saved at version {self.version}. Use an out-of-place "
                 "operation such as `x = x * 2` instead of `x *= 2`, or .clone() it first."
             )

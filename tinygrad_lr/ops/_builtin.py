@@ -29,16 +29,16 @@ class BuiltinOp(Function):
             return IndexError(f"{self.op_name()}: {error}")
         if isinstance(error, TypeError):
             return DTypeError(f"{self.op_name()}: {error}")
-        return ShapeError(self._shape_message(error, [a for a in args if isinstance(a, Tensor)]))
+        return ShapeError(self._shape_message(error, args))
 
-    def _shape_message(self, error: Exception, inputs: list[Tensor]) -> str:
-        shapes = ", ".join(str(t.shape) for t in inputs)
+    def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
+        shapes = ", ".join(str(t.shape) for t in args if isinstance(t, Tensor))
         return f"{self.op_name()}: {error} (input shapes {shapes})"
 
 
 class Broadcasting(BuiltinOp):
     """An elementwise op of several inputs, broadcast against each other as NumPy does."""
 
-    def _shape_message(self, error: Exception, inputs: list[Tensor]) -> str:
-        shapes = " with ".join(str(t.shape) for t in inputs)
+    def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
+        shapes = " with ".join(str(t.shape) for t in args if isinstance(t, Tensor))
         return f"{self.op_name()}: cannot broadcast {shapes}"

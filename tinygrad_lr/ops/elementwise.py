@@ -6,7 +6,7 @@ operations. Gradients of broadcast inputs are summed back to the input's shape b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -145,13 +145,19 @@ class Where(Broadcasting):
         return None, g.masked_fill(cond.logical_not(), 0.0), g.masked_fill(cond, 0.0)
 
 
+_TORCH_NAMES = {
+    "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge", "equal": "eq",
+    "not_equal": "ne", "bitwise_and": "and", "bitwise_or": "or", "invert": "not",
+}
+
+
 class NonDifferentiable(BuiltinOp):
     """z = f(inputs) for a NumPy function without a useful gradient (comparisons, sign,
     isnan...); its output never requires grad."""
 
     @staticmethod
     def forward(ctx: Ctx, f: Callable[..., Any], *inputs: Tensor) -> Tensor:
-        ctx.function = f.__name__
+        ctx.function = _TORCH_NAMES.get(f.__name__, f.__name__)
         out = Tensor._make(f(*[t._data for t in inputs]))
         ctx.mark_non_differentiable(out)
         return out
@@ -160,8 +166,8 @@ class NonDifferentiable(BuiltinOp):
     def backward(ctx: Ctx, g: Tensor) -> Grads:
         raise RuntimeError(f"{ctx.function} has no gradient")
 
-    def _shape_message(self, error: Exception, inputs: list[Tensor]) -> str:
-        shapes = " with ".join(str(t.shape) for t in inputs)
+    def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
+        shapes = " with ".join(str(t.shape) for t in args if isinstance(t, Tensor))
         return f"{self.function}: cannot broadcast {shapes}"
 
 
@@ -350,14 +356,16 @@ class Clamp(BuiltinOp):
         x, *tensor_bounds = ctx.saved_tensors
         bounds = iter(tensor_bounds)
         low, high = (next(bounds) if b == "tensor" else b for b in (ctx.low, ctx.high))
-        below = x < low if low is not None else None
-        above = x > high if high is not None else None
-        gx = g
-        for outside in (below, above):
-            if outside is not None:
-                gx = gx.masked_fill(outside, 0.0)
-        g_low = g.masked_fill(below.logical_not(), 0.0) if ctx.needs_input_grad[1] else None
-        g_high = g.masked_fill(above.logical_not(), 0.0) if ctx.needs_input_grad[2] else None
+        # "not inside" rather than "outside": a NaN is neither, and gets no gradient (as in
+        # PyTorch)
+        inside = Tensor._make(np.ones(x.shape, dtype=bool))
+        if low is not None:
+            inside = inside & (x >= low)
+        if high is not None:
+            inside = inside & (x <= high)
+        gx = g.masked_fill(inside.logical_not(), 0.0)
+        g_low = g.masked_fill((x < low).logical_not(), 0.0) if ctx.needs_input_grad[1] else None
+        g_high = g.masked_fill((x > high).logical_not(), 0.0) if ctx.needs_input_grad[2] else None
         return gx, g_low, g_high
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,6 @@ class MatMul(BuiltinOp):
         need_x, need_y = ctx.needs_input_grad
         return (g @ y.mT if need_x else None), (x.mT @ g if need_y else None)
 
-    def _shape_message(self, error: Exception, inputs: list[Tensor]) -> str:
-        x, y = inputs
+    def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
+        x, y = args
         return f"matmul: batch dimensions do not broadcast: {x.shape} @ {y.shape}"

@@ -5,6 +5,7 @@ so its version counter) with the input."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,9 +30,12 @@ class Reshape(BuiltinOp):
     def backward(ctx: Ctx, g: Tensor) -> Grads:
         return g.reshape(ctx.input_shape), None
 
-    def _shape_message(self, error: Exception, inputs: list[Tensor]) -> str:
-        (x,) = inputs
-        return f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements)"
+    def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
+        x, shape = args
+        return (
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
+            f"into {shape}"
+        )
 
 
 class Permute(BuiltinOp):
@@ -59,8 +63,9 @@ class Expand(BuiltinOp):
     def backward(ctx: Ctx, g: Tensor) -> Grads:
         return g, None
 
-    def _shape_message(self, error: Exception, inputs: list[Tensor]) -> str:
-        return f"expand: cannot expand a tensor of shape {inputs[0].shape}"
+    def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
+        x, shape = args
+        return f"expand: cannot expand a tensor of shape {x.shape} to {shape}"
 
 
 class Cat(BuiltinOp):
@@ -78,8 +83,8 @@ class Cat(BuiltinOp):
         slices = [slice(start, stop) for start, stop in zip(ctx.bounds[:-1], ctx.bounds[1:])]
         return (None, *(g[before + (part,)] for part in slices))
 
-    def _shape_message(self, error: Exception, inputs: list[Tensor]) -> str:
-        shapes = ", ".join(str(t.shape) for t in inputs)
+    def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
+        shapes = ", ".join(str(t.shape) for t in args if isinstance(t, Tensor))
         return f"cat: tensors must have the same shape except in the joined dim; got {shapes}"
 
 
