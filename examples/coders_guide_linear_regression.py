@@ -119,7 +119,10 @@ def plot(
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise SystemExit("plotting needs matplotlib: pip install tinygrad_lr[plot]") from None
+        raise SystemExit(
+            "plotting needs matplotlib: pip install matplotlib "
+            '(from a checkout: pip install ".[plot]")'
+        ) from None
     figure = Figure(figsize=(10, 4), layout="constrained")
     fit_axes, loss_axes = figure.subplots(1, 2)
     fit_axes.scatter(x, y, s=10)

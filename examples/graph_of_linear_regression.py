@@ -10,7 +10,7 @@ the bias carry their gradients dMSE/dslope and dMSE/dbias.
 
 The DOT text is always written (open it at any Graphviz viewer, or run
 `dot -Tpng graph_before.dot -o graph_before.png`); the pictures need
-`pip install tinygrad_lr[viz]` and Graphviz's `dot` program.
+`pip install ".[viz]"` (from a checkout) and Graphviz's `dot` program.
 """
 
 from __future__ import annotations

@@ -36,7 +36,10 @@ def plot_boundary(model: nn.Module, features: np.ndarray, labels: np.ndarray, pa
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise SystemExit("plotting needs matplotlib: pip install tinygrad_lr[plot]") from None
+        raise SystemExit(
+            "plotting needs matplotlib: pip install matplotlib "
+            '(from a checkout: pip install ".[plot]")'
+        ) from None
     xs = np.linspace(features[:, 0].min() - 0.5, features[:, 0].max() + 0.5, 200)
     ys = np.linspace(features[:, 1].min() - 0.5, features[:, 1].max() + 0.5, 200)
     grid_x, grid_y = np.meshgrid(xs, ys)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tinygrad_lr import cli
+from tinygrad_lr.cli import report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,6 +35,7 @@ def assert_one_line_error(code: int, out: str, err: str, *fragments: str) -> Non
 def test_default_run_is_the_d2l_chapter(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys)
     assert code == 0 and err == ""
+    assert "loss per epoch: squared loss (y_hat - y)^2/2, half the MSE" in out
     losses = [float(v) for v in re.findall(r"^epoch \d, loss (\d+\.\d{6})$", out, re.M)]
     assert len(losses) == 3 and losses[0] < 0.1 and losses[-1] < 2e-4
     error_w = re.search(r"^error in estimating w: \[(.*)\]$", out, re.M)
@@ -41,8 +43,14 @@ def test_default_run_is_the_d2l_chapter(capsys: pytest.CaptureFixture[str]) -> N
     assert error_w and error_b
     assert all(abs(float(v)) < 5e-3 for v in error_w.group(1).split(","))
     assert abs(float(error_b.group(1))) < 5e-3
-    gap = re.search(r"^closed-form least squares: .* largest gap to SGD (\S+)$", out, re.M)
+    gap = re.search(r"^closed-form least squares: .* over w and b: (\S+)$", out, re.M)
     assert gap and float(gap.group(1)) < 5e-3
+    fit = re.search(r"^fit, training rows: +MSE (\S+), R\^2 (\S+)$", out, re.M)
+    exact = re.search(r"^closed form \(lstsq\): +MSE (\S+), R\^2 (\S+)$", out, re.M)
+    assert fit and exact and "converged: " in out
+    # the MSE printed is twice the last epoch's loss, and about the noise variance 0.01^2
+    assert float(fit.group(1)) == pytest.approx(2 * losses[-1], abs=2e-6)
+    assert float(exact.group(1)) == pytest.approx(1e-4, rel=0.2) and float(fit.group(2)) > 0.999
 
 
 def test_json_output_is_parseable_and_consistent(capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,23 +59,29 @@ def test_json_output_is_parseable_and_consistent(capsys: pytest.CaptureFixture[s
     )
     assert code == 0
     result = json.loads(out)
-    assert len(result["losses"]) == 4 and len(result["w"]) == 3
-    assert result["data"]["examples"] == 300 and len(result["data"]["true_w"]) == 3
-    errors = np.array(result["data"]["true_w"]) - np.array(result["w"])
+    w = np.array(list(result["coefficients"].values()))
+    assert len(result["losses"]) == 4 and list(result["coefficients"]) == ["x1", "x2", "x3"]
+    assert result["data"]["rows"] == 300 and len(result["data"]["true_w"]) == 3
+    errors = np.array(result["data"]["true_w"]) - w
     np.testing.assert_allclose(result["errors"]["w"], errors)
-    gap = np.array(result["w"]) - np.array(result["closed_form"]["w"])
-    np.testing.assert_allclose(result["gap_to_closed_form"]["w"], gap)
+    assert result["mse"] == pytest.approx(2 * result["losses"][-1], rel=1e-9)
+    close = result["mse"] <= 1.01 * result["closed_form"]["mse"]
+    close = close or result["closed_form"]["r2"] - result["r2"] <= 1e-4
+    assert result["status"] == ("converged" if close else "not_converged")
+    assert result["converged"] is close
+    assert result["options"]["standardize"] is False and result["options"]["epochs"] == 4
+    assert result["seconds"] >= 0 and result["closed_form"]["mse"] <= result["mse"]
 
 
 def test_options_change_the_run(capsys: pytest.CaptureFixture[str]) -> None:
     options = "--json --true-w 1.5 --true-b -2 --noise 0 --epochs 20 --batch-size 32 --lr 0.1"
     code, out, _ = run(capsys, *options.split(), "--optimizer", "adam")
     result = json.loads(out)
-    assert code == 0 and result["training"]["optimizer"] == "adam"
-    assert result["w"] == pytest.approx([1.5], abs=1e-2) and result["b"] == pytest.approx(
-        -2, abs=1e-2
-    )
-    assert result["closed_form"]["w"] == pytest.approx([1.5], abs=1e-12)  # noise 0: exact
+    assert code == 0 and result["options"]["optimizer"] == "adam"
+    assert result["coefficients"]["x1"] == pytest.approx(1.5, abs=1e-2)
+    assert result["bias"] == pytest.approx(-2, abs=1e-2)
+    # noise 0: the closed form is exact
+    assert result["closed_form"]["coefficients"]["x1"] == pytest.approx(1.5, abs=1e-12)
 
 
 def write_csv(path: Path, text: str) -> str:
@@ -88,11 +102,13 @@ def test_csv_input_fits_the_named_target(
     assert code == 0, err
     result = json.loads(out)
     assert result["data"]["features"] == ["size", "rooms"]
-    assert result["closed_form"]["w"] == pytest.approx([3.0, -10.0], abs=0.01)
-    assert result["w"] == pytest.approx(result["closed_form"]["w"], abs=0.05)
-    assert "errors" not in result
+    exact = result["closed_form"]["coefficients"]
+    assert list(exact.values()) == pytest.approx([3.0, -10.0], abs=0.01)
+    assert result["coefficients"] == pytest.approx(exact, abs=0.05)
+    assert "errors" not in result and result["options"]["standardize"] is True
     code, out, _ = run(capsys, "--csv", path, "--target", "price")
-    assert code == 0 and "w[size] = " in out and "w[rooms] = " in out
+    assert code == 0 and re.search(r"^w\[size\] +\S+ +\S+$", out, re.M)
+    assert re.search(r"^w\[rooms\] +\S+ +\S+$", out, re.M)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +120,8 @@ def test_csv_input_fits_the_named_target(
         ("x,y\n1,2\n3,abc\n", [":3: column 'y' has 'abc', which is not a number"]),
         ("x,y\n1,2\n\n3,4,5\n", [":4: expected 2 values", "found 3"]),
         ("x,y\n1,\n", [":2: column 'y' is empty"]),
-        ("x,y\n1,nan\n", [":2: column 'y' has 'nan', which is not a finite number"]),
+        ("x,y\n1,nan\n", [":2: column 'y' has 'nan', a missing value", "--missing drop"]),
+        ("x,y\n1,inf\n", [":2: column 'y' has 'inf', which is not a finite number"]),
         ("x,z\n1,2\n", ["no column named 'y'; the columns are x, z"]),
         ("y\n1\n", ["needs at least one feature column"]),
         ("x,x,y\n1,2,3\n", ["duplicate column name(s) x"]),
@@ -137,6 +154,16 @@ def test_missing_file_and_argument_errors(
         *run(capsys, "--features", "3", "--true-w", "1,2"), "--true-w has 2 values"
     )
     assert_one_line_error(*run(capsys, "--bogus"), "unrecognized arguments: --bogus")
+    assert_one_line_error(*run(capsys, "--epochs", "0"), "--epochs", "positive integer")
+    assert_one_line_error(*run(capsys, "--patience", "-3"), "--patience", "positive integer")
+    assert_one_line_error(*run(capsys, "-n", "0"), "positive integer")
+    for fraction in ("0", "1", "-0.2", "1.5"):
+        assert_one_line_error(*run(capsys, "--test-fraction", fraction), "between 0 and 1")
+    assert_one_line_error(*run(capsys, "--test-fraction", "0.9999"), "leaves 1000 held out")
+    assert_one_line_error(*run(capsys, "--delimiter", ";;"), "one character")
+    assert_one_line_error(*run(capsys, "--columns", "a"), "--columns needs --csv")
+    assert_one_line_error(*run(capsys, "--output", "x.csv"), "--output goes with --predict")
+    assert_one_line_error(*run(capsys, "--predict", "m.json"), "--predict needs --csv")
 
 
 def test_help_explains_the_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,9 +183,10 @@ def test_help_explains_the_options(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_divergence_exits_1_with_advice(capsys: pytest.CaptureFixture[str]) -> None:
-    with np.errstate(all="ignore"):
-        code, _, err = run(capsys, "--lr", "5", "--true-w", "300,-200")
-    assert code == 1 and "diverged" in err and "smaller learning rate" in err
+    code, out, err = run(capsys, "--lr", "5", "--true-w", "300,-200")
+    assert code == 1 and "diverged" in err and "the learning rate 5 is too large" in err
+    assert "try --lr 0.5" in err and err.count("\n") == 1
+    assert "error in estimating" not in out  # no summary of a diverged run
 
 
 def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -193,16 +221,23 @@ def test_plot_without_matplotlib_says_what_to_install(
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     code, out, err = run(capsys, "--plot", str(tmp_path / "fit.png"))
-    assert_one_line_error(code, out, err, "pip install tinygrad_lr[plot]")
+    assert_one_line_error(code, out, err, 'pip install ".[plot]"', "pip install matplotlib")
 
 
 def test_long_runs_show_progress_on_stderr(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "PROGRESS_AFTER_SECONDS", 0.0)
     code, out, err = run(capsys, "--epochs", "1")
-    assert code == 0 and re.search(r"epoch 1/1, batch \d+/100", err)
+    assert code == 0 and "steps/s" not in err  # not a terminal, not asked: no progress
+    code, out, err = run(capsys, "--epochs", "2", "--progress")
+    assert code == 0 and re.search(
+        r"^epoch 1/2, batch \d+/100, \d+ steps/s, \d+ s left$", err, re.M
+    )
     assert "batch" not in out
+    monkeypatch.setattr(report, "PROGRESS_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal shows it unasked
+    code, out, err = run(capsys, "--epochs", "1")
+    assert code == 0 and re.search(r"\repoch 1/1, batch \d+/100, .* left\033\[K", err)
 
 
 def test_python_dash_m_runs_the_command() -> None:

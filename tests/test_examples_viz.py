@@ -69,7 +69,7 @@ def test_graph_example_without_graphviz_still_writes_the_dot_text(tmp_path, monk
     monkeypatch.setitem(sys.modules, "graphviz", None)
     written = load("graph_of_linear_regression").main(tmp_path, "png", n=10)
     assert sorted(path.name for path in written) == ["graph_after.dot", "graph_before.dot"]
-    assert "pip install tinygrad_lr[viz]" in capsys.readouterr().out
+    assert 'pip install ".[viz]"' in capsys.readouterr().out
 
 
 # --- the NaN loss -----------------------------------------------------------------------------

@@ -16,7 +16,9 @@ from tinygrad_lr.linear_regression import (
     fit,
     full_loss,
     least_squares,
+    mean_squared_error,
     parameter_errors,
+    r2_score,
 )
 
 TRUE_W, TRUE_B = np.array([2.0, -3.4]), 4.2
@@ -121,3 +123,42 @@ def test_model_shapes_and_init_modes() -> None:
     assert [n for n, _ in model.named_parameters()] == ["linear.weight", "linear.bias"]
     with pytest.raises(ValueError, match="init must be"):
         LinearRegression(2, init="ones")
+
+
+def test_a_loss_that_grows_by_orders_of_magnitude_is_divergence_even_while_finite() -> None:
+    x, y = synthetic_data(TRUE_W, TRUE_B, 200, seed=0)
+    with pytest.raises(DivergedError, match="times the starting loss") as caught:
+        fit(LinearRegression(2, seed=0), x * 30, y, epochs=3, lr=0.05, seed=0)
+    history = caught.value.history
+    assert np.isfinite(caught.value.loss) and caught.value.loss > 1e3 * history.initial_loss
+    assert history.epochs == 0 and caught.value.where == "the end of epoch 1"
+
+
+def test_patience_stops_at_a_plateau_and_keeps_the_best_epoch() -> None:
+    x, y = synthetic_data(TRUE_W, TRUE_B, 300, noise=0.5, seed=3)
+    model = LinearRegression(2, seed=3)
+    history = fit(model, x, y, epochs=500, lr=0.05, patience=4, tolerance=1e-3, seed=3)
+    assert history.stopped == "plateau" and history.epochs < 500
+    best = min(history.losses)
+    assert history.losses[history.best_epoch - 1] == best
+    assert full_loss(model, x, y) == pytest.approx(best, rel=1e-12)  # the best epoch's w, b
+    # no epoch after the best one beat it by the tolerance, and there were `patience` of them
+    assert history.epochs - history.best_epoch == 4
+    assert all(loss >= best * (1 - 1e-3) for loss in history.losses[history.best_epoch :])
+    without = fit(LinearRegression(2, seed=3), x, y, epochs=5, lr=0.05, seed=3)
+    assert without.stopped == "epochs" and without.epochs == 5 and without.best_epoch == 5
+
+
+@given(
+    hnp.arrays(np.float64, st.integers(2, 30), elements=st.floats(-100, 100)),
+    st.floats(-5, 5),
+)
+def test_mse_and_r2_follow_their_definitions(y: np.ndarray, shift: float) -> None:
+    predictions = y + shift
+    assert mean_squared_error(y, predictions) == pytest.approx(shift**2, abs=1e-9)
+    spread = np.sum((y - y.mean()) ** 2)
+    if spread > 1e-6:
+        assert r2_score(y, y) == 1.0
+        assert r2_score(y, np.full_like(y, y.mean())) == pytest.approx(0.0, abs=1e-12)
+        expected = 1 - y.size * shift**2 / spread
+        assert r2_score(y, predictions) == pytest.approx(expected, rel=1e-9, abs=1e-9)

@@ -197,6 +197,6 @@ def test_missing_hypothesis_is_a_one_line_install_hint() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60
     )
     assert done.stdout.strip() == (
-        'tinygrad_lr.testing needs hypothesis: pip install hypothesis (or pip install ".[test]" '
-        "in a checkout)"
+        "tinygrad_lr.testing needs hypothesis: pip install hypothesis "
+        '(from a checkout: pip install ".[test]")'
     )

@@ -413,7 +413,11 @@ def test_missing_graphviz_says_what_to_install_in_one_line(tmp_path, monkeypatch
     with pytest.raises(viz.GraphvizNotInstalledError) as caught:
         viz.draw(loss, tmp_path / "g.png")
     message = str(caught.value)
-    assert "pip install tinygrad_lr[viz]" in message and "apt-get install graphviz" in message
+    assert (
+        'pip install ".[viz]"' in message
+        and "pip install graphviz" in message
+        and "apt-get install graphviz" in message
+    )
     assert "\n" not in message
     assert viz.graph(loss)._repr_svg_() is None  # Jupyter then shows the text form
 

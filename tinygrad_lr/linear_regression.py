@@ -74,10 +74,15 @@ class LinearRegression(Module):
 
 @dataclass
 class History:
-    """What `fit` records: the full-data loss after each epoch (the chapter's printed number)."""
+    """What `fit` records: the full-data loss after each epoch (the chapter's printed number),
+    the loss at the starting point, why training stopped, and the epoch whose parameters the
+    model ends with."""
 
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    initial_loss: float = math.nan
+    stopped: str = "epochs"  # "epochs": all of them ran; "plateau": the loss stopped improving
+    best_epoch: int = 0
 
     @property
     def epochs(self) -> int:
@@ -85,7 +90,14 @@ class History:
 
 
 class DivergedError(ArithmeticError):
-    """The loss became NaN or infinite: the learning rate is too large for the data's scale."""
+    """The loss became NaN or infinite, grew by orders of magnitude, or a parameter stopped being
+    finite: the steps are too large for the data's scale. `history` holds the epochs before."""
+
+    def __init__(self, message: str, *, where: str, loss: float, history: History) -> None:
+        super().__init__(message)
+        self.where = where
+        self.loss = loss
+        self.history = history
 
 
 def _as_float_tensor(values: Any) -> Tensor:
@@ -119,6 +131,9 @@ def fit(
     lr: float = 0.03,
     optimizer: str | optim.Optimizer = "sgd",
     seed: int | np.random.Generator | None = None,
+    patience: int | None = None,
+    tolerance: float = 1e-4,
+    growth_limit: float = 1e3,
     on_epoch: Callable[[int, float], None] | None = None,
     on_batch: ProgressCallback | None = None,
 ) -> History:
@@ -127,54 +142,108 @@ def fit(
     Each step: loss = mean over the batch of (model(X) - y)^2 / 2, loss.backward(),
     optimizer.step(), optimizer.zero_grad(). After each epoch the loss over all the data is
     recorded and passed to `on_epoch(epoch, loss)`; `on_batch(epoch, batch, num_batches)`
-    is called after every step (for progress display). Raises DivergedError when the loss
-    stops being finite."""
+    is called after every step (for progress display).
+
+    With `patience`, `epochs` is a maximum: training stops once `patience` epochs in a row
+    failed to lower the best loss by more than `tolerance` (relative), and the model keeps the
+    parameters of its best epoch. Without it, all `epochs` run and the last parameters stay.
+
+    Raises DivergedError when a loss or parameter stops being finite, or when the epoch loss
+    exceeds `growth_limit` times the loss at the start (a convex loss only grows like that when
+    the steps overshoot)."""
     import time
 
     if epochs < 0:
         raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
+    if patience is not None and patience < 1:
+        raise ValueError(f"fit: patience must be >= 1, got {patience}")
     x = _as_float_tensor(features)
     y = _as_float_tensor(labels).reshape(-1, 1)
     if x.ndim != 2 or x.shape[0] != y.shape[0]:
         raise ValueError(
             f"fit: features must have shape (n, d) and labels n values; got {x.shape} and {y.shape}"
         )
-    opt = (
-        make_optimizer(optimizer, model.parameters(), lr)
-        if isinstance(optimizer, str)
-        else optimizer
-    )
+    params = list(model.parameters())
+    opt = make_optimizer(optimizer, params, lr) if isinstance(optimizer, str) else optimizer
     rng = generator_from(seed)
     num_batches = math.ceil(x.shape[0] / batch_size)
-    history = History()
+    history = History(initial_loss=full_loss(model, x, y))
+    best_loss, best_params, stale = history.initial_loss, _snapshot(params), 0
     start = time.perf_counter()
+
+    def check(loss: float, where: str) -> None:
+        grown = history.initial_loss > 0 and loss > growth_limit * history.initial_loss
+        if not math.isfinite(loss) or grown or not _all_finite(params):
+            history.seconds = time.perf_counter() - start
+            what = f"the loss is {loss:.3g}" + (
+                f", {loss / history.initial_loss:.3g} times the starting loss" if grown else ""
+            )
+            raise DivergedError(
+                f"training diverged: {what} at {where}; "
+                f"try a smaller learning rate than {opt.param_groups[0]['lr']}",
+                where=where,
+                loss=loss,
+                history=history,
+            )
+
     # Overflow is reported once, as DivergedError, instead of as a stream of NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, epochs + 1):
             batches = data_iter(batch_size, x, y, seed=rng)
             for batch, (x_batch, y_batch) in enumerate(batches, start=1):
                 loss = functional.squared_loss(model(x_batch), y_batch).mean()
-                _check_finite(loss.item(), f"epoch {epoch}, batch {batch}", opt)
+                if not math.isfinite(loss.item()):
+                    check(loss.item(), f"epoch {epoch}, batch {batch}")
                 loss.backward()
                 opt.step()
                 opt.zero_grad()
                 if on_batch is not None:
                     on_batch(epoch, batch, num_batches)
             epoch_loss = full_loss(model, x, y)
-            _check_finite(epoch_loss, f"the end of epoch {epoch}", opt)
+            check(epoch_loss, f"the end of epoch {epoch}")
             history.losses.append(epoch_loss)
             if on_epoch is not None:
                 on_epoch(epoch, epoch_loss)
+            if patience is None:
+                history.best_epoch = epoch
+                continue
+            if epoch_loss < best_loss * (1 - tolerance):
+                best_loss, best_params, stale = epoch_loss, _snapshot(params), 0
+                history.best_epoch = epoch
+            else:
+                stale += 1
+                if stale >= patience:
+                    history.stopped = "plateau"
+                    break
+    if patience is not None:
+        with no_grad():
+            for param, value in zip(params, best_params):
+                param.copy_(value)
     history.seconds = time.perf_counter() - start
     return history
 
 
-def _check_finite(loss: float, where: str, opt: optim.Optimizer) -> None:
-    if not math.isfinite(loss):
-        raise DivergedError(
-            f"training diverged: the loss is {loss} at {where}; "
-            f"try a smaller learning rate than {opt.param_groups[0]['lr']}"
-        )
+def _snapshot(params: list[Parameter]) -> list[np.ndarray]:
+    return [np.array(p.detach().numpy(), copy=True) for p in params]
+
+
+def _all_finite(params: list[Parameter]) -> bool:
+    return all(bool(np.isfinite(p.detach().numpy()).all()) for p in params)
+
+
+def r2_score(labels: Any, predictions: Any) -> float:
+    """Coefficient of determination 1 - sum (y - y_hat)^2 / sum (y - mean y)^2: 1 for a perfect
+    fit, 0 for predicting the mean; NaN when the labels are all equal."""
+    y = np.asarray(labels, dtype=np.float64).reshape(-1)
+    residual = float(np.sum((y - np.asarray(predictions, dtype=np.float64).reshape(-1)) ** 2))
+    spread = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - residual / spread if spread > 0 else math.nan
+
+
+def mean_squared_error(labels: Any, predictions: Any) -> float:
+    """(1/n) sum (y - y_hat)^2: twice the chapter's squared loss (y_hat - y)^2 / 2."""
+    y = np.asarray(labels, dtype=np.float64).reshape(-1)
+    return float(np.mean((y - np.asarray(predictions, dtype=np.float64).reshape(-1)) ** 2))
 
 
 def least_squares(features: Any, labels: Any) -> tuple[np.ndarray, float]:

@@ -12,7 +12,8 @@ pass (shape, and values against a NumPy reference when given), the gradient for 
 upstream gradient against float64 central differences, and that neither the inputs nor the
 upstream gradient were changed in place. The strategies (`tensors`, `arrays`, `shapes`,
 `broadcastable_shapes`, the domains) are built on `hypothesis.extra.numpy` for your own
-`@given` tests. Needs hypothesis: `pip install ".[test]" (from a checkout) or pip install hypothesis`.
+`@given` tests. Needs hypothesis: `pip install hypothesis` (from a checkout:
+`pip install ".[test]"`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ try:
     from hypothesis.extra import numpy as hnp
 except ImportError:  # pragma: no cover - exercised only without the test extra
     raise ImportError(
-        'tinygrad_lr.testing needs hypothesis: pip install hypothesis (or pip install ".[test]" '
-        "in a checkout)"
+        "tinygrad_lr.testing needs hypothesis: pip install hypothesis "
+        '(from a checkout: pip install ".[test]")'
     ) from None
 
 from .gradcheck import GradcheckError, gradgradcheck

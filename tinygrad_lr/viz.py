@@ -7,7 +7,7 @@ from right to left. A tensor's `.grad` is shown once backward has filled it in.
 
     from tinygrad_lr import viz
     viz.to_dot(loss)              # DOT text, no dependency
-    viz.draw(loss, "loss.svg")    # an image: needs `pip install tinygrad_lr[viz]` and `dot`
+    viz.draw(loss, "loss.svg")    # an image: needs `pip install ".[viz]"` and `dot`
     viz.graph(loss)               # in Jupyter, shows itself as a picture
     viz.print_graph(loss)         # an indented tree for the terminal
 
@@ -29,7 +29,7 @@ from .autograd import Function
 from .tensor import Tensor
 
 INSTALL_HINT = (
-    "pip install tinygrad_lr[viz] (the graphviz package) and Graphviz's dot program "
+    'pip install graphviz (from a checkout: pip install ".[viz]") and Graphviz\'s dot program '
     "(apt-get install graphviz, brew install graphviz, or https://graphviz.org/download)"
 )
 
