@@ -7,6 +7,7 @@ than the test environment has, such as a picture rendered by Graphviz."""
 from __future__ import annotations
 
 import os
+import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,17 @@ def test_the_tour_exists_and_has_blocks_for_each_part() -> None:
     headings = re.findall(r"^## (.+)$", tour, flags=re.MULTILINE)
     assert len(headings) >= 5
     assert len([s for s in snippets(tour) if not s.skipped]) >= len(headings)
+
+
+def test_the_tour_shows_the_backward_loop_as_the_engine_has_it() -> None:
+    """The loop quoted in the tour is the engine's, line for line."""
+    from tinygrad_lr.autograd import engine
+
+    tour = (ROOT / "docs" / "tour.md").read_text(encoding="utf-8")
+    quoted = re.search(r"```text\n(    pending: Pending = \{\}.*?)\n```", tour, flags=re.DOTALL)
+    assert quoted is not None, "the tour no longer quotes the backward loop"
+    source = inspect.getsource(engine.backward_pass)
+    assert quoted.group(1) in source
 
 
 # --- the runner itself ------------------------------------------------------------------------

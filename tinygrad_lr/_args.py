@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import DTypeError, ShapeError
+from .errors import DTypeError
 
 if TYPE_CHECKING:
     from .tensor import Tensor

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import ops
+from ._args import _dim, _operand
 from .creation import as_tensor
 from .errors import ShapeError
-from ._args import _dim, _operand
 from .tensor import Tensor
 
 

@@ -20,9 +20,9 @@ import numpy as np
 from ._args import Index, _dim, _dtype, _index, _operand, _reduction_args, _shape_args, _to_array
 from .autograd import graph
 from .autograd.engine import run_backward
-from .autograd.grad_mode import _state
 from .autograd.graph import AccumulateGrad, Node, RemovableHandle
-from .errors import DTypeError, ShapeError
+from .autograd.in_place import change_in_place, replaced
+from .errors import ShapeError
 
 Scalar = Union[int, float, bool]  # noqa: UP007 - a runtime alias, kept 3.10-friendly
 Operand = Union["Tensor", np.ndarray, Scalar]
@@ -77,7 +77,7 @@ class Tensor:
         self._hooks: list[Hook] | None = None
         self._accumulator: weakref.ref[AccumulateGrad] | None = None
         self._base: Tensor | None = None  # the tensor whose values a view shares
-        # [how many in-place changes], shared by views of the same values (see _bump_version)
+        # [how many in-place changes], shared by views of the same values (see autograd.in_place)
         self._version_counter = [0]
 
     def _view(self, data: np.ndarray) -> Tensor:
@@ -100,10 +100,6 @@ class Tensor:
             node = AccumulateGrad(self)
             self._accumulator = weakref.ref(node)
         return node
-
-    def _bump_version(self) -> None:
-        """Note an in-place change to the values (and so to every view sharing them)."""
-        self._version_counter[0] += 1
 
     # --- what a tensor is -------------------------------------------------------------------
 
@@ -270,20 +266,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf (floating-point tensors only)."""
-        if not self.is_leaf:
-            if requires_grad:
-                return self  # a computed tensor that requires grad already does
-            raise RuntimeError(
-                "requires_grad_(False): only leaf tensors can change requires_grad; to use a "
-                "computed tensor without its graph, take y.detach()"
-            )
-        if requires_grad and self.dtype.kind != "f":
-            raise DTypeError(
-                f"only floating-point tensors can require gradients, got dtype {self.dtype}; "
-                "convert with .double() or make it from floats, e.g. tl.tensor([1.0, 2.0])"
-            )
-        self._requires_grad = bool(requires_grad)
-        return self
+        return graph.set_requires_grad(self, requires_grad)
 
     @property
     def grad(self) -> Tensor | None:
@@ -292,24 +275,11 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
-        if value is not None:
-            if not isinstance(value, Tensor):
-                raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
-            if value.shape != self.shape:
-                raise ShapeError(
-                    f"grad: assigned a gradient of shape {value.shape} to a tensor of shape "
-                    f"{self.shape}"
-                )
-        self._grad = value
-        for observer in graph._observers:
-            observer.on_in_place(self, "grad", value)
+        graph.set_grad(self, value)
 
     def retain_grad(self) -> None:
         """Keep `.grad` of this non-leaf tensor after backward (leaves always keep it)."""
-        if not self.requires_grad:
-            raise RuntimeError("retain_grad(): the tensor does not require grad")
-        if self.grad_fn is not None:
-            self.grad_fn._retained[self._output_nr] = weakref.ref(self)
+        graph.retain_grad(self)
 
     @property
     def retains_grad(self) -> bool:
@@ -318,16 +288,7 @@ class Tensor:
     def register_hook(self, hook: Hook) -> RemovableHandle:
         """Call `hook(grad)` when the gradient for this tensor is computed; a returned tensor
         replaces the gradient. Returns a handle whose `remove()` undoes the registration."""
-        if not self.requires_grad:
-            raise RuntimeError("register_hook(): the tensor does not require grad")
-        if self.grad_fn is None:
-            if self._hooks is None:
-                self._hooks = []
-            self._hooks.append(hook)
-            return RemovableHandle(self._hooks, hook)
-        entry = (self._output_nr, hook)
-        self.grad_fn._tensor_pre_hooks.append(entry)
-        return RemovableHandle(self.grad_fn._tensor_pre_hooks, entry)
+        return graph.register_tensor_hook(self, hook)
 
     # --- arithmetic -------------------------------------------------------------------------
 
@@ -378,26 +339,15 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return ops.Abs.apply(self)
 
-    def add(self, other: Operand) -> Tensor:
-        return self + other
-
-    def sub(self, other: Operand) -> Tensor:
-        return self - other
-
-    def mul(self, other: Operand) -> Tensor:
-        return self * other
-
-    def div(self, other: Operand) -> Tensor:
-        return self / other
-
-    def pow(self, exponent: Operand) -> Tensor:
-        return self**exponent
-
-    def matmul(self, other: Operand) -> Tensor:
-        return self @ other
-
-    def neg(self) -> Tensor:
-        return -self
+    add, sub, mul, div, pow, matmul, neg = (
+        __add__,
+        __sub__,
+        __mul__,
+        __truediv__,
+        __pow__,
+        __matmul__,
+        __neg__,
+    )
 
     # --- comparisons: constant results, no gradient -----------------------------------------
 
@@ -422,23 +372,7 @@ class Tensor:
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.not_equal, "ne")
 
-    def lt(self, other: Operand) -> Tensor:
-        return self < other
-
-    def le(self, other: Operand) -> Tensor:
-        return self <= other
-
-    def gt(self, other: Operand) -> Tensor:
-        return self > other
-
-    def ge(self, other: Operand) -> Tensor:
-        return self >= other
-
-    def eq(self, other: Operand) -> Tensor:
-        return self == other
-
-    def ne(self, other: Operand) -> Tensor:
-        return self != other
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
     def sign(self) -> Tensor:
         return ops.NonDifferentiable.apply(np.sign, self)
@@ -696,86 +630,26 @@ class Tensor:
 
     # --- in-place updates --------------------------------------------------------------------
 
-    def _in_place(
-        self, name: str, other: Any, update: Callable[[np.ndarray, Any], Any],
-        out_of_place: Callable[[Tensor, Any], Tensor],
-    ) -> Tensor:
-        """Change the values in place, as PyTorch does.
-
-        When grad mode is on and self or `other` requires grad, the change is recorded: the
-        result is computed by `out_of_place(self, other)` and written into self, which then
-        has that op as its grad_fn (self's old values are kept for it). Otherwise the NumPy
-        update runs on the values. Either way the version goes up, so a node that saved
-        these values refuses to use the new ones."""
-        records = _state.grad_enabled and (
-            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
-        )
-        if records and self.is_leaf and self.requires_grad:
-            raise RuntimeError(
-                f"{name}: a leaf tensor that requires grad cannot be changed in place while "
-                "gradients are recorded; do it inside `with tl.no_grad():` (as optimisers "
-                "do), or write x = x + y"
-            )
-        if not self._data.flags.writeable:
-            raise RuntimeError(
-                f"{name}: this tensor is a read-only view (made by expand or broadcasting); "
-                "call .clone() first"
-            )
-        if records:
-            if self._base is not None and self._base.requires_grad:
-                raise RuntimeError(
-                    f"{name}: this tensor is a view of a tensor that requires grad; changing "
-                    "it in place would leave that tensor's gradient wrong. Write it out of "
-                    "place, or change a .clone() of the view"
-                )
-            # The op reads a copy of the old values, attached where self was in the graph.
-            before = Tensor._make(self._data.copy())
-            if self.grad_fn is not None:
-                before._attach(self.grad_fn, self._output_nr)
-            result = out_of_place(before, other)
-            self._write(name, result._data, np.copyto)
-            assert result.grad_fn is not None
-            self._attach(result.grad_fn, result._output_nr)
-        else:
-            self._write(name, other._data if isinstance(other, Tensor) else other, update)
-        for observer in graph._observers:
-            observer.on_in_place(self, name, other)
-        return self
-
-    def _write(self, name: str, value: Any, update: Callable[[np.ndarray, Any], Any]) -> None:
-        try:
-            update(self._data, value)
-        except ValueError:
-            raise ShapeError(
-                f"{name}: cannot write values of shape {np.shape(value)} into a tensor of "
-                f"shape {self.shape}"
-            ) from None
-        except TypeError as error:
-            raise DTypeError(f"{name}: {error}") from None
-        except IndexError as error:
-            raise IndexError(f"{name}: {error} (tensor shape {self.shape})") from None
-        self._bump_version()
-
     def add_(self, other: Operand) -> Tensor:
-        return self._in_place("add_", other, lambda a, b: np.add(a, b, out=a), Tensor.__add__)
+        return change_in_place(self, "add_", other, _np_add, Tensor.__add__)
 
     def sub_(self, other: Operand) -> Tensor:
-        return self._in_place("sub_", other, lambda a, b: np.subtract(a, b, out=a), Tensor.__sub__)
+        return change_in_place(self, "sub_", other, _np_sub, Tensor.__sub__)
 
     def mul_(self, other: Operand) -> Tensor:
-        return self._in_place("mul_", other, lambda a, b: np.multiply(a, b, out=a), Tensor.__mul__)
+        return change_in_place(self, "mul_", other, _np_mul, Tensor.__mul__)
 
     def div_(self, other: Operand) -> Tensor:
-        return self._in_place("div_", other, lambda a, b: np.divide(a, b, out=a), Tensor.__truediv__)
+        return change_in_place(self, "div_", other, _np_div, Tensor.__truediv__)
 
     def copy_(self, source: Operand) -> Tensor:
-        return self._in_place("copy_", source, np.copyto, _replaced)
+        return change_in_place(self, "copy_", source, np.copyto, replaced)
 
     def fill_(self, value: Scalar) -> Tensor:
-        return self._in_place("fill_", value, lambda a, b: a.fill(b), _replaced)
+        return change_in_place(self, "fill_", value, np.copyto, replaced)
 
     def zero_(self) -> Tensor:
-        return self._in_place("zero_", 0, lambda a, b: a.fill(b), _replaced)
+        return self.fill_(0)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         return self.copy_(creation.normal(mean, std, self.shape, dtype=self.dtype))
@@ -784,24 +658,9 @@ class Tensor:
         return self.copy_(creation.rand(self.shape, dtype=self.dtype) * (high - low) + low)
 
     def __setitem__(self, index: Index, value: Operand) -> None:
-        index = _index(index)
-        self._in_place(
-            "setitem", value,
-            lambda a, b: a.__setitem__(ops.as_arrays(index), b),
-            lambda t, v: ops.IndexPut.apply(t, index, _operand(v, t)),
-        )
+        change_in_place(self, "setitem", value, _np_setter(_index(index)), _index_put(index))
 
-    def __iadd__(self, other: Operand) -> Tensor:
-        return self.add_(other)
-
-    def __isub__(self, other: Operand) -> Tensor:
-        return self.sub_(other)
-
-    def __imul__(self, other: Operand) -> Tensor:
-        return self.mul_(other)
-
-    def __itruediv__(self, other: Operand) -> Tensor:
-        return self.div_(other)
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
 
     # Last in the class: these names would shadow the built-in types in annotations below them.
     def float(self) -> Tensor:
@@ -814,11 +673,29 @@ class Tensor:
         return self.to(np.int64)
 
 
-def _replaced(tensor: Tensor, value: Any) -> Tensor:
-    """The out-of-place copy_ and fill_: `value` everywhere, broadcast to the tensor's shape;
-    the gradient goes to `value`, none to the old values."""
-    everywhere = Tensor._make(np.ones(tensor.shape, dtype=bool))
-    return tensor.masked_fill(everywhere, _operand(value, tensor).to(tensor.dtype))
+def _np_add(a: np.ndarray, b: Any) -> None:
+    np.add(a, b, out=a)
+
+
+def _np_sub(a: np.ndarray, b: Any) -> None:
+    np.subtract(a, b, out=a)
+
+
+def _np_mul(a: np.ndarray, b: Any) -> None:
+    np.multiply(a, b, out=a)
+
+
+def _np_div(a: np.ndarray, b: Any) -> None:
+    np.divide(a, b, out=a)
+
+
+def _np_setter(index: Index) -> Callable[[np.ndarray, Any], None]:
+    return lambda a, value: a.__setitem__(ops.as_arrays(index), value)
+
+
+def _index_put(index: Index) -> Callable[[Tensor, Any], Tensor]:
+    """The out-of-place `x[index] = v`, which a recorded change writes in."""
+    return lambda t, value: ops.IndexPut.apply(t, _index(index), _operand(value, t))
 
 
 # Imported last: the ops and factories build on the Tensor class above.

@@ -109,7 +109,9 @@ def _checked_replacement(hook: Any, replaced: Any, grad: Tensor) -> Tensor:
         return grad
     name = getattr(hook, "__name__", repr(hook))
     if not isinstance(replaced, _tensor.Tensor):
-        raise TypeError(f"hook {name!r} must return a Tensor or None, got {type(replaced).__name__}")
+        raise TypeError(
+            f"hook {name!r} must return a Tensor or None, got {type(replaced).__name__}"
+        )
     if replaced.shape != grad.shape:
         raise ShapeError(
             f"hook {name!r} changed the shape of the gradient from {grad.shape} to {replaced.shape}"
@@ -148,8 +150,10 @@ def run_backward(
 ) -> None:
     """Check the roots and their gradients, then run the pass in grad mode `create_graph`:
     an ordinary pass records nothing, `create_graph=True` records the rules too."""
-    root_grads = [_root_grad(r, g, f"{where}" + (f": output {k}" if len(roots) > 1 else ""))
-                  for k, (r, g) in enumerate(zip(roots, gradients))]
+    root_grads = [
+        _root_grad(r, g, f"{where}" + (f": output {k}" if len(roots) > 1 else ""))
+        for k, (r, g) in enumerate(zip(roots, gradients))
+    ]
     keep = create_graph if retain_graph is None else retain_graph
     previous, _state.grad_enabled = _state.grad_enabled, create_graph
     try:

@@ -115,7 +115,9 @@ class Function(Node):
             observer.on_apply(cls, args, outputs, ctx if record else None, _depth)
         return outputs[0] if _is_tensor(result) else outputs
 
-    def _record(self, args: Sequence[Any], needs: tuple[bool, ...], outputs: tuple[Tensor, ...]) -> None:
+    def _record(
+        self, args: Sequence[Any], needs: tuple[bool, ...], outputs: tuple[Tensor, ...]
+    ) -> None:
         """Make this ctx the node that produced `outputs`, with edges to the inputs' nodes."""
         self.needs_input_grad = needs
         self.next_functions = tuple(edge_to(a) if n else (None, 0) for a, n in zip(args, needs))
@@ -191,7 +193,9 @@ class SavedTensor:
             return self.hooks[1](self.packed)
         tensor = self.tensor
         if tensor._version != self.version:
-            what = f"saved tensor {position}" + (" (its output)" if self.output_nr is not None else "")
+            what = f"saved tensor {position}" + (
+                " (its output)" if self.output_nr is not None else ""
+            )
             raise RuntimeError(
                 f"{node.name()}: {what} (shape {tensor.shape}) was modified by an in-place "
                 f"operation after it was saved for backward: it is at version "
@@ -262,7 +266,9 @@ def _one_per_input(node: Function, returned: Any) -> tuple[Any, ...]:
     return grads
 
 
-def _conform(grad: Tensor, meta: tuple[tuple[int, ...], Any], node: Function, position: int) -> Tensor:
+def _conform(
+    grad: Tensor, meta: tuple[tuple[int, ...], Any], node: Function, position: int
+) -> Tensor:
     """The gradient in its input's shape and dtype: a gradient of the broadcast shape is summed
     back (the engine does this for every op, so no op can forget it)."""
     shape, dtype = meta

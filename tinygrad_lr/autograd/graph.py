@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..errors import DTypeError, ShapeError
+
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
@@ -118,6 +120,66 @@ def edge_to(tensor: Tensor) -> Edge:
     return tensor._grad_accumulator(), 0
 
 
+# --- the autograd state of a tensor, as Tensor's properties set it ---------------------------
+
+
+def set_requires_grad(tensor: Tensor, requires_grad: bool) -> Tensor:
+    """PyTorch's rules: only a leaf changes its flag, and only floating tensors require grad."""
+    if not tensor.is_leaf:
+        if requires_grad:
+            return tensor  # a computed tensor that requires grad already does
+        raise RuntimeError(
+            "requires_grad_(False): only leaf tensors can change requires_grad; to use a "
+            "computed tensor without its graph, take y.detach()"
+        )
+    if requires_grad and tensor.dtype.kind != "f":
+        raise DTypeError(
+            f"only floating-point tensors can require gradients, got dtype {tensor.dtype}; "
+            "convert with .double() or make it from floats, e.g. tl.tensor([1.0, 2.0])"
+        )
+    tensor._requires_grad = bool(requires_grad)
+    return tensor
+
+
+def set_grad(tensor: Tensor, value: Tensor | None) -> None:
+    """`tensor.grad = value`: None, or a tensor of the same shape."""
+    from ..tensor import Tensor  # here: tensor.py imports this module
+
+    if value is not None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
+        if value.shape != tensor.shape:
+            raise ShapeError(
+                f"grad: assigned a gradient of shape {value.shape} to a tensor of shape "
+                f"{tensor.shape}"
+            )
+    tensor._grad = value
+    for observer in _observers:
+        observer.on_in_place(tensor, "grad", value)
+
+
+def retain_grad(tensor: Tensor) -> None:
+    if not tensor.requires_grad:
+        raise RuntimeError("retain_grad(): the tensor does not require grad")
+    if tensor.grad_fn is not None:
+        tensor.grad_fn._retained[tensor._output_nr] = weakref.ref(tensor)
+
+
+def register_tensor_hook(tensor: Tensor, hook: Hook) -> RemovableHandle:
+    """A leaf keeps its hooks (its AccumulateGrad node runs them); a computed tensor's hooks
+    sit on its grad_fn, for its output."""
+    if not tensor.requires_grad:
+        raise RuntimeError("register_hook(): the tensor does not require grad")
+    if tensor.grad_fn is None:
+        if tensor._hooks is None:
+            tensor._hooks = []
+        tensor._hooks.append(hook)
+        return RemovableHandle(tensor._hooks, hook)
+    entry = (tensor._output_nr, hook)
+    tensor.grad_fn._tensor_pre_hooks.append(entry)
+    return RemovableHandle(tensor.grad_fn._tensor_pre_hooks, entry)
+
+
 # --- looking inside: saved tensors and applied ops ------------------------------------------
 
 _saved_hooks: list[tuple[Callable[[Tensor], Any], Callable[[Any], Tensor]]] = []
@@ -166,3 +228,4 @@ def observe_ops(observer: OpObserver) -> Iterator[OpObserver]:
         yield observer
     finally:
         _observers.remove(observer)
+

@@ -291,5 +291,3 @@ def _projections(problem: _Problem, options: _Options) -> _Failure | None:
         mismatches,
         input_index=mismatches[0].input_index,
     )
-
-

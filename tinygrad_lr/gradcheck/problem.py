@@ -134,5 +134,3 @@ def _first_derivative_problem(problem: _Problem, grad_outputs: Any, seed: int) -
     names = problem.names + [f"grad_output {k} (shape {v.shape})" for k, v in enumerate(upstream)]
     wrt = problem.wrt + list(range(n_args, n_args + len(upstream)))
     return _Problem(first_derivative, problem.args + upstream_tensors, wrt, names)
-
-

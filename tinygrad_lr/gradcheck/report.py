@@ -73,7 +73,6 @@ class _Failure:
         return max(m.relative_error for m in self.mismatches)
 
 
-
 # --- the report ---------------------------------------------------------------------------------
 
 

@@ -81,7 +81,7 @@ class Pow(Broadcasting):
     @staticmethod
     def forward(ctx: Ctx, x: Tensor, y: Tensor) -> Tensor:
         ctx.save_for_backward(x, y)
-        return Tensor._make(x._data ** y._data)
+        return Tensor._make(x._data**y._data)
 
     @staticmethod
     def backward(ctx: Ctx, g: Tensor) -> Grads:
@@ -146,8 +146,15 @@ class Where(Broadcasting):
 
 
 _TORCH_NAMES = {
-    "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge", "equal": "eq",
-    "not_equal": "ne", "bitwise_and": "and", "bitwise_or": "or", "invert": "not",
+    "less": "lt",
+    "less_equal": "le",
+    "greater": "gt",
+    "greater_equal": "ge",
+    "equal": "eq",
+    "not_equal": "ne",
+    "bitwise_and": "and",
+    "bitwise_or": "or",
+    "invert": "not",
 }
 
 

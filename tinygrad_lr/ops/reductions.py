@@ -129,8 +129,15 @@ class MinMax(NamedTuple):
     indices: Tensor
 
 
-def extremum(tensor: Tensor, op: type[Max], dim: Any, axis: Any, keepdim: bool,
-             keepdims: bool | None, name: str) -> Any:
+def extremum(
+    tensor: Tensor,
+    op: type[Max],
+    dim: Any,
+    axis: Any,
+    keepdim: bool,
+    keepdims: bool | None,
+    name: str,
+) -> Any:
     """max()/min(): the extreme value over everything or several dims; over one dim, as
     PyTorch does, the values and their indices."""
     axes, keep = _reduction_args(tensor, dim, axis, keepdim, keepdims, name)
@@ -141,8 +148,9 @@ def extremum(tensor: Tensor, op: type[Max], dim: Any, axis: Any, keepdim: bool,
     return MinMax(*with_indices.apply(tensor, axes[0], keep))
 
 
-def arg_extremum(tensor: Tensor, arg: Callable[..., Any], dim: int | None, keepdim: bool,
-                 name: str) -> Tensor:
+def arg_extremum(
+    tensor: Tensor, arg: Callable[..., Any], dim: int | None, keepdim: bool, name: str
+) -> Tensor:
     """argmax/argmin over everything (a flat index) or along `dim`."""
     if tensor.numel() == 0:
         raise ShapeError(f"{name}: cannot reduce an empty tensor of shape {tensor.shape}")
@@ -155,8 +163,9 @@ class NonDifferentiableArg(BuiltinOp):
     """The index of the extreme element (int64): no gradient."""
 
     @staticmethod
-    def forward(ctx: Ctx, x: Tensor, arg: Callable[..., Any], dim: int | None,
-                keepdim: bool) -> Tensor:
+    def forward(
+        ctx: Ctx, x: Tensor, arg: Callable[..., Any], dim: int | None, keepdim: bool
+    ) -> Tensor:
         kept = {} if dim is None else {"axis": dim, "keepdims": keepdim}
         out = Tensor._make(np.asarray(arg(x._data, **kept), dtype=np.int64))
         ctx.mark_non_differentiable(out)
