@@ -74,7 +74,8 @@ class RMSprop(Optimizer):
                     state["momentum_buffer"] = momentum * state["momentum_buffer"] + grad / scale
                     self._write(param, values - group["lr"] * state["momentum_buffer"])
                 else:
-                    self._write(param, values - group["lr"] * (grad / scale))
+                    # In PyTorch's order of rounding (addcdiv): p + (-lr * g) / a.
+                    self._write(param, values + (-group["lr"] * grad) / scale)
 
 
 class Adagrad(Optimizer):
@@ -121,4 +122,4 @@ class Adagrad(Optimizer):
                 step_lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
                 state["sum"] = state["sum"] + grad * grad
                 scale = np.sqrt(state["sum"]) + group["eps"]
-                self._write(param, values - step_lr * (grad / scale))
+                self._write(param, values + (-step_lr * grad) / scale)
