@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_lr as tl
 from tinygrad_lr import nn
-from tinygrad_lr.nn import functional as F
+from tinygrad_lr.nn import functional as F  # noqa: N812 (as PyTorch code writes it)
 
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
 VALUES = st.floats(-4, 4, allow_nan=False, allow_infinity=False)

@@ -54,11 +54,11 @@ def _training_runs(name: str, **options: Any) -> tuple[np.ndarray, np.ndarray]:
     finals = []
     for module in (tl, torch):
         w, b = module.tensor(w0, requires_grad=True), module.tensor(b0, requires_grad=True)
-        X, Y = module.tensor(x), module.tensor(y)
+        inputs, targets = module.tensor(x), module.tensor(y)
         opt = getattr(module.optim, name)([w, b], **options)
         for _ in range(60):
             opt.zero_grad()
-            (((X @ w + b).tanh() - Y) ** 2).mean().backward()
+            (((inputs @ w + b).tanh() - targets) ** 2).mean().backward()
             opt.step()
         finals.append(np.concatenate([w.detach().numpy().ravel(), b.detach().numpy()]))
     return finals[0], finals[1]
