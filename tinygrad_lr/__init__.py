@@ -6,10 +6,12 @@ loss = ((tl.tensor([1.0, 2.0, 3.0]) * w).sum() - 1.0) ** 2
 loss.backward()          # w.grad now holds d(loss)/dw
 """
 
-import numpy as _np
+from typing import Any as _Any
 
 # autograd first: tensor.py, ops.py and creation.py build on it; data, nn and optim on those.
-from . import autograd, data, nn, optim, viz
+from . import autograd, backends, cuda, data, nn, optim, utils, viz
+from ._missing import TOP_LEVEL_HINTS as _TOP_LEVEL_HINTS
+from ._missing import missing as _missing
 from .autograd import (
     Function,
     detect_anomaly,
@@ -24,6 +26,7 @@ from .creation import (
     arange,
     as_tensor,
     default_generator,
+    empty,
     eye,
     from_numpy,
     full,
@@ -43,7 +46,32 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .errors import DTypeError, ShapeError
+from .device import device, get_default_device, set_default_device
+
+# Last among the imports: these PyTorch names shadow Python's built-in types in this module.
+from .dtypes import (
+    bool,
+    double,
+    dtype,
+    finfo,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    iinfo,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from .errors import DeviceError, DTypeError, ShapeError
 from .functions import (
     abs,
     add,
@@ -92,23 +120,19 @@ from .functions import (
     var,
     where,
 )
+from .generator import Generator, initial_seed, seed
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .inference import inference_mode, is_inference_mode_enabled
 from .serialization import load, save
 from .tensor import Tensor
-
-# dtypes under PyTorch's names (the default floating dtype here is float64).
-float16 = half = _np.dtype("float16")
-float32 = _np.dtype("float32")
-float64 = double = _np.dtype("float64")
-int32 = _np.dtype("int32")
-int64 = long = _np.dtype("int64")
-bool = _np.dtype("bool")
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DTypeError",
+    "DeviceError",
     "Function",
+    "Generator",
     "GradcheckError",
     "ShapeError",
     "Tensor",
@@ -204,4 +228,32 @@ __all__ = [
     "where",
     "zeros",
     "zeros_like",
+    # devices, dtypes, random generators, grad modes and sub-packages added for PyTorch code
+    "backends",
+    "cuda",
+    "device",
+    "dtype",
+    "empty",
+    "finfo",
+    "float",
+    "get_default_device",
+    "get_default_dtype",
+    "iinfo",
+    "inference_mode",
+    "initial_seed",
+    "int",
+    "int8",
+    "int16",
+    "is_inference_mode_enabled",
+    "seed",
+    "set_default_device",
+    "set_default_dtype",
+    "short",
+    "uint8",
+    "utils",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    """Called only for names the package lacks: say so, and what to use instead."""
+    raise _missing("tinygrad_lr", name, _TOP_LEVEL_HINTS)

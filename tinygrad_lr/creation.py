@@ -1,7 +1,8 @@
 """Making tensors: from data, filled with constants, ranges, and random draws.
 
-Random draws come from one NumPy generator for the whole library; `manual_seed(n)` resets it,
-so a script that seeds once is repeatable, as in PyTorch.
+Random draws come from the library's default generator unless `generator=` names another one;
+`manual_seed(n)` resets the default, so a script that seeds once is repeatable, as in PyTorch.
+`device=` accepts the CPU ("cpu" or `device("cpu")`), the only device, and refuses others.
 """
 
 from __future__ import annotations
@@ -10,21 +11,34 @@ from typing import Any
 
 import numpy as np
 
+from .device import check_device
+from .generator import default_generator, manual_seed, numpy_generator
 from .tensor import Tensor, _dtype, _shape_args, _to_array
 
-_generator = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Reset the library's random generator, making later random draws repeatable."""
-    global _generator
-    _generator = np.random.default_rng(seed)
-    return _generator
-
-
-def default_generator() -> np.random.Generator:
-    """The generator behind rand, randn, normal, randperm, nn initialisation..."""
-    return _generator
+__all__ = [
+    "arange",
+    "as_tensor",
+    "default_generator",
+    "empty",
+    "eye",
+    "from_numpy",
+    "full",
+    "full_like",
+    "linspace",
+    "manual_seed",
+    "normal",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "randperm",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]
 
 
 def _size(size: Any, where: str) -> tuple[int, ...]:
@@ -35,7 +49,10 @@ def _size(size: Any, where: str) -> tuple[int, ...]:
     return shape
 
 
-def _new(array: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+def _new(
+    array: np.ndarray, dtype: Any, requires_grad: bool, device: Any = None, where: str = ""
+) -> Tensor:
+    check_device(device, where or "device")
     if dtype is not None:
         array = array.astype(_dtype(dtype, "dtype"), copy=False)
     tensor = Tensor._make(array, False, None)
@@ -43,14 +60,20 @@ def _new(array: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
 
 
 def tensor(
-    data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None
+    data: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    name: str | None = None,
 ) -> Tensor:
     """A new tensor holding a copy of `data` (numbers, nested lists, an array or a tensor)."""
+    check_device(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """`data` as a tensor, sharing memory with a NumPy array or tensor when no copy is needed."""
+    check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
         return data
     return Tensor._make(_to_array(data, dtype, copy=False, where="as_tensor"), False, None)
@@ -63,32 +86,52 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(_to_array(array, None, copy=False, where="from_numpy"), False, None)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.zeros(_size(size, "zeros")), dtype, requires_grad)
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(_size(size, "zeros")), dtype, requires_grad, device, "zeros")
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.ones(_size(size, "ones")), dtype, requires_grad)
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(_size(size, "ones")), dtype, requires_grad, device, "ones")
 
 
-def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of the given shape, filled with zeros (PyTorch leaves the values unset)."""
+    return _new(np.zeros(_size(size, "empty")), dtype, requires_grad, device, "empty")
+
+
+def full(
+    size: Any,
+    fill_value: float,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if isinstance(fill_value, str) or not np.isscalar(fill_value):
         raise TypeError(f"full: fill_value must be a number, got {fill_value!r}")
-    return _new(np.full(_size((size,), "full"), fill_value), dtype, requires_grad)
+    return _new(np.full(_size((size,), "full"), fill_value), dtype, requires_grad, device, "full")
 
 
-def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.zeros_like(np.asarray(other)), dtype, requires_grad)
+def zeros_like(
+    other: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return _new(np.zeros_like(np.asarray(other)), dtype, requires_grad, device, "zeros_like")
 
 
-def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.ones_like(np.asarray(other)), dtype, requires_grad)
+def ones_like(
+    other: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return _new(np.ones_like(np.asarray(other)), dtype, requires_grad, device, "ones_like")
 
 
 def full_like(
-    other: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False
+    other: Tensor,
+    fill_value: float,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
-    return _new(np.full_like(np.asarray(other), fill_value), dtype, requires_grad)
+    array = np.full_like(np.asarray(other), fill_value)
+    return _new(array, dtype, requires_grad, device, "full_like")
 
 
 def arange(
@@ -96,6 +139,7 @@ def arange(
     end: float | None = None,
     step: float = 1,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """start, start + step, ... up to but excluding end (int64 for whole-number arguments)."""
@@ -103,38 +147,69 @@ def arange(
         start, end = 0, start
     if step == 0:
         raise ValueError("arange: step must not be zero")
-    return _new(np.arange(start, end, step), dtype, requires_grad)
+    return _new(np.arange(start, end, step), dtype, requires_grad, device, "arange")
 
 
 def linspace(
-    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """`steps` evenly spaced values from start to end, both included."""
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
-    return _new(np.linspace(start, end, steps), dtype, requires_grad)
+    return _new(np.linspace(start, end, steps), dtype, requires_grad, device, "linspace")
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.eye(n, m), dtype, requires_grad)
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _new(np.eye(n, m), dtype, requires_grad, device, "eye")
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(
+    *size: Any,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Uniform draws from [0, 1)."""
-    return _new(_generator.random(_size(size, "rand")), dtype, requires_grad)
+    draws = numpy_generator(generator, "rand").random(_size(size, "rand"))
+    return _new(draws, dtype, requires_grad, device, "rand")
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(
+    *size: Any,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Standard normal draws."""
-    return _new(_generator.standard_normal(_size(size, "randn")), dtype, requires_grad)
+    draws = numpy_generator(generator, "randn").standard_normal(_size(size, "randn"))
+    return _new(draws, dtype, requires_grad, device, "randn")
 
 
-def rand_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return rand(other.shape, dtype=dtype or other.dtype, requires_grad=requires_grad)
+def rand_like(
+    other: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    dtype = dtype or other.dtype
+    return rand(other.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def randn_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return randn(other.shape, dtype=dtype or other.dtype, requires_grad=requires_grad)
+def randn_like(
+    other: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    dtype = dtype or other.dtype
+    return randn(other.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def normal(
@@ -142,7 +217,9 @@ def normal(
     std: Any = 1.0,
     size: Any = None,
     *,
+    generator: Any = None,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Normal draws with the given mean and standard deviation (numbers or tensors)."""
@@ -150,18 +227,36 @@ def normal(
     if np.any(std_array < 0):
         raise ValueError(f"normal: std must be non-negative, got {std}")
     shape = None if size is None else _size((size,), "normal")
-    return _new(_generator.normal(mean_array, std_array, shape), dtype, requires_grad)
+    draws = numpy_generator(generator, "normal").normal(mean_array, std_array, shape)
+    return _new(draws, dtype, requires_grad, device, "normal")
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
+def randint(
+    low: int,
+    high: int | None = None,
+    size: Any = (),
+    *,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+) -> Tensor:
     """Integers drawn uniformly from [low, high)."""
     if high is None:
         low, high = 0, low
     if low >= high:
         raise ValueError(f"randint: needs low < high, got low={low}, high={high}")
-    return _new(_generator.integers(low, high, _size((size,), "randint")), dtype, False)
+    draws = numpy_generator(generator, "randint").integers(low, high, _size((size,), "randint"))
+    return _new(draws, dtype, False, device, "randint")
 
 
-def randperm(n: int, dtype: Any = None) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A random ordering of 0 .. n-1 (for shuffling minibatches)."""
-    return _new(_generator.permutation(n), dtype, False)
+    draws = numpy_generator(generator, "randperm").permutation(n)
+    return _new(draws, dtype, requires_grad, device, "randperm")

@@ -1,52 +1,50 @@
 """Data for the toy models: synthetic data sets and minibatch iteration.
 
 `synthetic_data` and `data_iter` follow the d2l chapter; `make_regression` and `make_moons`
-are small generators in the spirit of scikit-learn's (without depending on it);
-`TensorDataset` and `DataLoader` follow PyTorch. Batches are cut with one array index per
-batch (`X[indices]`), never with a Python loop over examples.
+are small generators in the spirit of scikit-learn's (without depending on it). PyTorch's
+`TensorDataset`, `DataLoader`, `Dataset` and `random_split` live in `tinygrad_lr.utils.data`
+and are importable from here too. Batches are cut with one array index per batch
+(`X[indices]`), never with a Python loop over examples.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
-from .creation import as_tensor, default_generator
+from .generator import Generator, default_generator
 from .tensor import Tensor
+from .utils.data import DataLoader, Dataset, TensorDataset, random_split
+from .utils.data.dataloader import _check_batch_size
+from .utils.data.dataset import first_dimension
+
+__all__ = [
+    "DataLoader",
+    "Dataset",
+    "TensorDataset",
+    "data_iter",
+    "make_moons",
+    "make_regression",
+    "random_split",
+    "synthetic_data",
+]
 
 ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, Tensor)
 
 
-def generator_from(seed: int | np.random.Generator | None) -> np.random.Generator:
+def generator_from(seed: int | np.random.Generator | Generator | None) -> np.random.Generator:
     """A NumPy generator: a fresh one from `seed`, the one given, or the library's global one
     (so `manual_seed` makes runs without an explicit seed reproducible too)."""
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, Generator):
+        return seed.numpy_generator()
     if seed is None:
         return default_generator()
     return np.random.default_rng(seed)
-
-
-def _length(data: Any, name: str, where: str) -> int:
-    shape = data.shape if isinstance(data, (Tensor, np.ndarray)) else np.shape(data)
-    if len(shape) == 0:
-        raise ValueError(
-            f"{where}: {name} must have at least one dimension (one row per example), got a scalar"
-        )
-    return int(shape[0])
-
-
-def _check_batch_size(batch_size: Any, where: str) -> int:
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size <= 0
-    ):
-        raise ValueError(f"{where}: batch_size must be a positive integer, got {batch_size!r}")
-    return int(batch_size)
 
 
 # --- synthetic data sets ------------------------------------------------------------------------
@@ -185,8 +183,8 @@ def data_iter(
         features = np.asarray(features)
     if not isinstance(labels, (Tensor, np.ndarray)):
         labels = np.asarray(labels)
-    num_examples = _length(features, "features", "data_iter")
-    num_labels = _length(labels, "labels", "data_iter")
+    num_examples = first_dimension(features, "features", "data_iter")
+    num_labels = first_dimension(labels, "labels", "data_iter")
     if num_examples != num_labels:
         raise ValueError(f"data_iter: {num_examples} feature rows but {num_labels} labels")
     if num_examples == 0:
@@ -194,89 +192,3 @@ def data_iter(
     rng = generator_from(seed) if shuffle else None
     batches = _batch_indices(num_examples, batch_size, shuffle, False, rng)
     return ((features[indices], labels[indices]) for indices in batches)
-
-
-class TensorDataset:
-    """Tensors that share their first dimension; item i is the tuple of their rows i.
-
-    Indexing with an integer array returns whole batches at once, which DataLoader uses."""
-
-    def __init__(self, *tensors: Any) -> None:
-        if not tensors:
-            raise ValueError("TensorDataset: needs at least one tensor")
-        self.tensors = tuple(t if isinstance(t, Tensor) else as_tensor(t) for t in tensors)
-        lengths = [_length(t, f"tensor {i}", "TensorDataset") for i, t in enumerate(self.tensors)]
-        if len(set(lengths)) != 1:
-            raise ValueError(f"TensorDataset: tensors have different first dimensions {lengths}")
-
-    def __len__(self) -> int:
-        return self.tensors[0].shape[0]
-
-    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
-        return tuple(t[index] for t in self.tensors)
-
-    def __repr__(self) -> str:
-        shapes = ", ".join(str(t.shape) for t in self.tensors)
-        return f"TensorDataset({len(self)} examples; shapes {shapes})"
-
-
-class DataLoader:
-    """Iterate over a dataset in minibatches, as torch.utils.data.DataLoader.
-
-    Each pass (`for X, y in loader`) reshuffles when `shuffle=True`, drawing from `generator`
-    (a NumPy Generator), from a generator made from `seed`, or from the library's global one.
-    The last, smaller batch is kept unless `drop_last=True`."""
-
-    def __init__(
-        self,
-        dataset: Any,
-        batch_size: int = 1,
-        shuffle: bool = False,
-        drop_last: bool = False,
-        generator: np.random.Generator | None = None,
-        seed: int | None = None,
-    ) -> None:
-        self.batch_size = _check_batch_size(batch_size, "DataLoader")
-        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
-            raise TypeError(
-                f"DataLoader: dataset must support len() and indexing, got {type(dataset).__name__}"
-            )
-        if len(dataset) == 0:
-            raise ValueError("DataLoader: the dataset is empty")
-        if generator is not None and seed is not None:
-            raise ValueError("DataLoader: give either generator or seed, not both")
-        self.dataset = dataset
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self._rng = (
-            generator
-            if generator is not None
-            else (None if seed is None else np.random.default_rng(seed))
-        )
-
-    def __len__(self) -> int:
-        """Number of batches per pass."""
-        full, rest = divmod(len(self.dataset), self.batch_size)
-        return full + (1 if rest and not self.drop_last else 0)
-
-    def __iter__(self) -> Iterator[Any]:
-        rng = (
-            self._rng if self._rng is not None else (generator_from(None) if self.shuffle else None)
-        )
-        for indices in _batch_indices(
-            len(self.dataset), self.batch_size, self.shuffle, self.drop_last, rng
-        ):
-            if isinstance(self.dataset, TensorDataset):
-                yield self.dataset[indices]
-            else:
-                yield _collate([self.dataset[int(i)] for i in indices])
-
-
-def _collate(items: Sequence[Any]) -> Any:
-    """Stack a list of examples into a batch: tuples field by field, tensors and arrays
-    along a new first axis (for datasets that cannot be indexed with an array)."""
-    first = items[0]
-    if isinstance(first, (tuple, list)):
-        return tuple(_collate([item[k] for item in items]) for k in range(len(first)))
-    arrays = [np.asarray(item.detach() if isinstance(item, Tensor) else item) for item in items]
-    return Tensor(np.stack(arrays))

@@ -12,3 +12,7 @@ class ShapeError(ValueError, RuntimeError):
 
 class DTypeError(TypeError, RuntimeError):
     """A dtype an operation cannot take (e.g. `requires_grad=True` on an integer tensor)."""
+
+
+class DeviceError(ValueError, RuntimeError):
+    """A device other than the CPU (tinygrad_lr computes with NumPy, on the CPU only)."""

@@ -19,7 +19,8 @@ from . import optim
 from .autograd import no_grad
 from .data import data_iter, generator_from
 from .nn import functional
-from .nn.modules import Linear, Module, Parameter
+from .nn.layers import Linear
+from .nn.modules import Module, Parameter
 from .tensor import Tensor
 
 ProgressCallback = Callable[[int, int, int], None]

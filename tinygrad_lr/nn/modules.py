@@ -1,4 +1,4 @@
-"""`Parameter`, `Module` and the layers built on them (`torch.nn` names and behaviour).
+"""`Parameter` and `Module`, the base of every layer and model (`torch.nn` names and behaviour).
 
 A Module finds its parameters by watching attribute assignment: `self.weight = Parameter(...)`
 registers a parameter and `self.layer = Linear(...)` a sub-module, so `parameters()` can walk
@@ -8,18 +8,17 @@ the tree. A plain `Tensor` attribute, even one with `requires_grad=True`, is *no
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..autograd import no_grad
-from ..creation import rand
-from ..errors import ShapeError
+from ..device import check_device
+from ..dtypes import resolve_dtype
+from ..errors import DTypeError
 from ..tensor import Tensor
-from . import functional
 
 
 class Parameter(Tensor):
@@ -115,6 +114,18 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register `module` under `name` (names that are not identifiers, e.g. "0", too)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} is a {type(module).__name__}, not a Module")
+        if module is None:
+            self._modules.pop(name, None)
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, module)
+
+    register_module = add_module
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register `param` under `name` (None keeps the slot empty, e.g. `bias=False`)."""
         if param is None:
@@ -183,6 +194,61 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Switch gradient recording on or off for every parameter (e.g. to freeze layers)."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call `fn` on every sub-module (children first) and then on this module, e.g. to
+        initialise weights: `model.apply(init_weights)`. Returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # --- devices and dtypes --------------------------------------------------------------------
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """`to(device)`, `to(dtype)`, `to(device, dtype)`, `to(tensor)` (its dtype) or the
+        keywords `device=`, `dtype=`. The device must be the CPU; a dtype, which must be a
+        floating one, converts every floating parameter (and its gradient) in place, so an
+        optimizer made before keeps working on the same parameters. Returns self."""
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"Module.to: unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device, "Module.to")
+        if dtype is None:
+            return self
+        resolved = resolve_dtype(dtype, "Module.to")
+        if resolved.kind != "f":
+            raise DTypeError(f"Module.to: only floating dtypes can hold parameters, got {resolved}")
+        with no_grad():
+            for param in self.parameters():
+                if param.dtype.kind == "f" and param.dtype != resolved:
+                    grad = param.grad
+                    param.grad = None
+                    param.data = param.detach().numpy().astype(resolved)
+                    if grad is not None:
+                        param.grad = grad.to(resolved)
+        return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        check_device("cuda", "Module.cuda")
+        return self
+
     def state_dict(self) -> OrderedDict[str, Tensor]:
         """A copy of every parameter's values, keyed by dotted name.
 
@@ -249,6 +315,19 @@ class Module:
         body = "\n".join(lines).replace("\n", "\n  ")
         return f"{type(self).__name__}(\n  {body}\n)"
 
+    # Last in the class: these names would shadow the built-in types in annotations below them.
+    def float(self) -> Module:
+        """Every floating parameter to float32."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Every floating parameter to float64."""
+        return self.to(np.float64)
+
+    def half(self) -> Module:
+        """Every floating parameter to float16."""
+        return self.to(np.float16)
+
 
 def clear_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
     """Forget accumulated gradients: `.grad = None`, or fill the existing `.grad` with zeros."""
@@ -262,153 +341,3 @@ def clear_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
         else:
             with no_grad():
                 param.grad.zero_()
-
-
-def _check_positive_int(value: Any, name: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-class Linear(Module):
-    """y = x @ weight.T + bias, with weight of shape (out_features, in_features) and bias of
-    shape (out_features,) as in PyTorch.
-
-    Both start uniform in [-1/sqrt(in_features), 1/sqrt(in_features)] (PyTorch's default,
-    Kaiming-uniform with a = sqrt(5)), drawn from the library's generator (`manual_seed`)."""
-
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
-        super().__init__()
-        self.in_features = _check_positive_int(in_features, "in_features", "Linear")
-        self.out_features = _check_positive_int(out_features, "out_features", "Linear")
-        bound = 1.0 / math.sqrt(self.in_features)
-        self.weight = Parameter(_uniform((self.out_features, self.in_features), bound))
-        if bias:
-            self.bias = Parameter(_uniform((self.out_features,), bound))
-        else:
-            self.register_parameter("bias", None)
-
-    def forward(self, input: Tensor) -> Tensor:
-        if not isinstance(input, Tensor):
-            input = Tensor(input, dtype=self.weight.dtype)
-        if input.ndim == 0 or input.shape[-1] != self.in_features:
-            raise ShapeError(
-                f"{self!r}: input of shape {input.shape} must have last dimension "
-                f"{self.in_features} (in_features)"
-            )
-        output = input @ self.weight.T
-        return output if self.bias is None else output + self.bias
-
-    def extra_repr(self) -> str:
-        return (
-            f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}"
-        )
-
-
-def _uniform(shape: tuple[int, ...], bound: float) -> Tensor:
-    """U(-bound, bound) from the library's global generator."""
-    return rand(*shape) * (2 * bound) - bound
-
-
-class Sequential(Module):
-    """Calls its modules in order: Sequential(Linear(2, 8), ReLU(), Linear(8, 1))(x)."""
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        for index, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise TypeError(
-                    f"Sequential: argument {index} is a {type(module).__name__}, not a Module"
-                )
-            setattr(self, str(index), module)
-
-    def forward(self, input: Any) -> Any:
-        for module in self._modules.values():
-            input = module(input)
-        return input
-
-    def append(self, module: Module) -> Sequential:
-        setattr(self, str(len(self._modules)), module)
-        return self
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, index: int | slice) -> Any:
-        """The module at `index`, or a Sequential of a slice of them (sharing the modules)."""
-        modules = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*modules[index])
-        try:
-            return modules[index]
-        except IndexError:
-            raise IndexError(
-                f"Sequential: index {index} is out of range for {len(modules)} modules"
-            ) from None
-
-
-class ReLU(Module):
-    """max(x, 0) elementwise."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return functional.relu(input)
-
-
-class Tanh(Module):
-    """tanh(x) elementwise."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return functional.tanh(input)
-
-
-class Sigmoid(Module):
-    """1 / (1 + e^-x) elementwise."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return functional.sigmoid(input)
-
-
-class _Loss(Module):
-    def __init__(self, reduction: functional.Reduction = "mean") -> None:
-        super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(
-                f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', "
-                f"got {reduction!r}"
-            )
-        self.reduction: functional.Reduction = reduction
-
-    def extra_repr(self) -> str:
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
-
-
-class MSELoss(_Loss):
-    """mean((input - target)^2) (or sum, or per element)."""
-
-    def forward(self, input: Tensor, target: Any) -> Tensor:
-        return functional.mse_loss(input, target, self.reduction)
-
-
-class L1Loss(_Loss):
-    """mean(|input - target|) (or sum, or per element)."""
-
-    def forward(self, input: Tensor, target: Any) -> Tensor:
-        return functional.l1_loss(input, target, self.reduction)
-
-
-class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy on logits: softplus(x) - x y, averaged."""
-
-    def forward(self, input: Tensor, target: Any) -> Tensor:
-        return functional.binary_cross_entropy_with_logits(input, target, self.reduction)
-
-
-class CrossEntropyLoss(_Loss):
-    """-log softmax(logits)[class], averaged; targets are class indices or probabilities."""
-
-    def forward(self, input: Tensor, target: Any) -> Tensor:
-        return functional.cross_entropy(input, target, self.reduction)

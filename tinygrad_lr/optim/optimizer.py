@@ -1,4 +1,4 @@
-"""Optimizers: `SGD` and `Adam`, with PyTorch's names, defaults and update formulas.
+"""The `Optimizer` base class, which the optimizers of this package build on.
 
 An optimizer holds references to parameters; `step()` reads each parameter's `.grad` and
 changes the parameter's values in place (no graph is recorded: an update is not part of the
@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import no_grad
-from .nn.modules import clear_grads
-from .tensor import Tensor
+from ..autograd import no_grad
+from ..nn.modules import clear_grads
+from ..tensor import Tensor
 
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
-def _check_number(value: Any, name: str, where: str, *, low: float = 0.0) -> float:
+def check_number(value: Any, name: str, where: str, *, low: float = 0.0) -> float:
     """A finite real number >= low; NaN fails every comparison, so test finiteness first."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{where}: {name} must be a number, got {value!r}")
@@ -187,116 +187,7 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
-class SGD(Optimizer):
-    """Stochastic gradient descent, optionally with momentum (PyTorch's formulation).
-
-    g = grad + weight_decay * p
-    buf = g at the first step, then momentum * buf + (1 - dampening) * g
-    g = g + momentum * buf if nesterov else buf            (when momentum != 0)
-    p = p - lr * g
-    """
-
-    def __init__(
-        self,
-        params: ParamsLike,
-        lr: float = 1e-3,
-        momentum: float = 0.0,
-        dampening: float = 0.0,
-        weight_decay: float = 0.0,
-        nesterov: bool = False,
-    ) -> None:
-        defaults = dict(
-            lr=lr,
-            momentum=momentum,
-            dampening=dampening,
-            weight_decay=weight_decay,
-            nesterov=nesterov,
-        )
-        super().__init__(params, defaults)
-
-    def _validate(self, group: dict[str, Any]) -> None:
-        for name in ("lr", "momentum", "dampening", "weight_decay"):
-            group[name] = _check_number(group[name], name, "SGD")
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
-
-    @no_grad()
-    def step(self) -> None:
-        for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-            for param, values, grad in self._parameters_with_grad(group):
-                if weight_decay:
-                    grad = grad + weight_decay * values
-                if momentum:
-                    state = self.state.setdefault(param, {})
-                    buffer = state.get("momentum_buffer")
-                    if buffer is None:
-                        buffer = np.array(grad, copy=True)
-                    else:
-                        buffer = momentum * buffer + (1 - dampening) * grad
-                    state["momentum_buffer"] = buffer
-                    grad = grad + momentum * buffer if nesterov else buffer
-                self._write(param, values - lr * grad)
-
-
-class Adam(Optimizer):
-    """Adam (Kingma & Ba), with PyTorch's formulation; t counts steps from 1.
-
-    g = grad + weight_decay * p            (L2 penalty, as torch.optim.Adam; not AdamW)
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g^2
-    p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-    """
-
-    def __init__(
-        self,
-        params: ParamsLike,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-    ) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
-
-    def _validate(self, group: dict[str, Any]) -> None:
-        for name in ("lr", "eps", "weight_decay"):
-            group[name] = _check_number(group[name], name, "Adam")
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        for index, beta in enumerate(betas):
-            value = _check_number(beta, f"beta parameter at index {index}", "Adam")
-            if value >= 1:
-                raise ValueError(
-                    f"Adam: invalid beta parameter at index {index}: {beta!r}; "
-                    "it must lie in [0, 1)"
-                )
-        group["betas"] = (float(betas[0]), float(betas[1]))
-
-    @no_grad()
-    def step(self) -> None:
-        for group in self.param_groups:
-            lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-            beta1, beta2 = group["betas"]
-            for param, values, grad in self._parameters_with_grad(group):
-                if weight_decay:
-                    grad = grad + weight_decay * values
-                state = self.state.setdefault(param, {})
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(values)
-                    state["exp_avg_sq"] = np.zeros_like(values)
-                state["step"] += 1
-                step = state["step"]
-                state["exp_avg"] = _lerp(state["exp_avg"], grad, 1 - beta1)
-                state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (grad * grad)
-                step_size = lr / (1 - beta1**step)
-                denom = np.sqrt(state["exp_avg_sq"]) / math.sqrt(1 - beta2**step) + eps
-                self._write(param, values - step_size * state["exp_avg"] / denom)
-
-
-def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+def lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
     """start + weight (end - start): m moves a fraction `weight` of the way towards g.
 
     Written from whichever end is nearer, as torch.lerp does, so that the result rounds the same

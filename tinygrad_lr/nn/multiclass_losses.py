@@ -1,0 +1,184 @@
+"""`cross_entropy` and `nll_loss` (part of `nn.functional`), with PyTorch's arguments.
+
+The input has the classes along dimension 1: shape (N, C), (N, C, d1, ...), or (C,) for one
+example. The target holds class indices (integers, the input's shape without the class
+dimension) or, for cross_entropy, class probabilities (the input's shape). The log-probability
+of each target class is picked with `where` against a one-hot mask, which needs no gather op
+and no Python loop, and gives no NaN when another class's probability underflows to 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..creation import as_tensor
+from ..errors import DTypeError, ShapeError
+from ..functions import where
+from ..tensor import Tensor
+from .loss_functions import Reduction, _constant, _reduce, _to_tensor, legacy_reduction
+
+__all__ = ["cross_entropy", "nll_loss"]
+
+
+def _class_dim(input: Tensor, name: str) -> int:
+    if input.ndim == 0:
+        raise ShapeError(
+            f"{name}: input must have shape (N, C), (C,) or (N, C, d1, ...), got a scalar"
+        )
+    return 0 if input.ndim == 1 else 1
+
+
+def _class_weights(weight: Any, num_classes: int, name: str) -> np.ndarray | None:
+    weights = _constant(weight, "weight", name)
+    if weights is not None and weights.shape != (num_classes,):
+        raise ShapeError(
+            f"{name}: weight must have one entry per class, shape ({num_classes},), got "
+            f"{weights.shape}"
+        )
+    return weights
+
+
+def _check_labels(target: Tensor, input: Tensor, ignore_index: int, name: str) -> np.ndarray:
+    class_dim = _class_dim(input, name)
+    expected = input.shape[:class_dim] + input.shape[class_dim + 1 :]
+    if target.shape != expected:
+        raise ShapeError(
+            f"{name}: class-index target must have shape {expected} for input of "
+            f"shape {input.shape}, got {target.shape}"
+        )
+    labels = target.numpy()
+    used = labels[labels != ignore_index]
+    num_classes = input.shape[class_dim]
+    if used.size and (used.min() < 0 or used.max() >= num_classes):
+        raise ValueError(
+            f"{name}: target values must lie in [0, {num_classes}), got values from "
+            f"{used.min()} to {used.max()}"
+        )
+    return labels
+
+
+def _picked_losses(
+    log_probs: Tensor, labels: np.ndarray, weights: np.ndarray | None, ignore_index: int
+) -> tuple[Tensor, np.ndarray]:
+    """-w[y] log p[y] per example (0 where the target is ignore_index), and the weights w[y]
+    (0 where ignored), whose sum is what 'mean' divides by."""
+    class_dim = 0 if log_probs.ndim == 1 else 1
+    num_classes = log_probs.shape[class_dim]
+    valid = labels != ignore_index
+    safe = np.where(valid, labels, 0)
+    chosen = np.eye(num_classes, dtype=bool)[safe] & valid[..., None]
+    mask = as_tensor(np.moveaxis(chosen, -1, class_dim))
+    losses = -where(mask, log_probs, 0.0).sum(dim=class_dim)
+    example_weights = valid.astype(log_probs.dtype)
+    if weights is not None:
+        example_weights = example_weights * weights[safe].astype(log_probs.dtype)
+    if weights is not None or not valid.all():
+        losses = losses * as_tensor(example_weights)
+    return losses, example_weights
+
+
+def _reduce_weighted(losses: Tensor, weight_sum: float, reduction: str, name: str) -> Tensor:
+    """'mean' divides by the total weight of the examples (their number without weights)."""
+    if reduction == "mean":
+        return losses.sum() / weight_sum
+    return _reduce(losses, reduction, name)
+
+
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """-w[y] * input[y] per example, for input holding log-probabilities (log_softmax's
+    output) and target holding class indices; 'mean' divides by the sum of w[y] over the
+    examples not ignored."""
+    if isinstance(weight, str):  # the reduction given in the weight slot
+        weight, reduction = None, weight
+    reduction = legacy_reduction(size_average, reduce, reduction)  # type: ignore[assignment]
+    input = _to_tensor(input)
+    target = _to_tensor(target)
+    if target.dtype.kind not in "iu":
+        raise DTypeError(
+            f"nll_loss: target must hold integer class indices, got dtype {target.dtype}; "
+            "convert with target.long()"
+        )
+    labels = _check_labels(target, input, ignore_index, "nll_loss")
+    weights = _class_weights(weight, input.shape[_class_dim(input, "nll_loss")], "nll_loss")
+    losses, example_weights = _picked_losses(input, labels, weights, ignore_index)
+    return _reduce_weighted(losses, float(example_weights.sum()), reduction, "nll_loss")
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: Reduction = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """-log softmax(x)[y] for logits x: nll_loss of log_softmax over the class dimension.
+
+    With label_smoothing e, the target is mixed with the uniform distribution: the loss is
+    (1 - e) * (that loss) + e / C * (-sum over classes of w[c] log softmax(x)[c]). With
+    probability targets q: -sum_c w[c] q[c] log softmax(x)[c], averaged over the examples."""
+    if isinstance(weight, str):  # the reduction given in the weight slot
+        weight, reduction = None, weight
+    reduction = legacy_reduction(size_average, reduce, reduction)  # type: ignore[assignment]
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(
+            f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}"
+        )
+    input = _to_tensor(input)
+    target = _to_tensor(target, input)
+    class_dim = _class_dim(input, "cross_entropy")
+    num_classes = input.shape[class_dim]
+    weights = _class_weights(weight, num_classes, "cross_entropy")
+    log_probs = input.log_softmax(class_dim)
+    # The class weights shaped to broadcast along the class dimension.
+    weight_shape = (num_classes,) + (1,) * (input.ndim - class_dim - 1)
+    class_weights = (
+        None if weights is None else as_tensor(weights.astype(input.dtype).reshape(weight_shape))
+    )
+    if target.dtype.kind in "iu":
+        labels = _check_labels(target, input, ignore_index, "cross_entropy")
+        losses, example_weights = _picked_losses(log_probs, labels, weights, ignore_index)
+        weight_sum = float(example_weights.sum())
+        loss = _reduce_weighted(losses, weight_sum, reduction, "cross_entropy")
+        if label_smoothing == 0:
+            return loss
+        weighted = log_probs if class_weights is None else log_probs * class_weights
+        smooth = -weighted.sum(dim=class_dim)
+        valid = labels != ignore_index
+        if not valid.all():
+            smooth = smooth * as_tensor(valid.astype(input.dtype))
+        smooth = _reduce_weighted(smooth, weight_sum, reduction, "cross_entropy")
+        return (1 - label_smoothing) * loss + (label_smoothing / num_classes) * smooth
+    if target.dtype.kind != "f":
+        raise TypeError(
+            f"cross_entropy: target must hold integer class indices or float probabilities, "
+            f"got dtype {target.dtype}"
+        )
+    if target.shape != input.shape:
+        if target.shape == input.shape[:class_dim] + input.shape[class_dim + 1 :]:
+            raise DTypeError(
+                f"cross_entropy: a target of shape {target.shape} holds class indices, which "
+                f"must be integers, got dtype {target.dtype}; convert with target.long()"
+            )
+        raise ShapeError(
+            f"cross_entropy (probability target): input has shape {input.shape} but target "
+            f"has shape {target.shape}; they must match"
+        )
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / num_classes
+    weighted = log_probs * target
+    if class_weights is not None:
+        weighted = weighted * class_weights
+    return _reduce(-weighted.sum(dim=class_dim), reduction, "cross_entropy")

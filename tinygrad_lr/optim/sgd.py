@@ -1,0 +1,65 @@
+"""Stochastic gradient descent, with PyTorch's defaults and update formula."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import no_grad
+from .optimizer import Optimizer, ParamsLike, check_number
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum (PyTorch's formulation).
+
+    g = grad + weight_decay * p
+    buf = g at the first step, then momentum * buf + (1 - dampening) * g
+    g = g + momentum * buf if nesterov else buf            (when momentum != 0)
+    p = p - lr * g
+    """
+
+    def __init__(
+        self,
+        params: ParamsLike,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+        )
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        for name in ("lr", "momentum", "dampening", "weight_decay"):
+            group[name] = check_number(group[name], name, "SGD")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
+
+    @no_grad()
+    def step(self) -> None:
+        for group in self.param_groups:
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+            for param, values, grad in self._parameters_with_grad(group):
+                if weight_decay:
+                    grad = grad + weight_decay * values
+                if momentum:
+                    state = self.state.setdefault(param, {})
+                    buffer = state.get("momentum_buffer")
+                    if buffer is None:
+                        buffer = np.array(grad, copy=True)
+                    else:
+                        buffer = momentum * buffer + (1 - dampening) * grad
+                    state["momentum_buffer"] = buffer
+                    grad = grad + momentum * buffer if nesterov else buffer
+                self._write(param, values - lr * grad)
