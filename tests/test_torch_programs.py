@@ -6,13 +6,13 @@ chapters 3 to 5, micrograd's comparison with torch) with a `main()` that returns
 textual import swap `import torch` -> `import tinygrad_lr as torch`, `from torch...` ->
 `from tinygrad_lr...` (the rules are in its docstring), under tinygrad_lr. Nothing else changes.
 
-Three tests per program:
-- under torch, the program must pass its quality checks (skipped without torch);
+The tests, per program:
+- under torch (on one thread), the program must pass its quality checks (skipped without torch);
 - under tinygrad_lr, the same quality checks (always run). Where a run starts from random
   numbers, quality means what the program is for: an accuracy above 0.9, weights within 0.01 of
   the truth, a loss below a bound; where a training path is fixed by its start, the final
   weights must match the same steps replayed here in NumPy;
-- where part of the results does not depend on random numbers (gradients of a fixed
+- and, where part of the results does not depend on random numbers (gradients of a fixed
   expression, shapes, names, a module's repr), tinygrad_lr's must equal torch's: to 1e-6
   relative for single computations, to 1e-4 for 2000 steps of training in float32.
 """
@@ -37,7 +37,7 @@ Result = dict[str, Any]
 
 @functools.cache
 def run(name: str, library: str) -> tuple[types.ModuleType, Result]:
-    """The program loaded for `library`, and what its main() returned (once per session)."""
+    """The program loaded for `library`, and what its main() returned (run once per test run)."""
     if library == "torch":
         import torch
 
@@ -62,10 +62,9 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-6, atol: float = 0
 
 
 def assert_same_keys(expected: Result, actual: Result, keys: list[str], **tolerance: float) -> None:
+    """Names, flags, counts and shapes must be equal; numbers and tensors close."""
     for key in keys:
-        if isinstance(expected[key], (str, bool)) or (
-            isinstance(expected[key], (list, tuple)) and expected[key] and _is_text(expected[key])
-        ):
+        if _is_exact(expected[key]):
             assert actual[key] == expected[key], key
         else:
             try:
@@ -74,10 +73,11 @@ def assert_same_keys(expected: Result, actual: Result, keys: list[str], **tolera
                 raise AssertionError(f"{key}: {error}") from None
 
 
-def _is_text(items: list[Any] | tuple[Any, ...]) -> bool:
-    """Lists of names, or of (name, shape) pairs, are compared exactly."""
-    first = items[0]
-    return isinstance(first, str) or (isinstance(first, tuple) and isinstance(first[0], str))
+def _is_exact(value: Any) -> bool:
+    """Strings, bools and ints, alone or in (nested) lists and tuples."""
+    if isinstance(value, (list, tuple)):
+        return all(_is_exact(item) for item in value)
+    return isinstance(value, (str, bool, int))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
