@@ -109,6 +109,12 @@ def _matmul_shapes(draw: st.DrawFn, left_dims: int, right_dims: int) -> Shapes:
     return left + (n, k), right + (k, m)
 
 
+def _with_first_row_set(x: Any, row: Any) -> Any:
+    y = x * 1.0
+    y[0] = row
+    return y
+
+
 @st.composite
 def _cat_shapes(draw: st.DrawFn, arity: int, dim: int) -> Shapes:
     base = list(draw(hnp.array_shapes(min_dims=2, max_dims=3, max_side=MAX_SIDE)))
@@ -441,6 +447,13 @@ SHAPE = [
         2,
         lambda a, b: np.stack([a, b]),
         shapes=same_shapes(2),
+    ),
+    OpSpec(
+        "setitem",  # recorded on a non-leaf: IndexPut, the node the tensor is rebased on
+        _with_first_row_set,
+        2,
+        lambda a, b: np.concatenate([np.broadcast_to(b, a[:1].shape), a[1:]]),
+        shapes=fixed((3, 2), (2,)),
     ),
     OpSpec(
         "stack_last",

@@ -357,7 +357,9 @@ def test_backward_through_a_view_changed_in_place_after_it_was_saved() -> None:
     out = rows.sin().sum()
     with tl.no_grad():
         y[0] = 10.0  # the view `rows` shares y's values and version
-    _raises(out.backward, RuntimeError, r"SinBackward: saved tensor 0 \(shape \(2, 3\)\) was modified")
+    _raises(
+        out.backward, RuntimeError, r"SinBackward: saved tensor 0 \(shape \(2, 3\)\) was modified"
+    )
 
 
 @pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid", "sqrt"])

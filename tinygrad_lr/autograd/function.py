@@ -50,6 +50,7 @@ class Function(Node):
         self._non_differentiable: tuple[Tensor, ...] = ()
         self._outputs_meta: tuple[tuple[tuple[int, ...], Any], ...] = ()
         self._inputs_meta: tuple[tuple[tuple[int, ...], Any] | None, ...] = ()
+        self._tensor_positions: tuple[int, ...] = ()
         self.materialize_grads = True
 
     @staticmethod
@@ -120,9 +121,13 @@ class Function(Node):
     ) -> None:
         """Make this ctx the node that produced `outputs`, with edges to the inputs' nodes."""
         self.needs_input_grad = needs
-        self.next_functions = tuple(edge_to(a) if n else (None, 0) for a, n in zip(args, needs))
+        # Edges for the Tensor arguments only, as in PyTorch; backward still returns one
+        # gradient per argument, and `_tensor_positions` picks the ones that have an edge.
+        self._tensor_positions = tuple(i for i, a in enumerate(args) if _is_tensor(a))
+        tensors = [(args[i], needs[i]) for i in self._tensor_positions]
+        self.next_functions = tuple(edge_to(t) if n else (None, 0) for t, n in tensors)
         self._sequence_nr = next(graph._sequence)  # after the input nodes it points to
-        self._inputs_meta = tuple((a.shape, a.dtype) if n else None for a, n in zip(args, needs))
+        self._inputs_meta = tuple((t.shape, t.dtype) if n else None for t, n in tensors)
         self._outputs_meta = tuple((out.shape, out.dtype) for out in outputs)
         for position, out in enumerate(outputs):
             if not any(out is other for other in self._non_differentiable):
@@ -165,8 +170,10 @@ class Function(Node):
             raise
         input_grads = _one_per_input(self, returned)
         return [
-            _conform(g, meta, self, position) if g is not None and meta is not None else None
-            for position, (g, meta) in enumerate(zip(input_grads, self._inputs_meta))
+            _conform(input_grads[i], meta, self, i)
+            if input_grads[i] is not None and meta is not None
+            else None
+            for i, meta in zip(self._tensor_positions, self._inputs_meta)
         ]
 
     def _release(self) -> None:
@@ -250,7 +257,7 @@ class _OnceDifferentiable(Function):
 
 
 def _one_per_input(node: Function, returned: Any) -> tuple[Any, ...]:
-    count = len(node.next_functions)
+    count = len(node.needs_input_grad)
     grads = returned if isinstance(returned, tuple) else (returned,)
     if len(grads) != count:
         raise RuntimeError(

@@ -228,4 +228,3 @@ def observe_ops(observer: OpObserver) -> Iterator[OpObserver]:
         yield observer
     finally:
         _observers.remove(observer)
-
