@@ -6,8 +6,8 @@ than the test environment has, such as a picture rendered by Graphviz."""
 
 from __future__ import annotations
 
-import os
 import inspect
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path

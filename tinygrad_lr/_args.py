@@ -136,4 +136,4 @@ def _index_tensors(index: Index) -> list[Tensor]:
     return [p for p in parts if isinstance(p, _tensor.Tensor)]
 
 
-from . import tensor as _tensor  # noqa: E402
+import tinygrad_lr.tensor as _tensor  # noqa: E402  (tensor.py builds on this module)

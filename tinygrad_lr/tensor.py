@@ -50,6 +50,7 @@ class Tensor:
 
     _data: np.ndarray
     grad_fn: Node | None
+    name: str | None
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
@@ -73,7 +74,7 @@ class Tensor:
         self.grad_fn = None
         self._output_nr = 0
         self._grad: Tensor | None = None
-        self.name: str | None = None
+        self.name = None
         self._hooks: list[Hook] | None = None
         self._accumulator: weakref.ref[AccumulateGrad] | None = None
         self._base: Tensor | None = None  # the tensor whose values a view shares

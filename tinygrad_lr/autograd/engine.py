@@ -90,13 +90,14 @@ def _run_pre_hooks(node: Node, grads: list[Tensor | None], storing: bool) -> lis
     if isinstance(node, AccumulateGrad) and node.variable._hooks:
         hooks += [(0, h) for h in node.variable._hooks]
     for k, hook in hooks:
-        if grads[k] is not None:
-            grads[k] = _checked_replacement(hook, hook(grads[k]), grads[k])
+        grad = grads[k]
+        if grad is not None:
+            grads[k] = _checked_replacement(hook, hook(grad), grad)
     if storing:
         for k, ref in node._retained.items():
-            tensor = ref()
-            if tensor is not None and grads[k] is not None:
-                accumulate_grad(tensor, grads[k])
+            tensor, grad = ref(), grads[k]
+            if tensor is not None and grad is not None:
+                accumulate_grad(tensor, grad)
     for hook in node._pre_hooks:
         replaced = hook(tuple(grads))
         if replaced is not None:
@@ -223,4 +224,4 @@ def _root_grad(output: Tensor, gradient: Any, where: str) -> Tensor:
     return gradient
 
 
-from .. import tensor as _tensor  # noqa: E402  (tensor.py builds on the engine)
+import tinygrad_lr.tensor as _tensor  # noqa: E402  (tensor.py builds on the engine)

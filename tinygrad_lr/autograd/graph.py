@@ -72,7 +72,7 @@ class Node:
         self._pre_hooks.append(hook)
         return RemovableHandle(self._pre_hooks, hook)
 
-    def _apply_backward(self, grads: list[Tensor]) -> Sequence[Tensor | None]:
+    def _apply_backward(self, grads: list[Tensor | None]) -> Sequence[Tensor | None]:
         """The gradients for this node's inputs, given those of its outputs."""
         raise NotImplementedError
 
@@ -90,8 +90,9 @@ class AccumulateGrad(Node):
         super().__init__()
         self.variable = variable
 
-    def _apply_backward(self, grads: list[Tensor]) -> Sequence[Tensor | None]:
-        accumulate_grad(self.variable, grads[0])
+    def _apply_backward(self, grads: list[Tensor | None]) -> Sequence[Tensor | None]:
+        if grads[0] is not None:
+            accumulate_grad(self.variable, grads[0])
         return ()
 
 

@@ -99,4 +99,4 @@ def _is_tensor(value: Any) -> bool:
     return isinstance(value, _tensor.Tensor)
 
 
-from .. import tensor as _tensor  # noqa: E402  (tensor.py builds on this module)
+import tinygrad_lr.tensor as _tensor  # noqa: E402  (tensor.py builds on this module)

@@ -162,6 +162,8 @@ class NonDifferentiable(BuiltinOp):
     """z = f(inputs) for a NumPy function without a useful gradient (comparisons, sign,
     isnan...); its output never requires grad."""
 
+    function = ""  # the op's name in error messages: lt, sign...
+
     @staticmethod
     def forward(ctx: Ctx, f: Callable[..., Any], *inputs: Tensor) -> Tensor:
         ctx.function = _TORCH_NAMES.get(f.__name__, f.__name__)
