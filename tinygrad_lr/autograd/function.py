@@ -34,9 +34,6 @@ from .graph import Node, edge_to
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
-_depth = 0  # how many Function.apply calls are running: ops inside ops report depth > 0
-
-
 class Function(Node):
     """Base class of differentiable operations; subclasses define `forward` and `backward`
     as static methods taking `ctx` first (see the module docstring)."""
@@ -94,12 +91,11 @@ class Function(Node):
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run the op on `args`; record it when grad mode is on and an input requires grad."""
-        global _depth
         ctx = cls()
-        needs = tuple(_is_tensor(a) and a.requires_grad for a in args)
-        record = _state.grad_enabled and any(needs)
+        ctx.needs_input_grad = tuple(_is_tensor(a) and a.requires_grad for a in args)
+        record = _state.grad_enabled and any(ctx.needs_input_grad)
         previous, _state.grad_enabled = _state.grad_enabled, False
-        _depth += 1
+        _state.op_depth += 1
         try:
             result = cls.forward(ctx, *args)
         except Exception as error:
@@ -107,20 +103,18 @@ class Function(Node):
                 raise ctx._explain(error, args) from None
             raise
         finally:
-            _depth -= 1
+            _state.op_depth -= 1
             _state.grad_enabled = previous
         outputs = ctx._check_outputs(result, args)
         if record:
-            ctx._record(args, needs, outputs)
+            ctx._record(args, outputs)
         for observer in graph._observers:
-            observer.on_apply(cls, args, outputs, ctx if record else None, _depth)
+            observer.on_apply(cls, args, outputs, ctx if record else None, _state.op_depth)
         return outputs[0] if _is_tensor(result) else outputs
 
-    def _record(
-        self, args: Sequence[Any], needs: tuple[bool, ...], outputs: tuple[Tensor, ...]
-    ) -> None:
+    def _record(self, args: Sequence[Any], outputs: tuple[Tensor, ...]) -> None:
         """Make this ctx the node that produced `outputs`, with edges to the inputs' nodes."""
-        self.needs_input_grad = needs
+        needs = self.needs_input_grad
         # Edges for the Tensor arguments only, as in PyTorch; backward still returns one
         # gradient per argument, and `_tensor_positions` picks the ones that have an edge.
         self._tensor_positions = tuple(i for i, a in enumerate(args) if _is_tensor(a))

@@ -20,6 +20,7 @@ class _ThreadState(threading.local):
     grad_enabled: bool = True
     detect_anomaly: bool = False
     anomaly_check_nan: bool = True
+    op_depth: int = 0  # how many Function.apply calls are running (ops inside ops)
 
 
 _state = _ThreadState()
