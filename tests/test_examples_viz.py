@@ -37,11 +37,11 @@ def test_graph_example_draws_the_chapters_graph_before_and_after_backward(tmp_pa
         nodes, edges = dot_nodes_and_edges(path.read_text())
         assert len(nodes) == 4 + 5 + 5
         assert len(edges) == 3 + 3 + 3 + 2 + 2
-    assert "grad" not in before.read_text()
+    assert "\\ngrad " not in before.read_text()  # no gradient line in any box yet
     text = after.read_text()
-    for name in ("slope", "bias", "y_hat"):
+    for name in ("slope", "bias", "y_hat", "v2", "v3"):  # the intermediates too
         label = next(line for line in text.splitlines() if f'label="{name}\\n' in line)
-        assert "grad" in label, name
+        assert "\\ngrad " in label, name
     out = capsys.readouterr().out
     assert "the graph before backward" in out and "the graph after backward" in out
 
@@ -70,6 +70,37 @@ def test_graph_example_without_graphviz_still_writes_the_dot_text(tmp_path, monk
     written = load("graph_of_linear_regression").main(tmp_path, "png", n=10)
     assert sorted(path.name for path in written) == ["graph_after.dot", "graph_before.dot"]
     assert 'pip install ".[viz]"' in capsys.readouterr().out
+
+
+def test_graph_example_writes_into_a_temporary_folder_unless_told(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    written = load("graph_of_linear_regression").main(fmt="svg", n=5)
+    assert written and all(tmp_path not in path.parents for path in written)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- the step-by-step page ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["linear", "mlp"])
+def test_backprop_page_example_traces_the_models_gradients(tmp_path, model, capsys):
+    written = load("backprop_page").main(model, tmp_path)
+    text = (tmp_path / f"backprop_{model}.txt").read_text()
+    assert text.startswith("backward pass from L:") and "AccumulateGrad" in text
+    if HAS_DOT:
+        page = tmp_path / f"backprop_{model}.html"
+        assert page in written and page.read_text().count("<svg") == 2
+    assert "dL/d" in capsys.readouterr().out
+
+
+def test_backprop_page_linear_gradients_are_the_mse_derivatives():
+    loss, names = load("backprop_page").linear_loss(n=6)
+    trace = viz.trace_backward(loss, names=names)
+    (x_box,) = [box for box in trace.graph.tensors if box.symbol == "x"]
+    (y_box,) = [box for box in trace.graph.tensors if box.symbol == "y"]
+    residual = y_box.value - 0.0  # slope = bias = 0, so y - y_hat = y
+    np.testing.assert_allclose(names["slope"].grad.item(), -2 * np.mean(x_box.value * residual))
+    np.testing.assert_allclose(names["bias"].grad.item(), -2 * np.mean(residual))
 
 
 # --- the NaN loss -----------------------------------------------------------------------------

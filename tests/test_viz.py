@@ -3,6 +3,7 @@ recorded (walked independently here); images are rendered where Graphviz is inst
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import shutil
@@ -54,15 +55,17 @@ def parse_dot(source: str) -> Dot:
     dot = Dot()
     for line in lines[1:-1]:
         line = line.strip()
-        edge = re.fullmatch(r"(\w+) -> (\w+);", line)
+        edge = re.fullmatch(r"(\w+) -> (\w+)(?: \[id=\"\w+\"\])?;", line)
         if edge:
             dot.edges.append((edge.group(1), edge.group(2)))
             continue
         if re.fullmatch(r"(\w+=(\w+|\"[^\"]*\");\s*)+", line):
             continue  # graph attributes: rankdir=LR; label="..."; labelloc=t;
+        if line.startswith("legend ["):
+            continue  # the legend, an HTML-like table
         node = re.fullmatch(r"(\w+) \[(.*)\];", line)
         assert node, f"unexpected DOT line: {line}"
-        if node.group(1) in ("graph", "node", "edge"):
+        if node.group(1) in ("graph", "node", "edge", "legend"):
             continue
         attributes = {}
         for key, value in ATTRIBUTE.findall(node.group(2)):
@@ -77,36 +80,36 @@ def parse_dot(source: str) -> Dot:
     return dot
 
 
-def recorded_graph(root: tl.Tensor) -> tuple[set[int], set[int], int, int]:
-    """Ops, tensors and edges of the recorded graph, walked here without viz: the expected
-    answer. Unnamed one-value constants are counted once per use, as viz draws them."""
-    ops: set[int] = set()
-    tensors: set[int] = {id(root.grad_fn) if root.grad_fn else id(root)}
-    numbers = 0
+def recorded_graph(root: tl.Tensor) -> tuple[int, int, int]:
+    """Ops, tensors and edges of the graph the engine recorded, walked here through
+    next_functions without viz: the expected answer for a graph drawn without watch()."""
+    ops: set[object] = set()
+    leaves: set[int] = set()
+    results: set[tuple[int, int]] = {(id(root.grad_fn), 0)}
     edges = 0
-    stack = [root.grad_fn] if root.grad_fn else []
+    stack = [root.grad_fn]
     while stack:
-        fn = stack.pop()
-        if id(fn) in ops:
+        node = stack.pop()
+        if node in ops:
             continue
-        ops.add(id(fn))
-        edges += len(fn.inputs) + 1
-        for t in fn.inputs:
-            if t.grad_fn is not None:
-                tensors.add(id(t.grad_fn))
-                stack.append(t.grad_fn)
-            elif t.ndim == 0 and not t.requires_grad and not t.name:
-                numbers += 1
+        ops.add(node)
+        outputs = {k for n, k in results if n == id(node)}
+        edges += len(outputs)
+        for child, k in node.next_functions:
+            if child is None:
+                continue
+            edges += 1
+            if child.name() == "AccumulateGrad":
+                leaves.add(id(child.variable))
             else:
-                tensors.add(id(t))
-    return ops, tensors, edges, numbers
+                results.add((id(child), k))
+                stack.append(child)
+    return len(ops), len(leaves) + len(results), edges
 
 
 def check_against_recorded(dot: Dot, root: tl.Tensor) -> None:
-    ops, tensors, edges, numbers = recorded_graph(root)
-    assert len(dot.ops()) == len(ops)
-    assert len(dot.tensors()) == len(tensors) + numbers
-    assert len(dot.edges) == edges
+    ops, tensors, edges = recorded_graph(root)
+    assert (len(dot.ops()), len(dot.tensors()), len(dot.edges)) == (ops, tensors, edges)
     check_well_formed(dot)
 
 
@@ -143,49 +146,75 @@ def check_well_formed(dot: Dot) -> None:
 # --- graphs to draw ---------------------------------------------------------------------------
 
 
-def linear_regression(n: int = 8, seed: int = 0):
+def linear_regression(n: int = 8, seed: int = 0, watched: bool = True):
     rng = np.random.default_rng(seed)
     x = tl.tensor(rng.normal(size=(n, 2)), name="X")
     y = tl.tensor(rng.normal(size=(n, 1)), name="y")
     w = tl.nn.Parameter(tl.tensor(rng.normal(size=(2, 1))))
     b = tl.nn.Parameter(tl.zeros(1))
-    y_hat = x @ w + b
-    loss = ((y_hat - y) ** 2).mean()
+    with viz.watch() if watched else contextlib.nullcontext():
+        y_hat = x @ w + b
+        loss = ((y_hat - y) ** 2).mean()
     return loss, {"w": w, "b": b}
 
 
-def mlp_loss(seed: int = 0):
+def mlp_loss(seed: int = 0, watched: bool = True):
     tl.manual_seed(seed)
     model = tl.nn.Sequential(tl.nn.Linear(2, 4), tl.nn.ReLU(), tl.nn.Linear(4, 1))
     x = tl.randn(6, 2)
     y = tl.randn(6, 1)
-    loss = tl.nn.functional.mse_loss(model(x), y)
+    with viz.watch() if watched else contextlib.nullcontext():
+        loss = tl.nn.functional.mse_loss(model(x), y)
     return loss, model
 
 
-def test_linear_regression_graph_has_the_ops_tensors_and_edges_of_its_formula():
+def test_watched_linear_regression_has_the_ops_tensors_and_edges_of_its_formula():
     loss, names = linear_regression()
     dot = parse_dot(viz.to_dot(loss, names=names))
     # matmul, add, sub, pow, mean; X, w, b, y and the five results; each op has its inputs
     # and its output as edges: 3 + 3 + 3 + 2 + 2.
     assert sorted(dot.label(k) for k in dot.ops()) == sorted(
-        ["matmul", "add", "sub", "pow exponent=2", "mean"]
+        ["matmul", "add", "sub", "pow p=2", "mean"]
     )
     assert len(dot.tensors()) == 9
     assert len(dot.edges) == 13
-    check_against_recorded(dot, loss)
+    check_well_formed(dot)
     for name in ("X", "y", "w", "b"):
         assert len(dot.with_label(name)) == 1, name
 
 
+def test_without_watch_the_graph_is_what_backward_walks():
+    loss, names = linear_regression(watched=False)
+    dot = parse_dot(viz.to_dot(loss, names=names))
+    check_against_recorded(dot, loss)
+    # the constants X and y are not part of the engine's graph; the parameters are
+    assert not dot.with_label("X") and not dot.with_label("y")
+    assert dot.with_label("w") and dot.with_label("b")
+    unknown = [k for k in dot.tensors() if dot.nodes[k].get("style") == "rounded,dotted"]
+    assert len(unknown) == 4  # the intermediates, whose values the engine did not keep
+
+
 def test_mlp_loss_graph_matches_the_recorded_graph_and_marks_every_parameter():
-    loss, model = mlp_loss()
+    loss, model = mlp_loss(watched=False)
     names = dict(model.named_parameters())
     dot = parse_dot(viz.to_dot(loss, names=names))
     check_against_recorded(dot, loss)
     parameters = [k for k, a in dot.nodes.items() if a.get("fillcolor") == "#c7ebd0"]
-    assert len(parameters) == len(names)
     assert {dot.label(k).split("\n")[0] for k in parameters} == set(names)
+
+
+def test_watched_intermediates_show_their_values():
+    x = tl.tensor([1.0, 2.0], requires_grad=True, name="x")
+    with viz.watch():
+        h = x * 3.0
+        out = (h.exp() + h).sum()
+    dot = parse_dot(viz.to_dot(out))
+    labels = [dot.label(k) for k in dot.tensors()]
+    expected_h = "value " + viz._format.format_array(3 * np.array([1.0, 2.0]))
+    expected_exp = "value " + viz._format.format_array(np.exp(3 * np.array([1.0, 2.0])))
+    assert any(expected_h in label.split("\n") for label in labels)
+    assert any(expected_exp in label.split("\n") for label in labels)
+    assert len(dot.with_label("3")) == 1  # the number, drawn as itself
 
 
 def test_edges_follow_the_data_from_leaves_to_the_output():
@@ -200,13 +229,20 @@ def test_edges_follow_the_data_from_leaves_to_the_output():
         assert any(a == key for a, _ in dot.edges)
 
 
-def test_leaves_parameters_and_constants_are_styled_apart():
+def test_leaves_parameters_and_constants_are_styled_apart_and_the_legend_says_so():
     w = tl.nn.Parameter(tl.ones(2))
     x = tl.tensor([1.0, 2.0], requires_grad=True, name="x")
     c = tl.tensor([3.0, 4.0], name="c")
-    dot = parse_dot(viz.to_dot((w * x * c).sum(), names={"w": w}))
+    with viz.watch():
+        out = (w * x * c).sum()
+    source = viz.to_dot(out, names={"w": w})
+    dot = parse_dot(source)
     styles = {name: dot.nodes[dot.with_label(name)[0]] for name in ("w", "x", "c")}
     assert len({(s.get("style"), s.get("fillcolor")) for s in styles.values()}) == 3
+    (legend,) = [line for line in source.splitlines() if line.strip().startswith("legend [")]
+    for words in ("parameter", "leaf that requires grad", "constant", "the output", "op"):
+        assert words in legend
+    assert "legend [" not in viz.to_dot(out, legend=False)
 
 
 def test_grads_appear_after_backward_and_the_graph_keeps_its_shape():
@@ -215,43 +251,49 @@ def test_grads_appear_after_backward_and_the_graph_keeps_its_shape():
     loss.backward()
     after = parse_dot(viz.to_dot(loss, names=names))
     assert len(after.nodes) == len(before.nodes) and len(after.edges) == len(before.edges)
-    check_well_formed(after)
     for name, tensor in names.items():
         (key,) = after.with_label(name)
         assert not any(line.startswith("grad") for line in before.label(key).split("\n"))
         grad_line = [line for line in after.label(key).split("\n") if line.startswith("grad")]
-        expected = tensor.grad.numpy().ravel()
         shown = [float(v) for v in re.findall(r"-?\d+\.?\d*(?:e[-+]?\d+)?", grad_line[0])]
-        np.testing.assert_allclose(shown, expected, rtol=1e-3)
+        np.testing.assert_allclose(shown, tensor.grad.numpy().ravel(), rtol=1e-3)
 
 
-def test_retained_intermediate_grad_is_shown_and_freed_values_are_said_to_be():
+def test_retained_grad_of_a_watched_intermediate_is_shown():
     x = tl.tensor([1.0, 2.0], requires_grad=True, name="x")
-    h = x * x
-    h.name = "h"
+    with viz.watch():
+        h = x * x
+        h.name = "h"
+        loss = (h.exp() * x).sum()
     h.retain_grad()
-    loss = (h.exp() * x).sum()
     loss.backward()
-    dot = parse_dot(viz.to_dot(loss))
-    assert any(line.startswith("grad") for line in dot.label(dot.with_label("h")[0]).split("\n"))
-    # the results of exp and of * x are held by nobody: after backward only shapes are known
-    assert sum("(freed after backward)" in dot.label(k) for k in dot.tensors()) == 2
+    label = parse_dot(viz.to_dot(loss)).with_label("h")
+    grad_line = [ln for ln in parse_dot(viz.to_dot(loss)).label(label[0]).split("\n")
+                 if ln.startswith("grad")]  # fmt: skip
+    assert grad_line == ["grad " + viz._format.format_array(np.exp([1.0, 4.0]) * [1.0, 2.0])]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.0, "0"), (-0.0, "0"), (2.0, "2"), (-3.0, "-3"), (0.5, "0.5"), (1 / 3, "0.3333"),
+     (1e-7, "1e-07"), (float("nan"), "nan"), (float("-inf"), "-inf"), (7, "7")],
+)  # fmt: skip
+def test_numbers_are_written_for_people(value, text):
+    assert viz._format.format_number(value) == text
 
 
 def test_small_values_are_shown_and_large_tensors_summarised():
+    fmt = viz._format.format_array
+    assert fmt(np.array([1.5, -2.25])) == "[1.5, -2.25]"
+    assert fmt(np.array([[0.0, -0.0], [1.0, 2.0]])) == "[[0, 0], [1, 2]]"
+    assert fmt(np.arange(100.0)) == "mean 49.5, from 0 to 99"
+    assert fmt(-np.zeros(50)) == "all 0"  # not `range [-0., -0.]`
+    assert fmt(np.array([1.0, np.nan, np.inf, 2.0, 3.0, 4.0, 5.0]), 3) == (
+        "mean 3, from 1 to 5, 2 nan/inf"
+    )
     small = tl.tensor([1.5, -2.25], requires_grad=True, name="small")
-    large = tl.tensor(np.arange(100.0), name="large")
-    dot = parse_dot(viz.to_dot((small.sum() * large).sum(), max_values=6))
-    assert "data [1.5, -2.25]" in dot.label(dot.with_label("small")[0])
-    assert "data mean 49.5, range [0., 99.]" in dot.label(dot.with_label("large")[0])
-    quiet = parse_dot(viz.to_dot((small.sum() * large).sum(), max_values=0))
-    assert not any("data" in quiet.label(k) for k in quiet.nodes)
-
-
-def test_non_finite_values_are_counted_in_the_summary():
-    t = tl.tensor([1.0, np.nan, np.inf, 2.0, 3.0, 4.0, 5.0], requires_grad=True, name="t")
-    label = parse_dot(viz.to_dot(t * 1.0, max_values=3)).with_label("t")
-    assert "2 nan/inf" in parse_dot(viz.to_dot(t * 1.0, max_values=3)).label(label[0])
+    quiet = parse_dot(viz.to_dot((small * 2.0).sum(), max_values=0))
+    assert not any("value" in quiet.label(k) for k in quiet.nodes)
 
 
 def test_names_with_quotes_and_backslashes_survive_escaping():
@@ -262,9 +304,10 @@ def test_names_with_quotes_and_backslashes_survive_escaping():
 
 def test_numbers_are_drawn_once_per_use():
     x = tl.tensor([1.0, 2.0], requires_grad=True)
-    y = (x * 2.0 + 2.0) * 2.0  # the same number three times, possibly one cached tensor
+    with viz.watch():
+        y = (x * 2.0 + 2.0) * 2.0
     dot = parse_dot(viz.to_dot(y))
-    assert len(dot.with_label("2.")) == 3
+    assert len(dot.with_label("2")) == 3
     check_well_formed(dot)
 
 
@@ -282,9 +325,17 @@ def test_a_leaf_alone_is_one_node():
     assert list(dot.nodes) == dot.with_label("lonely") and not dot.edges
 
 
-def test_non_tensors_are_refused_with_a_clear_error():
+def test_bad_input_is_refused_with_a_clear_error():
     with pytest.raises(TypeError, match="expected a Tensor"):
         viz.to_dot(np.ones(3))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rankdir must be one of LR, TB"):
+        viz.to_dot(tl.tensor([1.0]), rankdir="sideways")
+
+
+def test_rankdir_chooses_the_direction():
+    loss, _ = linear_regression()
+    assert "rankdir=TB;" in viz.to_dot(loss, rankdir="TB")
+    assert "rankdir=LR;" in viz.to_dot(loss)
 
 
 @given(
@@ -296,13 +347,13 @@ def test_every_tensor_is_drawn_with_its_shape(shapes, exponent):
     a, b, c = (tl.tensor(rng.normal(size=s), requires_grad=True) for s in shapes.input_shapes)
     for tensor, name in zip((a, b, c), "abc"):
         tensor.name = name
-    out = ((a * b + c) ** exponent).sum()
+    with viz.watch():
+        out = ((a * b + c) ** exponent).sum()
     dot = parse_dot(viz.to_dot(out))
     for tensor, name in zip((a, b, c), "abc"):
         (key,) = dot.with_label(name)
         assert f"shape {tensor.shape}" in dot.label(key).split("\n")
-    results = [k for k in dot.tensors() if dot.label(k).split("\n")[0] not in "abc"]
-    assert f"shape {shapes.result_shape}" in "".join(dot.label(k) for k in results)
+    assert any(f"shape {shapes.result_shape}" in dot.label(k) for k in dot.tensors())
     check_against_recorded(dot, out)
 
 
@@ -314,7 +365,7 @@ def test_walking_is_iterative():
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(200)  # a recursive walk of 6000 ops could not run under this
     try:
-        dot = viz.to_dot(y)
+        dot = viz.to_dot(y, legend=False)
         text = viz.format_graph(y, max_values=0)
     finally:
         sys.setrecursionlimit(limit)
@@ -328,7 +379,7 @@ def test_a_100000_op_chain_is_drawn():
     y = x
     for _ in range(100_000):
         y = y * 1.0
-    assert viz.to_dot(y, max_values=0).count("->") == 3 * 100_000
+    assert viz.to_dot(y, max_values=0, legend=False).count("->") == 2 * 100_000
 
 
 # --- text tree --------------------------------------------------------------------------------
@@ -339,12 +390,11 @@ def test_print_graph_shows_ops_shapes_names_and_grads(capsys):
     loss.backward()
     viz.print_graph(loss, names=names)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("mean -> shape ()")
+    assert lines[0].startswith("mean -> L shape ()")
     ops_in_order = [line.split(" -> ")[0].lstrip("│├└─ ") for line in lines if " -> " in line]
-    assert ops_in_order == ["mean", "pow exponent=2", "sub", "add", "matmul"]
+    assert ops_in_order == ["mean", "pow p=2", "sub", "add", "matmul"]
     (w_line,) = [line for line in lines if "w shape (2, 1) [parameter]" in line]
     assert "grad" in w_line
-    # each input is indented one level (3 characters) deeper than the op's output
     depth = {
         line.split(" -> ")[0].lstrip("│├└─ "): len(line) - len(line.lstrip("│├└─ "))
         for line in lines
@@ -390,14 +440,16 @@ def test_draw_renders_an_image(tmp_path, suffix, magic):
     data = path.read_bytes()
     assert data.startswith(magic)
     if suffix == ".svg":
-        assert b"<svg" in data and b"matmul" in data
+        assert b"<svg" in data and b"matmul" in data and b"legend" in data
 
 
 @needs_graphviz
-def test_graph_displays_itself_as_svg_in_jupyter():
+def test_graph_and_trace_display_themselves_as_svg_in_jupyter():
     loss, _ = linear_regression()
     svg = viz.graph(loss)._repr_svg_()
-    assert svg is not None and "<svg" in svg
+    assert svg is not None and svg.startswith("<svg")
+    trace_svg = viz.trace_backward(loss)._repr_svg_()
+    assert trace_svg is not None and "grad" in trace_svg
 
 
 def test_dot_files_need_no_graphviz(tmp_path, monkeypatch):
