@@ -3,6 +3,7 @@ shapes, dtypes and indices, each checked with an error that names the op."""
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,23 @@ def _operand(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, _tensor.Tensor):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and like.dtype.kind == "f":
+        if value:  # 0.0 and -0.0 are equal as cache keys but not as divisors: not cached
+            return _number(value, like.dtype)
         return _tensor.Tensor._make(np.array(value, dtype=like.dtype))
     return _tensor.Tensor._make(_to_array(value, None, copy=False, where="operand"))
+
+
+# --- fast path: Python numbers as constant tensors, made once ----------------------------------
+# A training loop uses the same few numbers in every step (a learning rate, the 2 of x ** 2, the
+# 1/n of a mean). Making a tensor for each costs more than multiplying small tensors: caching
+# them took the chain `x = x * a + b` from 12.3 to 11.1 us per op (median of 30 interleaved
+# runs). The plain path is `Tensor._make(np.array(value, dtype=dtype))`, which zero takes;
+# tests/test_fast_paths.py checks that both give the same results.
+@functools.lru_cache(maxsize=256)
+def _number(value: float, dtype: np.dtype) -> Tensor:
+    array = np.array(value, dtype=dtype)
+    array.flags.writeable = False  # shared by every use: never changed in place
+    return _tensor.Tensor._make(array)
 
 
 def _dim(dim: int, ndim: int, op: str) -> int:

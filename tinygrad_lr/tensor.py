@@ -75,7 +75,7 @@ class Tensor:
         self._output_nr = 0
         self._grad: Tensor | None = None
         self.name = None
-        self._hooks: list[Hook] | None = None
+        self._hooks: tuple[Hook, ...] = ()
         self._accumulator: weakref.ref[AccumulateGrad] | None = None
         self._base: Tensor | None = None  # the tensor whose values a view shares
         # [how many in-place changes], shared by views of the same values (see autograd.in_place)
@@ -650,7 +650,7 @@ class Tensor:
         return change_in_place(self, "fill_", value, np.copyto, replaced)
 
     def zero_(self) -> Tensor:
-        return self.fill_(0)
+        return change_in_place(self, "zero_", 0, np.copyto, replaced)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         return self.copy_(creation.normal(mean, std, self.shape, dtype=self.dtype))

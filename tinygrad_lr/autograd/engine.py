@@ -86,9 +86,9 @@ def _topological_order(roots: Iterable[Node]) -> list[Node]:
 def _run_pre_hooks(node: Node, grads: list[Tensor | None], storing: bool) -> list[Tensor | None]:
     """Tensor hooks (`register_hook`) and `retain_grad` of the node's outputs, then the node's
     own pre-hooks; a hook may replace the gradient, not change its shape."""
-    hooks = [(k, h) for k, h in node._tensor_pre_hooks]
-    if isinstance(node, AccumulateGrad) and node.variable._hooks:
-        hooks += [(0, h) for h in node.variable._hooks]
+    hooks = node._tensor_pre_hooks
+    if isinstance(node, AccumulateGrad):
+        hooks += tuple((0, h) for h in node.variable._hooks)
     for k, hook in hooks:
         grad = grads[k]
         if grad is not None:

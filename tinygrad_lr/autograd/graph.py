@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import DTypeError, ShapeError
@@ -35,27 +36,44 @@ _sequence = itertools.count(0, -1)
 class RemovableHandle:
     """Returned by `register_hook`; `remove()` unregisters the hook."""
 
-    def __init__(self, hooks: list[Any], hook: Any) -> None:
-        self._hooks, self._hook = hooks, hook
+    def __init__(self, owner: Any, attribute: str, hook: Any) -> None:
+        self._owner, self._attribute, self._hook = owner, attribute, hook
 
     def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
+        hooks = list(getattr(self._owner, self._attribute))
+        if self._hook in hooks:  # once: a hook registered twice stays until removed twice
+            hooks.remove(self._hook)
+            setattr(self._owner, self._attribute, tuple(hooks))
+
+
+def add_hook(owner: Any, attribute: str, hook: Any) -> RemovableHandle:
+    """Append `hook` to the tuple `owner.<attribute>` (a new tuple: the empty default is the
+    class's, shared by every node that has no hooks, which is almost all of them)."""
+    setattr(owner, attribute, (*getattr(owner, attribute), hook))
+    return RemovableHandle(owner, attribute, hook)
 
 
 class Node:
     """A node of the backward graph (PyTorch's `torch.autograd.graph.Node`)."""
 
     next_functions: tuple[Edge, ...] = ()
+    _sequence_nr = 0
+    # Hooks on the gradient arriving at output k, as (k, hook); hooks of the node itself;
+    # retain_grad's weak references by output. Most nodes have none: these shared empty
+    # defaults stand in until a node gets its own.
+    _tensor_pre_hooks: tuple[tuple[int, Hook], ...] = ()
+    _pre_hooks: tuple[Hook, ...] = ()
+    _post_hooks: tuple[Hook, ...] = ()
+    _retained: Mapping[int, weakref.ref[Tensor]] = MappingProxyType({})
+    _metadata: dict[str, Any] | None = None
 
-    def __init__(self) -> None:
-        self.metadata: dict[str, Any] = {}
-        self._sequence_nr = next(_sequence)
-        # hooks on the gradient arriving at output k: (k, hook); retain_grad: k -> weakref
-        self._tensor_pre_hooks: list[tuple[int, Hook]] = []
-        self._retained: dict[int, weakref.ref[Tensor]] = {}
-        self._pre_hooks: list[Hook] = []
-        self._post_hooks: list[Hook] = []
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A dict for anything tools want to keep on the node (anomaly mode keeps the stack
+        that created it under "traceback_", as PyTorch does)."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def name(self) -> str:
         return type(self).__name__
@@ -63,14 +81,12 @@ class Node:
     def register_hook(self, hook: Hook) -> RemovableHandle:
         """`hook(grad_inputs, grad_outputs)` runs after this node's backward; a returned tuple
         replaces grad_inputs."""
-        self._post_hooks.append(hook)
-        return RemovableHandle(self._post_hooks, hook)
+        return add_hook(self, "_post_hooks", hook)
 
     def register_prehook(self, hook: Hook) -> RemovableHandle:
         """`hook(grad_outputs)` runs before this node's backward; a returned tuple replaces
         grad_outputs."""
-        self._pre_hooks.append(hook)
-        return RemovableHandle(self._pre_hooks, hook)
+        return add_hook(self, "_pre_hooks", hook)
 
     def _apply_backward(self, grads: list[Tensor | None]) -> Sequence[Tensor | None]:
         """The gradients for this node's inputs, given those of its outputs."""
@@ -87,8 +103,8 @@ class AccumulateGrad(Node):
     """The node at a leaf: its backward adds the gradient into `variable.grad`."""
 
     def __init__(self, variable: Tensor) -> None:
-        super().__init__()
         self.variable = variable
+        self._sequence_nr = next(_sequence)
 
     def _apply_backward(self, grads: list[Tensor | None]) -> Sequence[Tensor | None]:
         if grads[0] is not None:
@@ -162,8 +178,9 @@ def set_grad(tensor: Tensor, value: Tensor | None) -> None:
 def retain_grad(tensor: Tensor) -> None:
     if not tensor.requires_grad:
         raise RuntimeError("retain_grad(): the tensor does not require grad")
-    if tensor.grad_fn is not None:
-        tensor.grad_fn._retained[tensor._output_nr] = weakref.ref(tensor)
+    node = tensor.grad_fn
+    if node is not None:
+        node._retained = {**node._retained, tensor._output_nr: weakref.ref(tensor)}
 
 
 def register_tensor_hook(tensor: Tensor, hook: Hook) -> RemovableHandle:
@@ -172,13 +189,8 @@ def register_tensor_hook(tensor: Tensor, hook: Hook) -> RemovableHandle:
     if not tensor.requires_grad:
         raise RuntimeError("register_hook(): the tensor does not require grad")
     if tensor.grad_fn is None:
-        if tensor._hooks is None:
-            tensor._hooks = []
-        tensor._hooks.append(hook)
-        return RemovableHandle(tensor._hooks, hook)
-    entry = (tensor._output_nr, hook)
-    tensor.grad_fn._tensor_pre_hooks.append(entry)
-    return RemovableHandle(tensor.grad_fn._tensor_pre_hooks, entry)
+        return add_hook(tensor, "_hooks", hook)
+    return add_hook(tensor.grad_fn, "_tensor_pre_hooks", (tensor._output_nr, hook))
 
 
 # --- looking inside: saved tensors and applied ops ------------------------------------------

@@ -14,6 +14,8 @@ class BuiltinOp(Function):
     """A built-in op: `forward` computes with NumPy on the inputs' arrays (`x._data`) and
     `backward` with Tensor operations, as any user's op does."""
 
+    _returns_new_tensors = True  # see Function._apply_unrecorded
+
     @classmethod
     def op_name(cls) -> str:
         """The op as users call it, e.g. `mul`, used in error messages."""
