@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import graph
 from .tensor import Tensor, _dtype, _shape_args, _to_array
 
 _generator = np.random.default_rng()
@@ -40,6 +41,17 @@ def _new(array: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
         array = array.astype(_dtype(dtype, "dtype"), copy=False)
     tensor = Tensor._make(array, False, None)
     return tensor.requires_grad_(True) if requires_grad else tensor
+
+
+def _drawn(method: str, args: tuple[Any, ...], dtype: Any, requires_grad: bool) -> Tensor:
+    """A tensor of random draws `generator.<method>(*args)`; op observers are told what was
+    drawn (tl.compile draws again from the same generator at each call)."""
+    drawn = _new(getattr(_generator, method)(*args), dtype, requires_grad)
+    for observer in graph._observers:
+        on_random = getattr(observer, "on_random", None)
+        if on_random is not None:
+            on_random(drawn, method, args)
+    return drawn
 
 
 def tensor(
@@ -121,12 +133,12 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform draws from [0, 1)."""
-    return _new(_generator.random(_size(size, "rand")), dtype, requires_grad)
+    return _drawn("random", (_size(size, "rand"),), dtype, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal draws."""
-    return _new(_generator.standard_normal(_size(size, "randn")), dtype, requires_grad)
+    return _drawn("standard_normal", (_size(size, "randn"),), dtype, requires_grad)
 
 
 def rand_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -150,7 +162,7 @@ def normal(
     if np.any(std_array < 0):
         raise ValueError(f"normal: std must be non-negative, got {std}")
     shape = None if size is None else _size((size,), "normal")
-    return _new(_generator.normal(mean_array, std_array, shape), dtype, requires_grad)
+    return _drawn("normal", (mean_array, std_array, shape), dtype, requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
@@ -159,9 +171,9 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
         low, high = 0, low
     if low >= high:
         raise ValueError(f"randint: needs low < high, got low={low}, high={high}")
-    return _new(_generator.integers(low, high, _size((size,), "randint")), dtype, False)
+    return _drawn("integers", (low, high, _size((size,), "randint")), dtype, False)
 
 
 def randperm(n: int, dtype: Any = None) -> Tensor:
     """A random ordering of 0 .. n-1 (for shuffling minibatches)."""
-    return _new(_generator.permutation(n), dtype, False)
+    return _drawn("permutation", (n,), dtype, False)
