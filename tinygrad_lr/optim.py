@@ -7,13 +7,15 @@ model), and `zero_grad()` clears the gradients, which otherwise add up across ba
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from .autograd import no_grad
+from .autograd import graph, no_grad
+from .creation import zeros_like
 from .nn.modules import clear_grads
 from .tensor import Tensor
 
@@ -92,11 +94,13 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """A copy of the optimizer's state in PyTorch's layout: parameters are numbered in the
         order of the groups, `{"state": {index: {...}}, "param_groups": [{..., "params": [...]}]}`.
-        Momentum buffers and Adam's moments are NumPy arrays."""
+        Momentum buffers, Adam's moments and its step count are NumPy arrays (copies); the
+        optimizer itself keeps them as tensors, updated in place."""
         index = {id(param): i for i, param in enumerate(self._ordered_params())}
         state = {
-            index[id(param)]: {key: np.array(value, copy=True) if isinstance(value, np.ndarray)
-                               else value for key, value in entries.items()}
+            index[id(param)]: {key: np.array(value, copy=True)
+                               if isinstance(value, (np.ndarray, Tensor)) else value
+                               for key, value in entries.items()}
             for param, entries in self.state.items()
         }  # fmt: skip
         groups = [
@@ -135,8 +139,10 @@ class Optimizer:
                 raise ValueError(f"{where}: state for parameter {index}, which no group lists")
             copied = {}
             for key, value in entries.items():
-                if isinstance(value, (np.ndarray, Tensor)):
-                    value = np.array(value.detach() if isinstance(value, Tensor) else value)
+                if key == "step":  # a count, kept as a float64 tensor updated in place
+                    value = Tensor(float(np.asarray(value)))
+                elif isinstance(value, (np.ndarray, Tensor)):
+                    value = Tensor(np.array(value.detach() if isinstance(value, Tensor) else value))
                     if value.shape != param.shape:
                         raise ValueError(
                             f"{where}: {key} of parameter {index} has shape {value.shape}, "
@@ -162,21 +168,11 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must define step()")
 
     @staticmethod
-    def _parameters_with_grad(
-        group: dict[str, Any],
-    ) -> Iterable[tuple[Tensor, np.ndarray, np.ndarray]]:
-        """(parameter, its values, its gradient) as arrays, for parameters that have a gradient.
-        The update math is plain NumPy: an update is not part of any model's graph."""
+    def _parameters_with_grad(group: dict[str, Any]) -> Iterable[tuple[Tensor, Tensor]]:
+        """(parameter, its gradient) for the parameters of `group` that have a gradient."""
         for param in group["params"]:
             if param.grad is not None:
-                yield param, param.detach().numpy(), param.grad.detach().numpy()
-
-    @staticmethod
-    def _write(param: Tensor, value: np.ndarray) -> None:
-        """Replace the parameter's values in place (every holder of it sees the update; its
-        version goes up, so a graph that saved the old values refuses to backward)."""
-        with no_grad():
-            param.copy_(value)
+                yield param, param.grad
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -223,21 +219,20 @@ class SGD(Optimizer):
     @no_grad()
     def step(self) -> None:
         for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-            for param, values, grad in self._parameters_with_grad(group):
+            weight_decay, momentum, nesterov = guard(functools.partial(_sgd_branches, group))
+            for param, grad in self._parameters_with_grad(group):
                 if weight_decay:
-                    grad = grad + weight_decay * values
+                    grad = grad + hyper(group, "weight_decay", param) * param
                 if momentum:
                     state = self.state.setdefault(param, {})
                     buffer = state.get("momentum_buffer")
                     if buffer is None:
-                        buffer = np.array(grad, copy=True)
+                        buffer = state["momentum_buffer"] = grad.clone()
                     else:
-                        buffer = momentum * buffer + (1 - dampening) * grad
-                    state["momentum_buffer"] = buffer
-                    grad = grad + momentum * buffer if nesterov else buffer
-                self._write(param, values - lr * grad)
+                        buffer.mul_(hyper(group, "momentum", param))
+                        buffer.add_(hyper(group, "dampening", param, lambda d: 1 - d) * grad)
+                    grad = grad + hyper(group, "momentum", param) * buffer if nesterov else buffer
+                param.sub_(hyper(group, "lr", param) * grad)
 
 
 class Adam(Optimizer):
@@ -277,31 +272,100 @@ class Adam(Optimizer):
     @no_grad()
     def step(self) -> None:
         for group in self.param_groups:
-            lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-            beta1, beta2 = group["betas"]
-            for param, values, grad in self._parameters_with_grad(group):
+            weight_decay, lerp_from_start = guard(functools.partial(_adam_branches, group))
+            for param, grad in self._parameters_with_grad(group):
                 if weight_decay:
-                    grad = grad + weight_decay * values
+                    grad = grad + hyper(group, "weight_decay", param) * param
                 state = self.state.setdefault(param, {})
                 if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(values)
-                    state["exp_avg_sq"] = np.zeros_like(values)
-                state["step"] += 1
+                    state["step"] = Tensor(0.0)  # a tensor, as in PyTorch: updated in place
+                    state["exp_avg"] = zeros_like(param)
+                    state["exp_avg_sq"] = zeros_like(param)
                 step = state["step"]
-                state["exp_avg"] = _lerp(state["exp_avg"], grad, 1 - beta1)
-                state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (grad * grad)
-                step_size = lr / (1 - beta1**step)
-                denom = np.sqrt(state["exp_avg_sq"]) / math.sqrt(1 - beta2**step) + eps
-                self._write(param, values - step_size * state["exp_avg"] / denom)
+                step.add_(1.0)
+                beta2 = hyper(group, "betas", param, lambda betas: betas[1])
+                state["exp_avg"].copy_(_lerp(state["exp_avg"], grad, group, lerp_from_start))
+                exp_avg_sq = state["exp_avg_sq"]
+                exp_avg_sq.mul_(beta2)
+                exp_avg_sq.add_(
+                    hyper(group, "betas", param, lambda betas: 1 - betas[1]) * (grad * grad)
+                )
+                step_size = live(functools.partial(_step_size, group, step), param)
+                correction2 = live(functools.partial(_correction2, group, step), param)
+                denom = exp_avg_sq.sqrt() / correction2 + hyper(group, "eps", param)
+                param.sub_(step_size * state["exp_avg"] / denom)
 
 
-def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
-    """start + weight (end - start): m moves a fraction `weight` of the way towards g.
+def live(read: Callable[[], float], like: Tensor) -> Tensor:
+    """The Python number `read()` as a 0-d tensor of `like`'s dtype (rounded as NumPy rounds a
+    Python float next to an array of that dtype).
+
+    Hyper-parameters change between steps (a scheduler sets the learning rate, Adam's bias
+    correction follows the step count), so op observers are told how to compute the value
+    again: tl.compile calls `read()` at the same point of every later step."""
+    value = Tensor._make(np.array(read(), dtype=like.dtype))
+    for observer in graph._observers:
+        on_live_value = getattr(observer, "on_live_value", None)
+        if on_live_value is not None:
+            on_live_value(value, read)
+    return value
+
+
+def hyper(
+    group: dict[str, Any], key: str, like: Tensor, read: Callable[[Any], float] | None = None
+) -> Tensor:
+    """`group[key]` (or `read(group[key])`) as a live 0-d tensor of `like`'s dtype."""
+    return live(lambda: group[key] if read is None else read(group[key]), like)
+
+
+def _step_size(group: dict[str, Any], step: Tensor) -> float:
+    """lr / (1 - beta1^t): Adam's step with the first moment's bias correction."""
+    return float(group["lr"] / (1 - group["betas"][0] ** _count(step)))
+
+
+def _correction2(group: dict[str, Any], step: Tensor) -> float:
+    """sqrt(1 - beta2^t): the second moment's bias correction, under the square root."""
+    return math.sqrt(1 - group["betas"][1] ** _count(step))
+
+
+def guard(read: Callable[[], Any]) -> Any:
+    """`read()`, a Python value that decides which tensor operations run (is there weight
+    decay? momentum?); op observers are told, and tl.compile checks it before every call."""
+    value = read()
+    for observer in graph._observers:
+        on_guard = getattr(observer, "on_guard", None)
+        if on_guard is not None:
+            on_guard(read, value)
+    return value
+
+
+def _count(step: Tensor) -> float:
+    # The values themselves: this number is computed again by compiled code, where .item()
+    # (which tells observers that a value left the graph) has nothing to say.
+    return float(step._data)
+
+
+def _sgd_branches(group: dict[str, Any]) -> tuple[bool, bool, bool]:
+    return bool(group["weight_decay"]), bool(group["momentum"]), bool(group["nesterov"])
+
+
+def _adam_branches(group: dict[str, Any]) -> tuple[bool, bool]:
+    return bool(group["weight_decay"]), 1 - group["betas"][0] < 0.5
+
+
+def _lerp(start: Tensor, end: Tensor, group: dict[str, Any], from_start: bool) -> Tensor:
+    """start + weight (end - start) with weight = 1 - beta1: m moves a fraction `weight` of the
+    way towards g.
 
     Written from whichever end is nearer, as torch.lerp does, so that the result rounds the same
     (and weight = 1 gives `end` exactly); Adam's updates can cancel, which magnifies any
     difference in the last bit."""
-    if weight < 0.5:
-        return start + weight * (end - start)
-    return end - (end - start) * (1 - weight)
+    if from_start:
+        return start + hyper(group, "betas", start, _one_minus_beta1) * (end - start)
+    return end - (end - start) * hyper(
+        group, "betas", start, lambda betas: 1 - _one_minus_beta1(betas)
+    )
+
+
+def _one_minus_beta1(betas: tuple[float, float]) -> float:
+    return 1 - betas[0]
