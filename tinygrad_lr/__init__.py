@@ -20,6 +20,7 @@ from .autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
+from .compile import compile
 from .creation import (
     arange,
     as_tensor,
@@ -125,6 +126,7 @@ __all__ = [
     "cat",
     "clamp",
     "clip",
+    "compile",
     "concatenate",
     "cos",
     "data",
