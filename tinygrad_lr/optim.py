@@ -315,7 +315,11 @@ def hyper(
     group: dict[str, Any], key: str, like: Tensor, read: Callable[[Any], float] | None = None
 ) -> Tensor:
     """`group[key]` (or `read(group[key])`) as a live 0-d tensor of `like`'s dtype."""
-    return live(lambda: group[key] if read is None else read(group[key]), like)
+    return live(functools.partial(_group_value, group, key, read), like)
+
+
+def _group_value(group: dict[str, Any], key: str, read: Callable[[Any], float] | None) -> float:
+    return group[key] if read is None else read(group[key])
 
 
 def _step_size(group: dict[str, Any], step: Tensor) -> float:

@@ -133,7 +133,7 @@ class CompiledFunction:
                     self._tensor_names(args),
                     outside_names(self.fn, trace),
                 )
-                entry.last = None  # the program holds what it needs
+                entry.last, entry.records = None, 0  # the program holds what it needs
             except Mismatch as mismatch:
                 entry.program = None
                 if entry.records >= MAX_RECORDS:
