@@ -23,7 +23,7 @@ def _train(make_optimizer, steps: int, compiled: bool, schedule: bool = False): 
     tl.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
     opt = make_optimizer(model.parameters())
-    X, y = _data()
+    x, y = _data()
 
     def step(xb: tl.Tensor, yb: tl.Tensor) -> tl.Tensor:
         opt.zero_grad()
@@ -38,7 +38,7 @@ def _train(make_optimizer, steps: int, compiled: bool, schedule: bool = False): 
         if schedule and k % 7 == 0:
             opt.param_groups[0]["lr"] *= 0.97
         i = (k % 4) * 10
-        losses.append(run(X[i : i + 10], y[i : i + 10]).detach().numpy().copy())
+        losses.append(run(x[i : i + 10], y[i : i + 10]).detach().numpy().copy())
     if compiled:
         assert run.code is not None
     return [p.detach().numpy().copy() for p in model.parameters()], losses, opt
@@ -48,7 +48,7 @@ OPTIMIZERS = {
     "sgd_momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9),
     "sgd_nesterov_decay": lambda p: optim.SGD(
         p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01
-    ),  # fmt: skip
+    ),
     "sgd_dampening": lambda p: optim.SGD(p, lr=0.05, momentum=0.5, dampening=0.2),
     "adam": lambda p: optim.Adam(p, lr=0.01),
     "adam_decay": lambda p: optim.Adam(p, lr=0.01, betas=(0.4, 0.99), weight_decay=0.01),
@@ -84,9 +84,9 @@ def test_a_changed_optimizer_branch_retraces() -> None:
         tl.manual_seed(0)
         w = tl.randn(3, 1, requires_grad=True)
         opt = make([w])
-        X, y = _data()
+        x, y = _data()
 
-        def step(xb: tl.Tensor, yb: tl.Tensor) -> None:
+        def step(xb: tl.Tensor, yb: tl.Tensor, w: tl.Tensor = w, opt: optim.SGD = opt) -> None:
             opt.zero_grad()
             ((xb @ w - yb) ** 2).mean().backward()
             opt.step()
@@ -95,19 +95,19 @@ def test_a_changed_optimizer_branch_retraces() -> None:
         for k in range(12):
             if k == 6:  # weight decay switched on: another branch of SGD.step
                 opt.param_groups[0]["weight_decay"] = 0.1
-            run(X, y)
+            run(x, y)
         results.append(w.detach().numpy().copy())
         assert not compiled or "weight_decay" in run.code
     np.testing.assert_array_equal(results[0], results[1], strict=True)
 
 
 def _d2l_step(w: tl.Tensor, b: tl.Tensor, lr: float):  # type: ignore[no-untyped-def]
-    def step(X: tl.Tensor, y: tl.Tensor, lr: float = lr) -> tl.Tensor:
-        loss = ((X @ w + b - y) ** 2 / 2).sum()
+    def step(x: tl.Tensor, y: tl.Tensor, lr: float = lr) -> tl.Tensor:
+        loss = ((x @ w + b - y) ** 2 / 2).sum()
         loss.backward()
         with tl.no_grad():
             for p in (w, b):
-                p -= lr * p.grad / len(X)
+                p -= lr * p.grad / len(x)
                 p.grad.zero_()
         return loss
 
@@ -115,13 +115,13 @@ def _d2l_step(w: tl.Tensor, b: tl.Tensor, lr: float):  # type: ignore[no-untyped
 
 
 def test_a_new_shape_traces_again_and_both_programs_stay() -> None:
-    X, y = _data(50)
+    x, y = _data(50)
     w, b = tl.zeros(3, 1, requires_grad=True), tl.zeros(1, requires_grad=True)
     we, be = tl.zeros(3, 1, requires_grad=True), tl.zeros(1, requires_grad=True)
     step, eager = tl.compile(_d2l_step(w, b, 0.1)), _d2l_step(we, be, 0.1)
     for k in range(30):
         size = 10 if k % 3 else 7  # two signatures, interleaved
-        loss, eager_loss = step(X[:size], y[:size]), eager(X[:size], y[:size])
+        loss, eager_loss = step(x[:size], y[:size]), eager(x[:size], y[:size])
         np.testing.assert_array_equal(loss.detach().numpy(), eager_loss.detach().numpy())
     assert isinstance(step, CompiledFunction) and len(step._entries) == 2
     assert all(entry.program is not None for entry in step._entries.values())
@@ -129,35 +129,35 @@ def test_a_new_shape_traces_again_and_both_programs_stay() -> None:
 
 
 def test_non_tensor_arguments_are_guarded() -> None:
-    X, y = _data()
+    x, y = _data()
     w, b = tl.zeros(3, 1, requires_grad=True), tl.zeros(1, requires_grad=True)
     we, be = tl.zeros(3, 1, requires_grad=True), tl.zeros(1, requires_grad=True)
     step, eager = tl.compile(_d2l_step(w, b, 0.1)), _d2l_step(we, be, 0.1)
     for k in range(20):
         lr = 0.1 if k < 10 else 0.02
-        step(X, y, lr)
-        eager(X, y, lr)
+        step(x, y, lr)
+        eager(x, y, lr)
     np.testing.assert_array_equal(w.detach().numpy(), we.detach().numpy(), strict=True)
     assert "0.02" in str(step.code)
     with pytest.raises(TypeError, match="must be hashable"):
-        step(X, y, [0.1])
+        step(x, y, [0.1])
 
 
 def test_grads_set_to_none_outside_the_step_are_seen() -> None:
-    X, y = _data()
+    x, y = _data()
     w, b = tl.zeros(3, 1, requires_grad=True), tl.zeros(1, requires_grad=True)
 
-    def step(X: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
-        loss = ((X @ w + b - y) ** 2).mean()
+    def step(x: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
+        loss = ((x @ w + b - y) ** 2).mean()
         loss.backward()
         return loss
 
     compiled = tl.compile(step)
     for _ in range(4):
-        compiled(X, y)
+        compiled(x, y)
     replayed = w.grad.numpy().copy()  # type: ignore[union-attr]
     w.grad = None
-    compiled(X, y)  # eager would make a new .grad: the replay must not add to a stale one
+    compiled(x, y)  # eager would make a new .grad: the replay must not add to a stale one
     np.testing.assert_array_equal(w.grad.numpy() * 4, replayed)  # type: ignore[union-attr]
 
 
@@ -261,11 +261,11 @@ def test_fullgraph_raises_instead(kind: str) -> None:
 
 
 def test_anomaly_mode_runs_eagerly_with_a_warning() -> None:
-    X, y = _data()
+    x, y = _data()
     w, b = tl.zeros(3, 1, requires_grad=True), tl.zeros(1, requires_grad=True)
     step = tl.compile(_d2l_step(w, b, 0.1))
     with tl.autograd.detect_anomaly(), pytest.warns(CompileWarning, match="anomaly"):
-        step(X, y)
+        step(x, y)
     assert step.code is None
 
 
@@ -289,26 +289,26 @@ def test_compiled_module_behaves_as_the_model() -> None:
     tl.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     compiled = tl.compile(model)
-    X, _ = _data()
+    x, _ = _data()
     assert len(list(compiled.parameters())) == 4
-    eager = model(X)
-    np.testing.assert_array_equal(compiled(X).detach().numpy(), eager.detach().numpy())
+    eager = model(x)
+    np.testing.assert_array_equal(compiled(x).detach().numpy(), eager.detach().numpy())
     with tl.no_grad():
         for _ in range(3):
-            out = compiled(X)
+            out = compiled(x)
     np.testing.assert_array_equal(out.numpy(), eager.detach().numpy())
     assert compiled.code is not None and "@" in compiled.code
-    compiled(X).sum().backward()  # grad mode on: eager, with a graph
+    compiled(x).sum().backward()  # grad mode on: eager, with a graph
     assert model[0].weight.grad is not None
 
 
 def test_the_code_is_python_that_compile_accepts() -> None:
-    X, y = _data()
+    x, y = _data()
     w, b = tl.zeros(3, 1, requires_grad=True), tl.zeros(1, requires_grad=True)
     step = tl.compile(_d2l_step(w, b, 0.1))
     for _ in range(3):
-        step(X, y)
+        step(x, y)
     code = step.code
-    assert code is not None and code.startswith("def step(X, y):")
+    assert code is not None and code.startswith("def step(x, y):")
     compile(code, "<step>", "exec")
-    assert "X_data @ w" in code and "del " in code
+    assert "x_data @ w" in code and "del " in code

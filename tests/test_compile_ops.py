@@ -72,9 +72,9 @@ def test_boolean_mask_indexing_runs_eagerly_with_a_warning() -> None:
     compiled = tl.compile(_step(spec, True))
     arrays = (np.array([1.0, -2.0, 3.0]),)
     with pytest.warns(CompileWarning, match="boolean-mask indexing"):
-        out, grads = _run(compiled, arrays, True)
+        out, _ = _run(compiled, arrays, True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # one warning only
-        out, grads = _run(compiled, arrays, True)
+        out, _ = _run(compiled, arrays, True)
     np.testing.assert_array_equal(out, [1.0, 3.0])
     assert compiled.code is None
