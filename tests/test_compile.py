@@ -302,8 +302,38 @@ def test_compiled_module_behaves_as_the_model() -> None:
     assert model[0].weight.grad is not None
 
 
+def test_a_constant_changed_in_place_inside_the_step_starts_afresh_at_every_call() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        total = tl.zeros(3)
+        before = total * 2.0  # read before the change: recorded as a constant
+        with tl.no_grad():
+            total.add_(x)
+            total.add_(x)
+        return total + before
+
+    compiled = tl.compile(step)
+    for k in range(5):
+        x = tl.tensor([1.0, 2.0, 3.0 + k])
+        np.testing.assert_array_equal(compiled(x).numpy(), step(x).numpy())
+    assert compiled.code is not None and ".copy()" in compiled.code
+
+
+def test_a_constant_first_seen_when_changed_in_place_runs_eagerly() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        total = tl.zeros(3)
+        with tl.no_grad():
+            total.add_(x)  # its values before are not known to the record
+        return total
+
+    compiled = tl.compile(step)
+    with pytest.warns(CompileWarning, match="changes between calls"):
+        for k in range(5):
+            x = tl.tensor([1.0, 2.0, 3.0 + k])
+            np.testing.assert_array_equal(compiled(x).numpy(), step(x).numpy())
+
+
 def test_the_code_is_python_that_compile_accepts() -> None:
-    x, y = _data()
+    x, y = _data(600)  # big enough that arrays are deleted after their last use
     w, b = tl.zeros(3, 1, requires_grad=True), tl.zeros(1, requires_grad=True)
     step = tl.compile(_d2l_step(w, b, 0.1))
     for _ in range(3):

@@ -1,5 +1,6 @@
 """The generated function: a prologue that reads the outside arrays, one line per recorded
-step, `del` after each array's last use, and the return value wrapped back into tensors."""
+step (ops on constants only are computed once, at generation), `del` after the last use of
+each array bigger than SMALL, and the return value wrapped back into tensors."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from .codegen import (
     NAMESPACE,
     compare,
@@ -16,6 +18,7 @@ from .codegen import (
     outside_kinds,
     random_line,
     read_name,
+    run_forward,
 )  # fmt: skip
 from .trace import Ref, Trace
 
@@ -46,6 +49,8 @@ class Program:
                        new.wrappers.get(owner)]  # fmt: skip
         self.python_guards = new.guards
         self.lines: list[str] = []
+        self.constants: dict[int, np.ndarray] = {}  # values known when the code is generated
+        self._mutability()
         self._prologue()
         self._body()
         self._epilogue()
@@ -106,8 +111,12 @@ class Program:
             else:
                 wanted = self.outside_names.get(vid, _constant_name(kind))
             self.names[vid] = self._fresh(wanted)
-            if kind[0] == "const":
-                value = kind[1]
+            if kind[0] == "const" and vid in self.mutable:  # written: a fresh copy each call
+                reads.append(
+                    f"{self.names[vid]} = {self._global('_' + self.names[vid], kind[1])}.copy()"
+                )
+            elif kind[0] == "const":
+                value = self.constants[vid] = kind[1]
                 if value.ndim == 0 and value.dtype == np.float64 and np.isfinite(value):
                     self.floats[vid] = repr(float(value))
                 self.namespace[self.names[vid]] = value
@@ -121,13 +130,16 @@ class Program:
 
     def _body(self) -> None:
         steps = self.trace.steps
-        last_use: dict[int, int] = {}
-        for position, step in enumerate(steps):
-            for ref in _all_refs(step.args):
-                last_use[ref.vid] = position
-        keep = {r.vid for r in _all_refs(self.trace.output)}
+        dying: dict[int, list[int]] = {}  # position -> the big values last used there
+        last_use = {ref.vid: k for k, step in enumerate(steps) for ref in _all_refs(step.args)}
+        keep = {r.vid for r in _all_refs(self.trace.output)} | set(self.kinds)
+        for vid, position in last_use.items():
+            if vid not in keep and self.trace.arrays[vid].nbytes >= SMALL:
+                dying.setdefault(position, []).append(vid)
         previous_line = None
         for position, step in enumerate(steps):
+            if step.kind == "op" and self._fold(step):
+                continue
             if step.line and step.line != previous_line:
                 self.lines.append(f"# {step.line}")
                 previous_line = step.line
@@ -137,12 +149,40 @@ class Program:
                     self.names[vid] = self._fresh(f"t{vid}")
                 out.append(self.names[vid])
             self.lines += self._lines(step, out)
-            dead = [self.names[vid] for vid in sorted(last_use) if last_use[vid] == position
-                    and vid not in keep and vid not in self.kinds]  # fmt: skip
+            dead = [self.names[vid] for vid in sorted(dying.get(position, ()))]
             dead += [n for vid, n in zip(step.outputs, out) if vid not in last_use
-                     and vid not in keep]  # fmt: skip
+                     and vid not in keep and self.trace.arrays[vid].nbytes >= SMALL]  # fmt: skip
             if dead:
                 self.lines.append(f"del {', '.join(dict.fromkeys(dead))}")
+
+    def _fold(self, step: Any) -> bool:
+        """An op on constants only is computed once, here, by its own forward: the same
+        NumPy operations, so the same values (the root gradient's reshape and expand...)."""
+        refs = _all_refs(step.args)
+        if not all(r.vid in self.constants for r in refs) or any(
+            self.roots.get(v, v) in self.mutable for v in step.outputs
+        ):
+            return False
+        arrays = run_forward(step.what, *_decode(step.args, self.constants))
+        for vid, array in zip(step.outputs, arrays):
+            self.constants[vid] = array
+            self.names[vid] = self._global(_constant_name(("const", array)), array)
+            if array.ndim == 0 and array.dtype == np.float64 and np.isfinite(array):
+                self.floats[vid] = repr(float(array))
+        return True
+
+    def _mutability(self) -> None:
+        """Which values share memory (views), and which memory is written or handed out: a
+        constant there is copied at every call instead of being shared between calls."""
+        self.roots: dict[int, int] = {}
+        for step in self.trace.steps:
+            if step.kind == "op" and step.what in _VIEWS:
+                source = step.args[0].vid
+                self.roots[step.outputs[0]] = self.roots.get(source, source)
+        written = [s.args[0].vid for s in self.trace.steps if s.kind == "inplace"]
+        written += [s.args[1].vid for s in self.trace.steps if s.kind == "grad" and s.args[1]]
+        written += [r.vid for r in _all_refs(self.trace.output)]
+        self.mutable = {self.roots.get(v, v) for v in written}
 
     def _lines(self, step: Any, out: list[str]) -> list[str]:
         if step.kind == "op":
@@ -191,6 +231,18 @@ class Program:
             if (tensor._grad is None) != was_none:
                 return False
         return all(read() == value for read, value in self.python_guards)
+
+
+SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at return)
+_VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the input's memory
+
+
+def _decode(args: Any, constants: dict[int, np.ndarray]) -> Any:
+    if isinstance(args, Ref):
+        return constants[args.vid]
+    if isinstance(args, (tuple, list)):
+        return type(args)(_decode(a, constants) for a in args)
+    return args
 
 
 def _constant_name(kind: tuple[Any, ...]) -> str:

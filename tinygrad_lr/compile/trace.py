@@ -163,7 +163,11 @@ class Recorder:
         if self.trace.problem is not None:
             return
         if name == "grad":
+            # First seen here: its .grad before the assignment decides nothing, so no guard.
+            first_seen = id(tensor._data) not in self._ids
             owner = self.value(tensor)
+            if first_seen:
+                self.trace.grad_was_none.pop(owner, None)
             if self.trace.sources.get(owner, ("",))[0] not in ("arg", "outside"):
                 self.fail("a .grad is set on a tensor computed inside the step (retain_grad?)")
                 return
