@@ -342,3 +342,22 @@ def test_the_code_is_python_that_compile_accepts() -> None:
     assert code is not None and code.startswith("def step(x, y):")
     compile(code, "<step>", "exec")
     assert "x_data @ w" in code and "del " in code
+
+
+def test_big_steps_replay_again_and_again() -> None:
+    x, y = _data(1000)  # arrays above the size whose buffers are deleted after last use
+    results = []
+    for compiled in (False, True):
+        w = tl.zeros(3, 1, requires_grad=True)
+
+        def step(x: tl.Tensor, y: tl.Tensor, w: tl.Tensor = w) -> tl.Tensor:
+            loss = ((x @ w - y) ** 2).mean()
+            loss.backward()
+            with tl.no_grad():
+                w.sub_(0.1 * w.grad)
+                w.grad.zero_()
+            return loss
+
+        run = tl.compile(step) if compiled else step
+        results.append([run(x, y).detach().numpy().copy() for _ in range(6)])
+    np.testing.assert_array_equal(np.array(results[0]), np.array(results[1]), strict=True)

@@ -40,6 +40,7 @@ class Program:
         self.namespace: dict[str, Any] = dict(NAMESPACE)
         self.taken = set(self.namespace) | set(arg_names)
         self.names: dict[int, str] = {}
+        self.counts: dict[str, int] = {}  # the last number given to each name
         self.floats: dict[int, str] = {}  # float64 constants as Python literals
         self.tensor_names: dict[int, str] = {}  # outside tensors, globals of the code
         self.arg_names = arg_names
@@ -64,9 +65,12 @@ class Program:
     # --- names -----------------------------------------------------------------------------
 
     def _fresh(self, wanted: str) -> str:
-        name, k = _identifier(wanted), 1
+        base = _identifier(wanted)
+        name, k = base, self.counts.get(base, 0)
         while name in self.taken:
-            name, k = f"{_identifier(wanted)}_{k}", k + 1
+            k += 1
+            name = f"{base}_{k}"
+        self.counts[base] = k
         self.taken.add(name)
         return name
 
@@ -138,7 +142,7 @@ class Program:
                 dying.setdefault(position, []).append(vid)
         previous_line = None
         for position, step in enumerate(steps):
-            if step.kind == "op" and self._fold(step):
+            if step.kind == "op" and (self._fold(step) or self._identity(step)):
                 continue
             if step.line and step.line != previous_line:
                 self.lines.append(f"# {step.line}")
@@ -149,7 +153,9 @@ class Program:
                     self.names[vid] = self._fresh(f"t{vid}")
                 out.append(self.names[vid])
             self.lines += self._lines(step, out)
-            dead = [self.names[vid] for vid in sorted(dying.get(position, ()))]
+            dead = [
+                self.names[v] for v in sorted(dying.get(position, ())) if v not in self.constants
+            ]
             dead += [n for vid, n in zip(step.outputs, out) if vid not in last_use
                      and vid not in keep and self.trace.arrays[vid].nbytes >= SMALL]  # fmt: skip
             if dead:
@@ -169,6 +175,29 @@ class Program:
             self.names[vid] = self._global(_constant_name(("const", array)), array)
             if array.ndim == 0 and array.dtype == np.float64 and np.isfinite(array):
                 self.floats[vid] = repr(float(array))
+        return True
+
+    def _identity(self, step: Any) -> bool:
+        """`x ** 1` and `x * ones` are x, bit for bit: the output is a second name for x
+        (when neither is written in place, which would tell the two apart)."""
+        op, args, out = step.what, step.args, step.outputs[0]
+        if op is ops.PowScalar and args[1] == 1 and not isinstance(args[1], bool):
+            source = args[0].vid
+        elif op is ops.Mul and any(
+            isinstance(a, Ref) and a.vid in self.constants and np.all(self.constants[a.vid] == 1)
+            for a in args
+        ):
+            source = next(a.vid for a in args if a.vid not in self.constants or a is args[1])
+        else:
+            return False
+        result, before = self.trace.arrays[out], self.trace.arrays[source]
+        if (
+            (result.shape, result.dtype) != (before.shape, before.dtype)
+            or {self.roots.get(out, out), self.roots.get(source, source)} & self.mutable
+            or source in self.constants
+        ):
+            return False
+        self.names[out] = self.names[source]
         return True
 
     def _mutability(self) -> None:
