@@ -117,6 +117,12 @@ def _note(row: dict[str, Any]) -> str:
     parts = []
     if "us_per_op" in extra:
         parts.append(f"{extra['us_per_op']:.2f} us/op")
+    if "record_ms" in extra:
+        note = f"first call {extra['first_call_ms']:.1f} ms, recording + codegen "
+        note += f"{extra['record_ms']:.1f} ms"
+        if "eager20_ms" in extra:  # in eager steps: 20 eager steps take eager20_ms
+            note += f" = {20 * extra['record_ms'] / extra['eager20_ms']:.1f} eager steps"
+        parts.append(note)
     if "growth_kib" in extra:
         parts.append(
             f"growth {extra['growth_kib']:+.0f} KiB over {workloads.memory_steps(False):,} steps"

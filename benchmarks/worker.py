@@ -26,6 +26,7 @@ from benchmarks.workloads import Chain, Regression
 IMPLS = {
     "numpy": ("benchmarks.impl_numpy", "numpy"),
     "tinygrad_lr": ("benchmarks.impl_tinygrad_lr", "tinygrad_lr"),
+    "compiled": ("benchmarks.impl_compiled", "tinygrad_lr"),
     "pytorch": ("benchmarks.impl_torch", "torch"),
     "mygrad": ("benchmarks.impl_mygrad", "mygrad"),
     "autograd": ("benchmarks.impl_hips", "autograd"),
@@ -67,15 +68,21 @@ def _measure(
         train = factory(data)
         start = perf_counter()
         params = train(data.batches)
-        return {"seconds": perf_counter() - start, "result": _lists(params), "extra": {}}
+        seconds = perf_counter() - start
+        return {"seconds": seconds, "result": _lists(params), "extra": _extra_of(impl)}
     run = factory(data)
     start = perf_counter()
     _, result = run()
     seconds = perf_counter() - start
-    extra: dict[str, Any] = {"us_per_op": 1e6 * seconds / data.n_ops}
+    extra: dict[str, Any] = {"us_per_op": 1e6 * seconds / data.n_ops, **_extra_of(impl)}
     if workload.startswith("deep") and impl.TRACED:
         extra["graph_peak_kib"] = _traced_peak(factory, data)
     return {"seconds": seconds, "result": _lists(result), "extra": extra}
+
+
+def _extra_of(impl: ModuleType) -> dict[str, Any]:
+    """What an implementation measures itself (tl.compile: recording and first-call times)."""
+    return impl.extra() if hasattr(impl, "extra") else {}
 
 
 def _traced_peak(factory: Any, data: Chain) -> float:

@@ -22,6 +22,7 @@ from .autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
+from .compile import compile
 from .creation import (
     arange,
     as_tensor,
@@ -149,6 +150,7 @@ __all__ = [
     "cat",
     "clamp",
     "clip",
+    "compile",
     "concatenate",
     "cos",
     "data",

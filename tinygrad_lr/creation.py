@@ -13,6 +13,7 @@ import numpy as np
 
 from .device import check_device
 from .generator import default_generator, manual_seed, numpy_generator
+from .autograd import graph
 from .tensor import Tensor, _dtype, _shape_args, _to_array
 
 __all__ = [
@@ -57,6 +58,26 @@ def _new(
         array = array.astype(_dtype(dtype, "dtype"), copy=False)
     tensor = Tensor._make(array, False, None)
     return tensor.requires_grad_(True) if requires_grad else tensor
+
+
+def _drawn(
+    generator: Any,
+    method: str,
+    args: tuple[Any, ...],
+    dtype: Any,
+    requires_grad: bool,
+    device: Any,
+    where: str,
+) -> Tensor:
+    """A tensor of random draws `generator.<method>(*args)`; op observers are told what was
+    drawn and from which generator (tl.compile draws again at each call)."""
+    rng = numpy_generator(generator, where)
+    drawn = _new(getattr(rng, method)(*args), dtype, requires_grad, device, where)
+    for observer in graph._observers:
+        on_random = getattr(observer, "on_random", None)
+        if on_random is not None:
+            on_random(drawn, method, args, rng)
+    return drawn
 
 
 def tensor(
@@ -182,8 +203,7 @@ def rand(
     requires_grad: bool = False,
 ) -> Tensor:
     """Uniform draws from [0, 1)."""
-    draws = numpy_generator(generator, "rand").random(_size(size, "rand"))
-    return _new(draws, dtype, requires_grad, device, "rand")
+    return _drawn(generator, "random", (_size(size, "rand"),), dtype, requires_grad, device, "rand")
 
 
 def randn(
@@ -194,8 +214,9 @@ def randn(
     requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal draws."""
-    draws = numpy_generator(generator, "randn").standard_normal(_size(size, "randn"))
-    return _new(draws, dtype, requires_grad, device, "randn")
+    return _drawn(
+        generator, "standard_normal", (_size(size, "randn"),), dtype, requires_grad, device, "randn"
+    )
 
 
 def rand_like(
@@ -227,8 +248,19 @@ def normal(
     if np.any(std_array < 0):
         raise ValueError(f"normal: std must be non-negative, got {std}")
     shape = None if size is None else _size((size,), "normal")
-    draws = numpy_generator(generator, "normal").normal(mean_array, std_array, shape)
-    return _new(draws, dtype, requires_grad, device, "normal")
+    return _drawn(
+        generator,
+        "normal",
+        (
+            mean_array,
+            std_array,
+            shape,
+        ),
+        dtype,
+        requires_grad,
+        device,
+        "normal",
+    )
 
 
 def randint(
@@ -245,8 +277,19 @@ def randint(
         low, high = 0, low
     if low >= high:
         raise ValueError(f"randint: needs low < high, got low={low}, high={high}")
-    draws = numpy_generator(generator, "randint").integers(low, high, _size((size,), "randint"))
-    return _new(draws, dtype, False, device, "randint")
+    return _drawn(
+        generator,
+        "integers",
+        (
+            low,
+            high,
+            _size((size,), "randint"),
+        ),
+        dtype,
+        False,
+        device,
+        "randint",
+    )
 
 
 def randperm(
@@ -258,5 +301,4 @@ def randperm(
     requires_grad: bool = False,
 ) -> Tensor:
     """A random ordering of 0 .. n-1 (for shuffling minibatches)."""
-    draws = numpy_generator(generator, "randperm").permutation(n)
-    return _new(draws, dtype, requires_grad, device, "randperm")
+    return _drawn(generator, "permutation", (n,), dtype, requires_grad, device, "randperm")

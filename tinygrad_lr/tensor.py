@@ -166,8 +166,17 @@ class Tensor:
 
     # --- leaving the graph ------------------------------------------------------------------
 
+    def _note_read(self, how: str) -> None:
+        """Tell op observers that the values leave the graph as Python data here (a trace of
+        the ops, such as tl.compile's, cannot follow them)."""
+        for observer in graph._observers:
+            on_read = getattr(observer, "on_read", None)
+            if on_read is not None:
+                on_read(self, how)
+
     def item(self) -> Scalar:
         """The single value of a one-element tensor as a Python number."""
+        self._note_read("item()")
         if self._data.size != 1:
             raise RuntimeError(
                 f"item(): a tensor with {self._data.size} elements (shape {self.shape}) "
@@ -176,6 +185,7 @@ class Tensor:
         return self._data.item()
 
     def tolist(self) -> Any:
+        self._note_read("tolist()")
         return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
@@ -185,6 +195,7 @@ class Tensor:
                 "numpy(): can't call numpy() on a tensor that requires grad; "
                 "use tensor.detach().numpy()"
             )
+        self._note_read("numpy()")
         return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -203,14 +214,17 @@ class Tensor:
                 f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
+        self._note_read("bool()")
         return bool(self._data.item())
 
     def __format__(self, spec: str) -> str:
+        self._note_read("format()")
         if spec and self._data.size == 1:
             return format(self._data.item(), spec)
         return repr(self) if not spec else format(repr(self), spec)
 
     def __repr__(self) -> str:
+        self._note_read("repr()")
         body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extras = []
         if self.dtype not in (np.float64, np.int64, np.bool_):

@@ -1,0 +1,192 @@
+"""`tl.compile(step)`: a training step recorded while it runs, replayed as straight-line NumPy.
+
+    @tl.compile
+    def step(X, y):
+        loss = ((X @ w + b - y) ** 2).mean()
+        loss.backward()
+        with tl.no_grad():
+            for p in (w, b):
+                p -= lr * p.grad
+                p.grad.zero_()
+        return loss
+
+    step(X, y); print(step.code)     # the step as NumPy lines
+
+How it works. A call records every op the step runs (`observe_ops`): forward, the whole
+backward pass, optimiser updates and other in-place changes, `.grad` assignments, random draws.
+The second call with the same signature (shapes, dtypes and requires_grad of the tensor
+arguments, the other arguments' values, grad mode) records again; when both records agree, the
+NumPy source is generated and every later call runs it: no Tensor, no graph, no dispatch.
+Records that differ (an optimiser's first step makes its state) are recorded again, up to
+`MAX_RECORDS` times.
+
+What is live: tensors the step reads from outside (parameters, data, optimiser state, `.grad`)
+are read and written at every call; an optimiser's hyper-parameters and Adam's bias corrections
+are computed again at their place in every call; random draws come from the library's
+generator at every call. What is frozen: Python numbers inside the step that do not come from
+an optimiser (a global `lr`): pass them as arguments, the signature then guards them.
+
+What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
+`Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
+`.numpy()`, printing), boolean-mask indexing, hooks and retain_grad, in-place changes of
+tensors in the graph, a user's Function computing outside Tensor operations, anomaly mode and
+saved-tensor hooks. The result of a compiled call has no graph: call backward inside the step.
+A user's own `Function` is replayed through the built-in ops its forward and backward ran.
+
+`tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
+and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph
+for backward; under `no_grad` it replays the forward (the modules' `training` flags are part
+of the signature).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from ..autograd import graph
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor
+from .codegen import Mismatch
+from .names import outside_names
+from .program import Program
+from .trace import Recorder, Trace, Unsupported
+
+MAX_RECORDS = 4  # records of one signature before giving up on it
+MAX_SIGNATURES = 8  # signatures kept per function
+
+__all__ = ["CompileWarning", "CompiledFunction", "Unsupported", "compile"]
+
+
+class CompileWarning(UserWarning):
+    """A step runs eagerly because it cannot be replayed faithfully."""
+
+
+class _Entry:
+    """What is known about one signature: its last record, its program, or that it is eager."""
+
+    def __init__(self) -> None:
+        self.last: Trace | None = None
+        self.records = 0
+        self.program: Program | None = None
+        self.eager = False
+
+
+class CompiledFunction:
+    """The callable `tl.compile(fn)` returns; `code` is the source of the latest program."""
+
+    def __init__(self, fn: Callable[..., Any], fullgraph: bool = False) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.fullgraph = fullgraph
+        self._entries: dict[Any, _Entry] = {}
+        self._latest: Program | None = None
+        self._warned = False
+        try:
+            self._arg_names = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            self._arg_names = []
+
+    @property
+    def code(self) -> str | None:
+        """The generated source of the latest signature (None before the first replay)."""
+        return None if self._latest is None else self._latest.source
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _state.detect_anomaly or graph._saved_hooks:
+            self._give_up("anomaly mode or saved-tensor hooks are on")
+            return self.fn(*args, **kwargs)
+        if kwargs:  # keyword arguments are passed by position
+            args = tuple(inspect.signature(self.fn).bind(*args, **kwargs).arguments.values())
+        key = _signature(args)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+            while len(self._entries) > MAX_SIGNATURES:
+                self._entries.pop(next(iter(self._entries)))
+        if entry.eager:
+            return self.fn(*args)
+        program = entry.program
+        if program is not None and program.holds(args):
+            return program.function(*[a for a in args if isinstance(a, Tensor)])
+        return self._record(entry, args)
+
+    def _record(self, entry: _Entry, args: tuple[Any, ...]) -> Any:
+        recorder = Recorder(args)
+        with graph.observe_ops(recorder):
+            result = self.fn(*args)
+        trace = recorder.finish(result)
+        if trace.problem is not None:
+            entry.eager, entry.last, entry.program = True, None, None
+            self._give_up(trace.problem)
+            return result
+        previous, entry.last, entry.records = entry.last, trace, entry.records + 1
+        if previous is not None:
+            try:
+                entry.program = self._latest = Program(
+                    previous,
+                    trace,
+                    getattr(self.fn, "__name__", "step"),
+                    self._tensor_names(args),
+                    outside_names(self.fn, trace),
+                )
+                entry.last, entry.records = None, 0  # the program holds what it needs
+            except Mismatch as mismatch:
+                entry.program = None
+                if entry.records >= MAX_RECORDS:
+                    entry.eager, entry.last = True, None
+                    self._give_up(f"{mismatch} after {entry.records} calls")
+        return result
+
+    def _tensor_names(self, args: tuple[Any, ...]) -> list[str]:
+        names = [n for n, a in zip(self._arg_names, args) if isinstance(a, Tensor)]
+        count = sum(isinstance(a, Tensor) for a in args)
+        return names if len(names) == count else [f"arg{k}" for k in range(count)]
+
+    def _give_up(self, why: str) -> None:
+        message = f"tl.compile: {why}; {getattr(self.fn, '__name__', 'the step')} runs eagerly"
+        if self.fullgraph:
+            raise Unsupported(message)
+        if not self._warned:
+            self._warned = True
+            warnings.warn(message, CompileWarning, stacklevel=3)
+
+
+def _signature(args: tuple[Any, ...]) -> Any:
+    """What a program is specific to: tensor metadata, other arguments' values, grad mode."""
+    parts: list[Any] = [_state.grad_enabled]
+    for arg in args:
+        if isinstance(arg, Tensor):
+            parts.append(("tensor", arg.shape, arg.dtype.str, arg.requires_grad))
+        else:
+            try:
+                hash(arg)
+            except TypeError:
+                raise TypeError(
+                    f"tl.compile: arguments other than tensors must be hashable (they are part "
+                    f"of the signature), got a {type(arg).__name__}"
+                ) from None
+            parts.append((type(arg).__name__, arg))
+    return tuple(parts)
+
+
+def compile(model: Any = None, *, fullgraph: bool = False, **options: Any) -> Any:
+    """`tl.compile(fn)` or `@tl.compile`: fn recorded once per signature and replayed as NumPy.
+    `tl.compile(module)` wraps an nn.Module (see the module docstring). Other options of
+    `torch.compile` (mode, backend, dynamic...) are accepted and ignored."""
+    if model is None:
+        return lambda fn: compile(fn, fullgraph=fullgraph, **options)
+    from ..nn.modules import Module
+
+    if isinstance(model, Module):
+        from .module import CompiledModule
+
+        return CompiledModule(model, fullgraph)
+    if not callable(model):
+        raise TypeError(
+            f"tl.compile: expected a function or an nn.Module, got {type(model).__name__}"
+        )
+    return CompiledFunction(model, fullgraph)

@@ -1,0 +1,193 @@
+"""From two recorded calls of a step to Python source: one NumPy line per recorded op.
+
+Each built-in op becomes the NumPy expression its forward computes, on the same arrays in the
+same order, so the replay agrees with eager to the last bit. An op without a line of its own
+here calls the op's forward itself (`_forward(...)`): the same NumPy code, less readable.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import creation, ops
+from ..tensor import Tensor
+from .trace import Ref, Step, Trace
+
+Source = Callable[..., str]  # an argument -> its Python source
+
+
+class Mismatch(Exception):  # noqa: N818  (a reason, not an error)
+    """Two recorded calls differ: the step is not the same from call to call."""
+
+
+# --- comparing two calls ------------------------------------------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+            and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+        )  # fmt: skip
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if callable(a) and not isinstance(a, type):  # live values' read functions: the same code
+        if isinstance(a, functools.partial):
+            return isinstance(b, functools.partial) and a.func is b.func
+        code = getattr(a, "__code__", None)
+        return a is b or (code is not None and code is getattr(b, "__code__", None))
+    return type(a) is type(b) and (a is b or bool(a == b))
+
+
+def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
+    """How each outside value of `new` is reached at every call: ("arg", i), ("grad", owner),
+    ("ref", tensor) for state kept between calls, or ("const", array) for a value made inside
+    the step that came out the same both times. Raises Mismatch for anything else."""
+    if old.sources.keys() != new.sources.keys():
+        raise Mismatch("the step reads different tensors from call to call")
+    kinds: dict[int, tuple[Any, ...]] = {}
+    for vid, source in new.sources.items():
+        if source[0] != "outside":
+            if old.sources[vid] != source:
+                raise Mismatch("the step reads different tensors from call to call")
+            kinds[vid] = source
+        elif old.wrappers.get(vid) is new.wrappers.get(vid):
+            kinds[vid] = ("ref", new.wrappers[vid])
+        elif old.arrays[vid] is new.arrays[vid]:
+            kinds[vid] = ("ref", Tensor._make(new.arrays[vid]))
+        elif _same(old.snapshots[vid], new.snapshots[vid]):
+            kinds[vid] = ("const", new.snapshots[vid])
+        else:
+            step = next((s for s in new.steps if Ref(vid) in _refs(s.args)), None)
+            where = f" (at {step.line})" if step is not None else ""
+            raise Mismatch(f"a tensor made outside Tensor operations changes between calls{where}")
+    return kinds
+
+
+def compare(old: Trace, new: Trace) -> None:
+    """Raise Mismatch unless both calls ran the same steps on the same kinds of values."""
+    if len(old.steps) != len(new.steps):
+        raise Mismatch(f"the step ran {len(old.steps)} operations, then {len(new.steps)}")
+    for a, b in zip(old.steps, new.steps):
+        if a.kind != b.kind or not _same(a.what, b.what) or not _same(a.args, b.args):
+            raise Mismatch(f"the operations differ from call to call (at {b.line})")
+        if a.outputs != b.outputs:
+            raise Mismatch(f"the operations differ from call to call (at {b.line})")
+    if not _same(old.output, new.output):
+        raise Mismatch("the step returns something different from call to call")
+    if old.grad_was_none != new.grad_was_none or len(old.guards) != len(new.guards):
+        raise Mismatch("which tensors have a .grad differs from call to call")
+
+
+def _refs(args: Any) -> list[Ref]:
+    if isinstance(args, Ref):
+        return [args]
+    if isinstance(args, (tuple, list)):
+        return [r for a in args for r in _refs(a)]
+    return []
+
+
+# --- the NumPy line of each op ----------------------------------------------------------------
+
+_BINARY = {ops.Add: "+", ops.Sub: "-", ops.Mul: "*", ops.Div: "/", ops.Pow: "**",
+           ops.MatMul: "@"}  # fmt: skip
+_UNARY = {ops.Exp: "np.exp", ops.Log: "np.log", ops.Sqrt: "np.sqrt", ops.Sin: "np.sin",
+          ops.Cos: "np.cos", ops.Abs: "np.abs", ops.Tanh: "np.tanh",
+          ops.Maximum: "np.maximum", ops.Minimum: "np.minimum", ops.Where: "np.where"}  # fmt: skip
+_IN_PLACE = {"add_": "np.add({0}, {1}, out={0})", "sub_": "np.subtract({0}, {1}, out={0})",
+             "mul_": "np.multiply({0}, {1}, out={0})", "div_": "np.divide({0}, {1}, out={0})",
+             "copy_": "np.copyto({0}, {1})", "fill_": "{0}.fill({1})",
+             "zero_": "{0}.fill({1})"}  # fmt: skip
+
+
+def op_lines(step: Step, src: Source, out: list[str]) -> list[str]:
+    """The lines computing `step`'s outputs (named `out`) from its arguments (`src(arg)`)."""
+    op, args = step.what, step.args
+    z = out[0]
+    if op in _BINARY:  # a float64 number may be written as a Python float: it rounds the same
+        number = op is not ops.MatMul
+        return [f"{z} = {src(args[0], number)} {_BINARY[op]} {src(args[1], number)}"]
+    if op in _UNARY:
+        return [f"{z} = {_UNARY[op]}({', '.join(src(a) for a in args)})"]
+    if op is ops.Neg:
+        return [f"{z} = -{src(args[0])}"]
+    if op is ops.PowScalar:
+        return [f"{z} = {src(args[0])} ** {args[1]!r}"]
+    if op is ops.Sigmoid:
+        return [f"{z} = np.exp(-np.logaddexp(0.0, -{src(args[0])}))"]
+    if op is ops.Relu:
+        x = src(args[0])
+        return [f"{z} = np.where({x} <= 0, np.zeros((), dtype={x}.dtype), {x})"]
+    if op is ops.Clamp:
+        return [f"{z} = np.clip({src(args[0])}, {src(args[1])}, {src(args[2])})"]
+    if op is ops.NonDifferentiable:
+        name = args[0].__name__
+        func = f"np.{name}" if getattr(np, name, None) is args[0] else src(args[0])
+        return [f"{z} = {func}({', '.join(src(a) for a in args[1:])})"]
+    if op is ops.Cast:
+        return [f"{z} = {src(args[0])}.astype(np.{np.dtype(args[1]).name})"]
+    if op is ops.Clone:
+        return [f"{z} = {src(args[0])}.copy()"]
+    if op in (ops.Sum, ops.Mean):
+        method = "sum" if op is ops.Sum else "mean"
+        axes = "" if args[1] is None and not args[2] else f"axis={args[1]!r}, keepdims={args[2]}"
+        return [f"{z} = {src(args[0])}.{method}({axes})"]
+    if op is ops.Reshape:
+        return [f"{z} = {src(args[0])}.reshape({args[1]!r})"]
+    if op is ops.Permute:
+        return [f"{z} = {src(args[0])}.transpose({args[1]!r})"]
+    if op is ops.Expand:
+        return [f"{z} = np.broadcast_to({src(args[0])}, {args[1]!r})"]
+    if op is ops.GetItem:
+        return [f"{z} = {src(args[0])}[{src(args[1])}]"]
+    if op is ops.IndexAdd:  # repeated indices get every update
+        return [f"{z} = np.zeros({args[2]!r}, dtype={src(args[0])}.dtype)",
+                f"np.add.at({z}, {src(args[1])}, {src(args[0])})"]  # fmt: skip
+    if op is ops.IndexPut:
+        return [f"{z} = {src(args[0])}.copy()", f"{z}[{src(args[1])}] = {src(args[2])}"]
+    if op is ops.Cat:
+        return [f"{z} = np.concatenate([{', '.join(src(a) for a in args[1:])}], axis={args[0]})"]
+    # any other op: its own forward, on tensors around the arrays
+    targets = ", ".join(out) + ("," if len(out) == 1 else "")
+    return [f"{targets} = _forward({op.__name__}, {', '.join(src(a) for a in args)})"]
+
+
+def run_forward(op: Any, *args: Any) -> tuple[np.ndarray, ...]:
+    """The arrays `op.forward` computes from `args` (arrays are wrapped in tensors)."""
+    wrapped = [Tensor._make(a) if isinstance(a, np.ndarray) else a for a in args]
+    result = op.forward(op(), *wrapped)
+    outputs = result if isinstance(result, tuple) else (result,)
+    return tuple(np.asarray(o._data) for o in outputs)
+
+
+def in_place_line(step: Step, src: Source) -> str:
+    value = 0 if step.what == "zero_" else step.args[1]
+    return _IN_PLACE[step.what].format(src(step.args[0]), src(value, True))
+
+
+def random_line(step: Step, z: str, dtype: np.dtype) -> str:
+    args = ", ".join(
+        repr(a) if not isinstance(a, np.ndarray) else repr(a.tolist()) for a in step.args
+    )
+    default = np.int64 if step.what in ("integers", "permutation") else np.float64
+    cast = "" if dtype == default else f".astype(np.{dtype.name})"
+    return f"{z} = np.asarray(_generator().{step.what}({args})){cast}"
+
+
+def read_name(read: Callable[[], Any]) -> str:
+    """A readable name for a live value's read function (e.g. lr, step_size)."""
+    if isinstance(read, functools.partial):
+        keys = [a for a in read.args if isinstance(a, str)]
+        return keys[0] if keys else read.func.__name__.strip("_")
+    return getattr(read, "__name__", "value").strip("_<>") or "value"
+
+
+NAMESPACE = {"np": np, "_generator": creation.default_generator, "_forward": run_forward,
+             "_tensor": Tensor._make,
+             **{name: getattr(ops, name) for name in ops.__all__}}  # fmt: skip

@@ -1,0 +1,291 @@
+"""The generated function: a prologue that reads the outside arrays, one line per recorded
+step (ops on constants only are computed once, at generation), `del` after the last use of
+each array bigger than SMALL, and the return value wrapped back into tensors."""
+
+from __future__ import annotations
+
+import keyword
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from .codegen import (
+    NAMESPACE,
+    compare,
+    in_place_line,
+    op_lines,
+    outside_kinds,
+    random_line,
+    read_name,
+    run_forward,
+)  # fmt: skip
+from .trace import Ref, Trace
+
+
+def _identifier(name: str) -> str:
+    lead = "_" if name.startswith("_") else ""
+    name = "".join(c if c.isalnum() else "_" for c in name).strip("_") or "t"
+    return lead + (name + "_" if keyword.iskeyword(name) or name[0].isdigit() else name)
+
+
+class Program:
+    """Source and namespace of the replay of `new` (checked against `old`, the call before)."""
+
+    def __init__(self, old: Trace, new: Trace, fn_name: str, arg_names: list[str],
+                 outside_names: dict[int, str]) -> None:  # fmt: skip
+        compare(old, new)
+        self.trace = new
+        self.kinds = outside_kinds(old, new)
+        self.namespace: dict[str, Any] = dict(NAMESPACE)
+        self.taken = set(self.namespace) | set(arg_names)
+        self.names: dict[int, str] = {}
+        self.counts: dict[str, int] = {}  # the last number given to each name
+        self.floats: dict[int, str] = {}  # float64 constants as Python literals
+        self.tensor_names: dict[int, str] = {}  # outside tensors, globals of the code
+        self.arg_names = arg_names
+        self.outside_names = outside_names
+        self.guards = [(owner, was_none) for owner, was_none in new.grad_was_none.items()
+                       if self.kinds[owner][0] == "arg" or self.kinds[owner][1] is
+                       new.wrappers.get(owner)]  # fmt: skip
+        self.python_guards = new.guards
+        self.lines: list[str] = []
+        self.constants: dict[int, np.ndarray] = {}  # values known when the code is generated
+        self._mutability()
+        self._prologue()
+        self._body()
+        self._epilogue()
+        header = f"def {_identifier(fn_name)}({', '.join(arg_names)}):"
+        self.source = "\n".join([header, *("    " + line for line in self.lines)]) + "\n"
+        code = compile(self.source, f"<tl.compile {fn_name}>", "exec")
+        exec(code, self.namespace)
+        self.function = self.namespace[_identifier(fn_name)]
+        del self.trace  # its arrays: the program keeps only what the code reads
+
+    # --- names -----------------------------------------------------------------------------
+
+    def _fresh(self, wanted: str) -> str:
+        base = _identifier(wanted)
+        name, k = base, self.counts.get(base, 0)
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.counts[base] = k
+        self.taken.add(name)
+        return name
+
+    def _global(self, wanted: str, value: Any) -> str:
+        name = self._fresh(wanted)
+        self.namespace[name] = value
+        return name
+
+    def _tensor_name(self, vid: int) -> str:
+        """The name of the Tensor holding outside value `vid` (an argument, or a global)."""
+        kind = self.kinds[vid]
+        if kind[0] == "arg":
+            return self.arg_names[kind[1]]
+        if vid not in self.tensor_names:
+            self.tensor_names[vid] = self._global("_" + self.names[vid], kind[1])
+        return self.tensor_names[vid]
+
+    def src(self, arg: Any, number: bool = False) -> str:
+        """Python source for a step's argument: a name, or a literal (`number`: a float64
+        constant may be written as a Python float, as an operand of arithmetic)."""
+        if isinstance(arg, Ref):
+            if number and arg.vid in self.floats:
+                return self.floats[arg.vid]
+            return self.names[arg.vid]
+        if isinstance(arg, tuple):
+            return "(" + "".join(self.src(a) + ", " for a in arg).rstrip(" ") + ")"
+        if isinstance(arg, list):
+            return "[" + ", ".join(self.src(a) for a in arg) + "]"
+        if isinstance(arg, (np.ndarray, np.dtype)) or callable(arg):
+            return self._global("_constant", arg)
+        return repr(arg)
+
+    # --- the three parts ---------------------------------------------------------------------
+
+    def _prologue(self) -> None:
+        reads = []
+        for vid, kind in sorted(self.kinds.items()):
+            if kind[0] == "arg":
+                wanted = self.arg_names[kind[1]] + "_data"
+            elif kind[0] == "grad":
+                wanted = self.names[kind[1]] + "_grad"
+            else:
+                wanted = self.outside_names.get(vid, _constant_name(kind))
+            self.names[vid] = self._fresh(wanted)
+            if kind[0] == "const" and vid in self.mutable:  # written: a fresh copy each call
+                reads.append(
+                    f"{self.names[vid]} = {self._global('_' + self.names[vid], kind[1])}.copy()"
+                )
+            elif kind[0] == "const":
+                value = self.constants[vid] = kind[1]
+                if value.ndim == 0 and value.dtype == np.float64 and np.isfinite(value):
+                    self.floats[vid] = repr(float(value))
+                self.namespace[self.names[vid]] = value
+            elif kind[0] == "grad":
+                reads.append(f"{self.names[vid]} = {self._tensor_name(kind[1])}._grad._data")
+            else:
+                reads.append(f"{self.names[vid]} = {self._tensor_name(vid)}._data")
+        if reads:
+            self.lines.append("# the arrays inside the tensors, read at every call")
+            self.lines += reads
+
+    def _body(self) -> None:
+        steps = self.trace.steps
+        dying: dict[int, list[int]] = {}  # position -> the big values last used there
+        last_use = {ref.vid: k for k, step in enumerate(steps) for ref in _all_refs(step.args)}
+        keep = {r.vid for r in _all_refs(self.trace.output)} | set(self.kinds)
+        for vid, position in last_use.items():
+            if vid not in keep and self.trace.arrays[vid].nbytes >= SMALL:
+                dying.setdefault(position, []).append(vid)
+        previous_line = None
+        for position, step in enumerate(steps):
+            if step.kind == "op" and (self._fold(step) or self._identity(step)):
+                continue
+            if step.line and step.line != previous_line:
+                self.lines.append(f"# {step.line}")
+                previous_line = step.line
+            out = []
+            for vid in step.outputs:
+                if vid not in self.names:
+                    self.names[vid] = self._fresh(f"t{vid}")
+                out.append(self.names[vid])
+            self.lines += self._lines(step, out)
+            dead = [
+                self.names[v] for v in sorted(dying.get(position, ())) if v not in self.constants
+            ]
+            dead += [n for vid, n in zip(step.outputs, out) if vid not in last_use
+                     and vid not in keep and self.trace.arrays[vid].nbytes >= SMALL]  # fmt: skip
+            if dead:
+                self.lines.append(f"del {', '.join(dict.fromkeys(dead))}")
+
+    def _fold(self, step: Any) -> bool:
+        """An op on constants only is computed once, here, by its own forward: the same
+        NumPy operations, so the same values (the root gradient's reshape and expand...)."""
+        refs = _all_refs(step.args)
+        if not all(r.vid in self.constants for r in refs) or any(
+            self.roots.get(v, v) in self.mutable for v in step.outputs
+        ):
+            return False
+        arrays = run_forward(step.what, *_decode(step.args, self.constants))
+        for vid, array in zip(step.outputs, arrays):
+            self.constants[vid] = array
+            self.names[vid] = self._global(_constant_name(("const", array)), array)
+            if array.ndim == 0 and array.dtype == np.float64 and np.isfinite(array):
+                self.floats[vid] = repr(float(array))
+        return True
+
+    def _identity(self, step: Any) -> bool:
+        """`x ** 1` and `x * ones` are x, bit for bit: the output is a second name for x
+        (when neither is written in place, which would tell the two apart)."""
+        op, args, out = step.what, step.args, step.outputs[0]
+        if op is ops.PowScalar and args[1] == 1 and not isinstance(args[1], bool):
+            source = args[0].vid
+        elif op is ops.Mul and any(
+            isinstance(a, Ref) and a.vid in self.constants and np.all(self.constants[a.vid] == 1)
+            for a in args
+        ):
+            source = next(a.vid for a in args if a.vid not in self.constants or a is args[1])
+        else:
+            return False
+        result, before = self.trace.arrays[out], self.trace.arrays[source]
+        if (
+            (result.shape, result.dtype) != (before.shape, before.dtype)
+            or {self.roots.get(out, out), self.roots.get(source, source)} & self.mutable
+            or source in self.constants
+        ):
+            return False
+        self.names[out] = self.names[source]
+        return True
+
+    def _mutability(self) -> None:
+        """Which values share memory (views), and which memory is written or handed out: a
+        constant there is copied at every call instead of being shared between calls."""
+        self.roots: dict[int, int] = {}
+        for step in self.trace.steps:
+            if step.kind == "op" and step.what in _VIEWS:
+                source = step.args[0].vid
+                self.roots[step.outputs[0]] = self.roots.get(source, source)
+        written = [s.args[0].vid for s in self.trace.steps if s.kind == "inplace"]
+        written += [s.args[1].vid for s in self.trace.steps if s.kind == "grad" and s.args[1]]
+        written += [r.vid for r in _all_refs(self.trace.output)]
+        self.mutable = {self.roots.get(v, v) for v in written}
+
+    def _lines(self, step: Any, out: list[str]) -> list[str]:
+        if step.kind == "op":
+            lines = op_lines(step, self.src, out)
+            if len(lines) == 1 and len(out) == 1 and self.trace.arrays[step.outputs[0]].ndim == 0:
+                target, expression = lines[0].split(" = ", 1)  # NumPy gives scalars: keep arrays
+                lines = [f"{target} = np.asarray({expression})"]
+            lines[-1] += f"  # {step.what.__name__}"
+            return lines
+        if step.kind == "inplace":
+            return [in_place_line(step, self.src) + f"  # {step.what}"]
+        if step.kind == "grad":
+            owner, value = step.args
+            target = self._tensor_name(owner.vid)
+            grad = "None" if value is None else f"_tensor({self.src(value)})"
+            return [f"{target}._grad = {grad}  # .grad ="]
+        if step.kind == "random":
+            return [random_line(step, out[0], self.trace.arrays[step.outputs[0]].dtype)]
+        # a live Python value, computed again at this point of every call
+        read = self._global("_" + read_name(step.what), step.what)
+        return [f"{out[0]} = np.array({read}(), dtype=np.{np.dtype(step.args[0]).name})"]
+
+    def _epilogue(self) -> None:
+        self.lines.append(f"return {self._output(self.trace.output)}")
+
+    def _output(self, value: Any) -> str:
+        if isinstance(value, Ref):
+            if value.vid in self.kinds and self.kinds[value.vid][0] in ("arg", "ref"):
+                return self._tensor_name(value.vid)
+            return f"_tensor({self.src(value)})"
+        if isinstance(value, tuple):
+            return "(" + "".join(self._output(v) + ", " for v in value).rstrip(" ") + ")"
+        if isinstance(value, list):
+            return "[" + ", ".join(self._output(v) for v in value) + "]"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{k!r}: {self._output(v)}" for k, v in value.items()) + "}"
+        return repr(value)
+
+    # --- checks before each call ------------------------------------------------------------
+
+    def holds(self, args: tuple[Any, ...]) -> bool:
+        """Do the guards hold: the same `.grad`s present, the same branches of Python code?"""
+        for owner, was_none in self.guards:
+            kind = self.kinds[owner]
+            tensor = args[kind[1]] if kind[0] == "arg" else kind[1]
+            if (tensor._grad is None) != was_none:
+                return False
+        return all(read() == value for read, value in self.python_guards)
+
+
+SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at return)
+_VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the input's memory
+
+
+def _decode(args: Any, constants: dict[int, np.ndarray]) -> Any:
+    if isinstance(args, Ref):
+        return constants[args.vid]
+    if isinstance(args, (tuple, list)):
+        return type(args)(_decode(a, constants) for a in args)
+    return args
+
+
+def _constant_name(kind: tuple[Any, ...]) -> str:
+    if kind[0] != "const":
+        return "state"
+    value = kind[1]
+    return "ones" if np.all(value == 1) else "zeros" if np.all(value == 0) else "constant"
+
+
+def _all_refs(value: Any) -> list[Ref]:
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [r for v in value for r in _all_refs(v)]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _all_refs(v)]
+    return []

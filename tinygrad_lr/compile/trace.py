@@ -1,0 +1,246 @@
+"""Recording one eager call of a step: every op, in-place change, `.grad` assignment, random
+draw and live Python value, in the order they happened, on numbered values.
+
+A value is one NumPy array. Tensors are only wrappers (`x.detach()` wraps the same array), so
+values are keyed by the array. A value that no recorded step made comes from outside the step:
+an argument, the `.grad` of a tensor, or an outside tensor (a parameter, data, optimiser
+state). Whether an outside array is state read by reference or a constant made inside the step
+is decided by comparing two recorded calls (see `same_trace`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import _OnceDifferentiable
+from ..autograd.grad_mode import _state
+from .. import creation
+from ..ops import BuiltinOp, GetItem
+from ..tensor import Tensor
+
+_PACKAGE = __name__.rsplit(".", 2)[0]  # "tinygrad_lr": frames inside it are not the user's
+
+
+class Unsupported(RuntimeError):  # noqa: N818  (torch._dynamo spells it so)
+    """The step does something a trace cannot replay faithfully."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to value number `vid` inside a step's arguments."""
+
+    vid: int
+
+
+@dataclass
+class Step:
+    """One thing that happened: kind "op" (an op class), "inplace" (name: add_, copy_...),
+    "grad" (owner's .grad set to a value or None), "random" (generator method), "live"."""
+
+    kind: str
+    what: Any  # op class, in-place name, generator method or read function
+    args: tuple[Any, ...]  # Refs and literals
+    outputs: tuple[int, ...] = ()
+    line: str = ""
+
+
+@dataclass
+class Trace:
+    steps: list[Step] = field(default_factory=list)
+    arrays: list[np.ndarray] = field(default_factory=list)  # value number -> array
+    sources: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # outside values
+    snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # outside values' content
+    wrappers: dict[int, Tensor] = field(default_factory=dict)  # a tensor around each value
+    grad_was_none: dict[int, bool] = field(default_factory=dict)  # owner -> guard
+    guards: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
+    output: Any = None  # the structure returned, with Refs for tensors
+    problem: str | None = None
+
+
+def user_line() -> str:
+    """`file:line  source` of the innermost frame outside tinygrad_lr."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return ""
+    import linecache
+
+    text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    name = frame.f_code.co_filename.rsplit("/", 1)[-1]
+    return f"{name}:{frame.f_lineno}  {text}"
+
+
+class Recorder:
+    """The op observer that builds a Trace (see `observe_ops`)."""
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        self.trace = Trace()
+        self._ids: dict[int, int] = {}  # id(array) -> value number
+        self._args = [a for a in args if isinstance(a, Tensor)]
+        self._leaves: list[Tensor] = []
+        self._nodes: list[Any] = []  # the recorded nodes, checked for hooks at the end
+        for position, tensor in enumerate(self._args):
+            self._outside(tensor, ("arg", position))
+
+    # --- values -------------------------------------------------------------------------
+
+    def _new(self, array: np.ndarray, tensor: Tensor | None) -> int:
+        vid = len(self.trace.arrays)
+        self.trace.arrays.append(array)  # kept alive: its id is not reused during the trace
+        self._ids[id(array)] = vid
+        if tensor is not None:
+            self.trace.wrappers[vid] = tensor
+        return vid
+
+    def _outside(self, tensor: Tensor, source: tuple[Any, ...]) -> int:
+        vid = self._new(tensor._data, tensor)
+        self.trace.sources[vid] = source
+        self.trace.snapshots[vid] = np.array(tensor._data, copy=True)
+        if tensor.is_leaf and tensor.requires_grad:
+            self._leaves.append(tensor)
+            self.trace.grad_was_none[vid] = tensor.grad is None
+        return vid
+
+    def value(self, tensor: Tensor) -> int:
+        """The number of the value `tensor` holds, registering an outside value on first use."""
+        vid = self._ids.get(id(tensor._data))
+        if vid is not None:
+            return vid
+        for owner in self._leaves:
+            grad = owner.grad
+            if grad is not None and grad._data is tensor._data:
+                return self._outside(tensor, ("grad", self.value(owner)))
+        return self._outside(tensor, ("outside",))
+
+    def encode(self, arg: Any) -> Any:
+        """An op's argument with tensors (also inside index tuples) replaced by Refs."""
+        if isinstance(arg, Tensor):
+            return Ref(self.value(arg))
+        if isinstance(arg, np.ndarray):
+            return Ref(self.value(Tensor._make(arg)))
+        if isinstance(arg, tuple):
+            return tuple(self.encode(a) for a in arg)
+        if isinstance(arg, list):
+            return [self.encode(a) for a in arg]
+        return arg
+
+    def fail(self, message: str) -> None:
+        if self.trace.problem is None:
+            self.trace.problem = f"{message} (at {user_line() or 'an unknown line'})"
+
+    # --- what the engine reports ----------------------------------------------------------
+
+    def on_apply(
+        self, op: type, args: tuple[Any, ...], outputs: tuple[Tensor, ...], node: Any, depth: int
+    ) -> None:
+        if self.trace.problem is not None:
+            return
+        if node is not None:
+            self._nodes.append(node)
+        if op is _OnceDifferentiable:  # passes its first argument through
+            return
+        if not issubclass(op, BuiltinOp):
+            # A user's Function is replayed through the built-in ops its forward called.
+            if any(id(out._data) not in self._ids for out in outputs):
+                self.fail(f"the forward of {op.__name__} computes outside Tensor operations")
+            return
+        if op is GetItem and _has_mask(args[1]):
+            self.fail("boolean-mask indexing gives a shape that depends on the values")
+            return
+        encoded = tuple(self.encode(a) for a in args)
+        vids = []
+        for out in outputs:
+            known = self._ids.get(id(out._data))
+            vids.append(known if known is not None else self._new(out._data, None))
+        self.trace.steps.append(Step("op", op, encoded, tuple(vids), user_line()))
+
+    def on_in_place(self, tensor: Tensor, name: str, value: Any) -> None:
+        if self.trace.problem is not None:
+            return
+        if name == "grad":
+            # First seen here: its .grad before the assignment decides nothing, so no guard.
+            first_seen = id(tensor._data) not in self._ids
+            owner = self.value(tensor)
+            if first_seen:
+                self.trace.grad_was_none.pop(owner, None)
+            if self.trace.sources.get(owner, ("",))[0] not in ("arg", "outside"):
+                self.fail("a .grad is set on a tensor computed inside the step (retain_grad?)")
+                return
+            grad = None if value is None else Ref(self.value(value))
+            self.trace.steps.append(Step("grad", "grad", (Ref(owner), grad), (), user_line()))
+            return
+        recorded = _state.grad_enabled and (
+            tensor.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        )
+        if recorded:
+            self.fail(f"{name} changes a tensor of the graph in place")
+        elif name == "setitem":
+            self.fail("item assignment (x[i] = v) under no_grad is not traced")
+        else:
+            target = Ref(self.value(tensor))
+            self.trace.steps.append(
+                Step("inplace", name, (target, self.encode(value)), (), user_line())
+            )
+
+    def on_read(self, tensor: Tensor, how: str) -> None:
+        self.fail(f"{how} reads a tensor's values into Python")
+
+    def on_random(
+        self, tensor: Tensor, method: str, args: tuple[Any, ...], rng: np.random.Generator
+    ) -> None:
+        if rng is not creation.default_generator():
+            self.fail("a random draw from a Generator other than the default one")
+        elif self.trace.problem is None:
+            vid = self._new(tensor._data, None)
+            self.trace.steps.append(Step("random", method, args, (vid,), user_line()))
+
+    def on_live_value(self, tensor: Tensor, read: Callable[[], Any]) -> None:
+        if self.trace.problem is None:
+            vid = self._new(tensor._data, None)
+            self.trace.steps.append(Step("live", read, (tensor.dtype,), (vid,), user_line()))
+
+    def on_guard(self, read: Callable[[], Any], value: Any) -> None:
+        self.trace.guards.append((read, value))
+
+    # --- after the call ------------------------------------------------------------------
+
+    def finish(self, result: Any) -> Trace:
+        """Encode what the step returned, and refuse graph features the replay has not got."""
+        if self.trace.problem is None:
+            self.trace.output = self._output(result)
+        for tensor in self._leaves:
+            accumulator = tensor._accumulator() if tensor._accumulator is not None else None
+            if tensor._hooks or (accumulator is not None and _has_hooks(accumulator)):
+                self.fail("a hook is registered on a parameter (hooks are not replayed)")
+        if any(_has_hooks(node) for node in self._nodes):
+            self.fail("a hook (or retain_grad) is registered on the graph")
+        self._nodes = []
+        return self.trace
+
+    def _output(self, result: Any) -> Any:
+        if isinstance(result, Tensor):
+            return Ref(self.value(result))
+        if isinstance(result, (tuple, list)):
+            return type(result)(self._output(r) for r in result)
+        if isinstance(result, dict):
+            return {k: self._output(v) for k, v in result.items()}
+        if result is None or isinstance(result, (str, int, float, bool)):
+            return result
+        self.fail(f"the step returns a {type(result).__name__}")
+        return None
+
+
+def _has_hooks(node: Any) -> bool:
+    """A node with hooks or retain_grad runs Python code in backward, which is not replayed."""
+    return bool(node._tensor_pre_hooks or node._pre_hooks or node._post_hooks or node._retained)
+
+
+def _has_mask(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, Tensor) and p.dtype == np.bool_ for p in parts)
