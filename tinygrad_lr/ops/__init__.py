@@ -21,7 +21,6 @@ from .elementwise import (
     Minimum,
     Mul,
     Neg,
-    NonDifferentiable,
     Pow,
     PowScalar,
     Relu,
@@ -33,6 +32,7 @@ from .elementwise import (
     Where,
 )
 from .matmul import MatMul
+from .no_gradient import NonDifferentiable
 from .reductions import (
     LogSoftmax,
     LogSumExp,

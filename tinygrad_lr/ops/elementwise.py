@@ -6,7 +6,6 @@ operations. Gradients of broadcast inputs are summed back to the input's shape b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -143,41 +142,6 @@ class Where(Broadcasting):
     def backward(ctx: Ctx, g: Tensor) -> Grads:
         (cond,) = ctx.saved_tensors
         return None, g.masked_fill(cond.logical_not(), 0.0), g.masked_fill(cond, 0.0)
-
-
-_TORCH_NAMES = {
-    "less": "lt",
-    "less_equal": "le",
-    "greater": "gt",
-    "greater_equal": "ge",
-    "equal": "eq",
-    "not_equal": "ne",
-    "bitwise_and": "and",
-    "bitwise_or": "or",
-    "invert": "not",
-}
-
-
-class NonDifferentiable(BuiltinOp):
-    """z = f(inputs) for a NumPy function without a useful gradient (comparisons, sign,
-    isnan...); its output never requires grad."""
-
-    function = ""  # the op's name in error messages: lt, sign...
-
-    @staticmethod
-    def forward(ctx: Ctx, f: Callable[..., Any], *inputs: Tensor) -> Tensor:
-        ctx.function = _TORCH_NAMES.get(f.__name__, f.__name__)
-        out = Tensor._make(f(*[t._data for t in inputs]))
-        ctx.mark_non_differentiable(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        raise RuntimeError(f"{ctx.function} has no gradient")
-
-    def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
-        shapes = " with ".join(str(t.shape) for t in args if isinstance(t, Tensor))
-        return f"{self.function}: cannot broadcast {shapes}"
 
 
 # --- one input ----------------------------------------------------------------------------------
