@@ -8,6 +8,7 @@ leaf, the AccumulateGrad node adds the gradient into `.grad`.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -56,13 +57,9 @@ def _add_pending(pending: Pending, edge: tuple[Node | None, int], grad: Tensor) 
     """Add `grad` to what has arrived for output `k` of `node`: a tensor used twice gets both."""
     node, k = edge
     assert node is not None
-    slots = pending.setdefault(node, [None] * max(k + 1, _output_count(node)))
+    slots = pending.setdefault(node, [None] * node._output_count())
     previous = slots[k]
     slots[k] = grad if previous is None else previous + grad
-
-
-def _output_count(node: Node) -> int:
-    return len(getattr(node, "_outputs_meta", ())) or 1
 
 
 def _topological_order(roots: Iterable[Node]) -> list[Node]:
@@ -77,7 +74,7 @@ def _topological_order(roots: Iterable[Node]) -> list[Node]:
             if child is not None and child not in found:
                 found.add(child)
                 stack.append(child)
-    return sorted(found, key=lambda node: node._sequence_nr)
+    return sorted(found, key=operator.attrgetter("_sequence_nr"))
 
 
 # --- the named helpers around the loop --------------------------------------------------------

@@ -204,6 +204,9 @@ class Function(Node):
             for i, meta in zip(self._tensor_positions, self._inputs_meta)
         ]
 
+    def _output_count(self) -> int:
+        return len(self._outputs_meta)
+
     def _release(self) -> None:
         self._saved = None
 

@@ -88,6 +88,9 @@ class Node:
         grad_outputs."""
         return add_hook(self, "_pre_hooks", hook)
 
+    def _output_count(self) -> int:
+        return 1
+
     def _apply_backward(self, grads: list[Tensor | None]) -> Sequence[Tensor | None]:
         """The gradients for this node's inputs, given those of its outputs."""
         raise NotImplementedError
