@@ -433,7 +433,7 @@ def test_in_place_change_of_a_leaf_that_requires_grad(
         change(x)  # the documented way works
 
 
-def test_in_place_change_of_a_leaf_that_requires_grad() -> None:
+def test_add_to_a_leaf_that_requires_grad_is_refused() -> None:
     w = tl.ones(3, requires_grad=True)
     _raises(
         lambda: w.add_(1.0),

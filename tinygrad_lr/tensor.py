@@ -559,7 +559,7 @@ class Tensor:
         return change_in_place(self, "fill_", value, np.copyto, replaced)
 
     def zero_(self) -> Tensor:
-        return self.fill_(0)
+        return change_in_place(self, "zero_", 0, np.copyto, replaced)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
         return self.copy_(creation.normal(mean, std, self.shape, generator=generator))
