@@ -230,9 +230,15 @@ def test_mixed_index_assignment_follows_torch(index: Callable[[Any], Any]) -> No
         y[key] = patch * w
         return y
 
+    def gradients(lib: Any, x: Any, w: Any) -> Any:
+        weights = lib.linspace(-1.0, 1.0, 24, dtype=lib.float64).reshape(2, 3, 4)
+        return lib.autograd.grad((assign(lib, x, w) * weights).sum(), [x, w])
+
     values = np.arange(24.0).reshape(2, 3, 4)
     ours, theirs = both(assign, values, np.array(2.0), requires_grad=True)
     same(ours, theirs)
+    for g_ours, g_theirs in zip(*both(gradients, values, np.array(2.0), requires_grad=True)):
+        same(g_ours, g_theirs)
 
 
 class _Recorder:
