@@ -10,6 +10,7 @@ PyTorch parity tests. Import it from any test: `from op_table import OPS`.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,6 +150,19 @@ def _np_softmax(x: np.ndarray, axis: int) -> Any:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+_np_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _not_near_a_jump(x: np.ndarray, y: np.ndarray) -> bool:
+    """x mod y jumps where x / y is a whole number: stay away from there."""
+    ratio = np.divide(x, y)
+    return bool(np.all(np.abs(ratio - np.round(ratio)) > 0.05))
+
+
+def _not_near_zero_norm(x: np.ndarray, axis: Any = None) -> bool:
+    return bool(np.all(np.sqrt(np.sum(np.square(x), axis=axis)) > 0.3))
+
+
 def _unary(name: str, fn: Callable[..., Any], reference: Callable[..., Any], **kw: Any) -> OpSpec:
     return OpSpec(name, fn, 1, reference, **kw)
 
@@ -177,6 +191,13 @@ ARITHMETIC = [
     _unary("pow_half", lambda x: x**0.5, np.sqrt, domains=(POSITIVE,)),
     _unary("pow_neg", lambda x: x**-1.5, lambda a: a**-1.5, domains=(POSITIVE,)),
     _unary("square", lambda x: x.square(), np.square),
+    _binary(
+        "remainder",
+        lambda x, y: x % y,
+        np.remainder,
+        domains=("real", AWAY_FROM_ZERO),
+        valid=_not_near_a_jump,
+    ),
 ]
 
 ELEMENTWISE = [
@@ -215,6 +236,7 @@ ELEMENTWISE = [
         lambda a, b: np.where(a > 0, a, b),
         domains=("nonzero", "real"),
     ),
+    _unary("erf", lambda x: x.erf(), _np_erf),
     _unary("clone", lambda x: x.clone(), np.copy),
     _unary(
         "to_float32",
@@ -330,6 +352,30 @@ REDUCTIONS = [
         shapes=TWO_D,
     ),
     _unary(
+        "norm", lambda x: x.norm(), lambda a: np.linalg.norm(a.ravel()), valid=_not_near_zero_norm
+    ),
+    _unary(
+        "norm_dim_keepdim",
+        lambda x: lib(x).norm(x, dim=1, keepdim=True),
+        lambda a: np.linalg.norm(a, axis=1, keepdims=True),
+        shapes=TWO_D,
+        valid=lambda a: _not_near_zero_norm(a, axis=1),
+    ),
+    _unary(
+        "norm_p3",
+        lambda x: x.norm(p=3, dim=0),
+        lambda a: np.sum(np.abs(a) ** 3, axis=0) ** (1 / 3),
+        shapes=TWO_D,
+        valid=lambda a: _not_near_zero_norm(a, axis=0),
+    ),
+    _unary(
+        "norm_inf",
+        lambda x: x.norm(p=math.inf),
+        lambda a: np.max(np.abs(a)),
+        domains=("nonzero",),
+        valid=lambda a: a.size == 1 or bool(np.all(np.diff(np.sort(np.abs(a.ravel()))) > 0.05)),
+    ),
+    _unary(
         "softmax",
         lambda x: x.softmax(dim=-1),
         lambda a: _np_softmax(a, -1),
@@ -427,6 +473,12 @@ SHAPE = [
         shapes=fixed((2, 3)),
     ),
     _unary("getitem_mask", lambda x: x[x > 0], lambda a: a[a > 0], domains=("nonzero",)),
+    _unary(
+        "getitem_int_slice_list",  # PyTorch's rule: the int first, then the list
+        lambda x: x[0, :, [0, 2]],
+        lambda a: a[0][:, [0, 2]],
+        shapes=fixed((2, 3, 4)),
+    ),
     OpSpec(
         "cat",
         lambda x, y: lib(x).cat([x, y]),
@@ -476,6 +528,7 @@ CONSTANT_OPS = [
     _binary("eq", lambda x, y: x == y.clamp(max=0.0), lambda a, b: a == np.minimum(b, 0.0)),
     _binary("ne", lambda x, y: x != y.clamp(max=0.0), lambda a, b: a != np.minimum(b, 0.0)),
     _unary("sign", lambda x: x.sign(), np.sign),
+    _binary("floor_divide", lambda x, y: x // y, np.floor_divide, domains=("real", AWAY_FROM_ZERO)),
     _unary("any", lambda x: (x > 1).any(), lambda a: np.any(a > 1)),
     _unary("all", lambda x: (x > -1).all(), lambda a: np.all(a > -1)),
     _unary("argmax", lambda x: x.argmax(), np.argmax, unique=True),

@@ -29,8 +29,11 @@ def test_tinygrad_lr_releases_the_graph_after_backward(outcomes: list[dict]) -> 
     (memory,) = [
         o["extra"] for o in outcomes if o["impl"] == "tinygrad_lr" and o["workload"] == "memory"
     ]
-    # while the output is still referenced, only it and x0's gradient (two arrays) may remain
-    assert memory["kept_after_backward_kib"] < 4 * memory["array_kib"] < memory["graph_peak_kib"]
+    # while the output is still referenced, only it and x0's gradient (two arrays) may remain;
+    # the chain x * scale + shift saves no values for backward (a product with a number keeps
+    # neither factor, as in PyTorch), so its peak is only a few arrays too
+    assert memory["kept_after_backward_kib"] < 4 * memory["array_kib"]
+    assert memory["array_kib"] < memory["graph_peak_kib"]
 
 
 def test_agreement_check_rejects_a_wrong_result() -> None:

@@ -74,7 +74,7 @@ def test_requires_grad_on_integer_or_bool_data(dtype: Any) -> None:
     pattern = rf"only floating-point tensors can require gradients, got dtype {np.dtype(dtype)}"
     _raises(lambda: tl.tensor([1, 0], dtype=dtype, requires_grad=True), DTypeError, pattern)
     _raises(lambda: tl.zeros(2, dtype=dtype).requires_grad_(), DTypeError, pattern)
-    _raises(lambda: tl.Tensor([1, 2], requires_grad=True), TypeError, r"only floating-point")
+    _raises(lambda: tl.Tensor([1, 2], dtype=dtype, requires_grad=True), TypeError, pattern)
 
 
 BAD_SIZES_AND_DTYPES = [
@@ -94,7 +94,11 @@ BAD_SIZES_AND_DTYPES = [
         lambda: tl.zeros(2, dtype=complex), DTypeError, r"dtype: dtype complex128 is not supported"
     ),
     pytest.param(lambda: tl.ones(2).to("float99"), DTypeError, r"to: unknown dtype 'float99'"),
-    pytest.param(lambda: tl.ones(2).to("cuda"), RuntimeError, r"to: tinygrad_lr runs on the CPU"),
+    pytest.param(
+        lambda: tl.ones(2).to("cuda"),
+        RuntimeError,
+        r"to: device 'cuda': tinygrad_lr runs on the CPU",
+    ),
 ]
 
 
@@ -427,6 +431,16 @@ def test_in_place_change_of_a_leaf_that_requires_grad(
     np.testing.assert_array_equal(x.detach().numpy(), np.ones(3))
     with tl.no_grad():
         change(x)  # the documented way works
+
+
+def test_add_to_a_leaf_that_requires_grad_is_refused() -> None:
+    w = tl.ones(3, requires_grad=True)
+    _raises(
+        lambda: w.add_(1.0),
+        RuntimeError,
+        r"add_: a leaf tensor that requires grad cannot be changed in place while gradients are "
+        "recorded",
+    )
 
 
 def test_in_place_change_of_a_broadcast_view() -> None:

@@ -1,21 +1,110 @@
 """Argument handling shared by Tensor's methods and the factories: user data to arrays, dims,
-shapes, dtypes and indices, each checked with an error that names the op."""
+shapes, dtypes, devices and indices, each checked with an error that names the op; and the
+checks and formatting behind Tensor's one-line conversion methods (item, numpy, repr)."""
 
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .device import _KNOWN_TYPES as DEVICE_TYPES
+from .device import check_device
 from .errors import DTypeError
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
 Index = Any
+
+
+class Size(tuple[int, ...]):
+    """A shape, as `x.shape` and `x.size()` return it (PyTorch's `torch.Size`): a tuple of ints
+    with `numel()`, the number of elements. It prints as a tuple, `(2, 3)`."""
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        return math.prod(self)
+
+
+def _single_value(tensor: Tensor, where: str) -> Any:
+    """The value of a one-element tensor as a Python number, for item() and bool()."""
+    tensor._note_read(where)
+    if tensor._data.size != 1:
+        if where == "bool()":
+            raise RuntimeError(
+                f"the truth value of a tensor with {tensor._data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        raise RuntimeError(
+            f"{where}: a tensor with {tensor._data.size} elements (shape {tensor.shape}) "
+            "cannot be converted to a Python number"
+        )
+    return tensor._data.item()
+
+
+def _unrecorded_array(tensor: Tensor) -> np.ndarray:
+    """numpy(): the array, refused for a tensor that requires grad (as in PyTorch)."""
+    if tensor.requires_grad:
+        raise RuntimeError(
+            "numpy(): can't call numpy() on a tensor that requires grad; "
+            "use tensor.detach().numpy()"
+        )
+    tensor._note_read("numpy()")
+    return tensor._data
+
+
+def _repr(tensor: Tensor) -> str:
+    """`tensor([1., 2.], dtype=float32, grad_fn=<MulBackward>)`, as PyTorch prints it."""
+    tensor._note_read("repr()")
+    body = np.array2string(tensor._data, separator=", ", prefix="tensor(")
+    extras = []
+    if tensor.dtype not in (np.float64, np.int64, np.bool_):
+        extras.append(f"dtype={tensor.dtype}")
+    if tensor.grad_fn is not None:
+        extras.append(f"grad_fn=<{tensor.grad_fn.name()}>")
+    elif tensor.requires_grad:
+        extras.append("requires_grad=True")
+    return "tensor(" + ", ".join([body, *extras]) + ")"
+
+
+def _format(tensor: Tensor, spec: str) -> str:
+    """f"{x:.3f}" formats the value of a one-element tensor; any other tensor prints as repr."""
+    tensor._note_read("format()")
+    if spec and tensor._data.size == 1:
+        return format(tensor._data.item(), spec)
+    return repr(tensor) if not spec else format(repr(tensor), spec)
+
+
+def _length(tensor: Tensor, message: str) -> int:
+    """len() and iteration go along the first dimension, which a 0-d tensor lacks."""
+    if tensor.ndim == 0:
+        raise TypeError(message)
+    return int(tensor.shape[0])
+
+
+def _legacy_data(sizes_or_data: tuple[Any, ...], dtype: Any) -> np.ndarray:
+    """The values of PyTorch's legacy constructor: `Tensor(2, 3)` is a (2, 3) tensor (zeros
+    here; PyTorch leaves them unset), `Tensor()` is empty, and `Tensor(data)` copies a sequence,
+    array or tensor. The result is floating: integer and bool data become the default float64
+    (PyTorch's `torch.Tensor` is its default float32)."""
+    if all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in sizes_or_data):
+        sizes = tuple(int(n) for n in sizes_or_data) or (0,)
+        if any(n < 0 for n in sizes):
+            raise ValueError(f"Tensor: sizes must be non-negative, got {sizes}")
+        return np.zeros(sizes, dtype=np.float64 if dtype is None else _dtype(dtype, "Tensor"))
+    if len(sizes_or_data) > 1 or isinstance(sizes_or_data[0], bool | float | complex):
+        raise TypeError(
+            f"Tensor{sizes_or_data!r}: takes sizes (ints) or one sequence, array or tensor; "
+            "for a 0-d tensor write tl.tensor(value)"
+        )
+    array = _to_array(sizes_or_data[0], dtype, copy=True, where="Tensor")
+    return array if dtype is not None or array.dtype.kind == "f" else array.astype(np.float64)
 
 
 def _to_array(data: Any, dtype: Any, copy: bool, where: str) -> np.ndarray:
@@ -48,8 +137,8 @@ def _to_array(data: Any, dtype: Any, copy: bool, where: str) -> np.ndarray:
 
 
 def _operand(value: Any, like: Tensor) -> Tensor:
-    """The other operand of a binary op as a tensor. A Python number takes the floating dtype
-    of `like`, so float32 tensors stay float32 (as in PyTorch)."""
+    """The other operand of an op that keeps `like`'s dtype (in-place updates, masked_fill): a
+    Python number takes the floating dtype of `like`, so float32 tensors stay float32."""
     if isinstance(value, _tensor.Tensor):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and like.dtype.kind == "f":
@@ -72,6 +161,70 @@ def _number(value: float, dtype: np.dtype) -> Tensor:
     return _tensor.Tensor._make(array)
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < floating
+
+
+def _promote(a: np.dtype | None, b: np.dtype | None) -> np.dtype | None:
+    """The common dtype of two operands of one priority: the higher category wins (float16 with
+    int64 is float16, as in PyTorch, not NumPy's float64); within one, NumPy's rule."""
+    if a is None or b is None:
+        return a if b is None else b
+    if _CATEGORY[a.kind] != _CATEGORY[b.kind]:
+        return a if _CATEGORY[a.kind] > _CATEGORY[b.kind] else b
+    return np.promote_types(a, b)
+
+
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """An operand of lower priority changes the dtype only if it is of a higher category."""
+    if higher is None or lower is None:
+        return higher if lower is None else lower
+    return higher if _CATEGORY[higher.kind] >= _CATEGORY[lower.kind] else lower
+
+
+def _result_type(*values: Any) -> np.dtype:
+    """PyTorch's `result_type`: tensors with dimensions decide the dtype; a 0-d tensor counts
+    only if it is of a higher category (float32 * 0-d float64 stays float32, int64 * 0-d float64
+    is float64), and a Python number after both (a float is the default float64, an int is
+    int64, a bool is bool)."""
+    dimensioned, zero_d, numbers = None, None, None
+    for value in values:
+        if isinstance(value, _tensor.Tensor | np.ndarray | np.generic):
+            if value.ndim > 0:
+                dimensioned = _promote(dimensioned, value.dtype)
+            else:
+                zero_d = _promote(zero_d, value.dtype)
+        elif isinstance(value, bool | int | float):
+            numbers = _promote(numbers, _number_dtype(value))
+        else:
+            dimensioned = _promote(dimensioned, _to_array(value, None, False, "operand").dtype)
+    result = _combine(dimensioned, _combine(zero_d, numbers))
+    assert result is not None
+    return result
+
+
+def _number_dtype(value: bool | int | float) -> np.dtype:
+    if isinstance(value, bool):
+        return np.dtype(bool)
+    return np.dtype(np.int64) if isinstance(value, int) else np.dtype(np.float64)
+
+
+def _operands(*values: Any) -> tuple[Tensor, ...]:
+    """The operands of a binary op as tensors of their common dtype (see `_result_type`);
+    a tensor of another dtype is converted by a recorded Cast, so it still gets its gradient."""
+    dtype = _result_type(*values)
+    return tuple(_as_dtype(value, dtype) for value in values)
+
+
+def _as_dtype(value: Any, dtype: np.dtype) -> Tensor:
+    from .ops import cast  # the ops build on this module
+
+    if isinstance(value, _tensor.Tensor):
+        return cast(value, dtype)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value:
+        return _number(value, dtype)  # the fast path above; zero is not cached
+    return _tensor.Tensor._make(_to_array(value, dtype, copy=False, where="operand"))
+
+
 def _dim(dim: int, ndim: int, op: str) -> int:
     """`dim` as a non-negative index, checked against the number of dimensions."""
     if not isinstance(dim, (int, np.integer)):
@@ -85,20 +238,45 @@ def _dim(dim: int, ndim: int, op: str) -> int:
     return int(dim) % size
 
 
+def _numpy_names(op: str, names: dict[str, Any], dim: Any, keepdim: Any) -> tuple[Any, Any]:
+    """(dim, keepdim) with NumPy's spellings `axis=` and `keepdims=` accepted, as PyTorch does;
+    any other keyword is refused, naming the op."""
+    unknown = sorted(set(names) - {"axis", "keepdims"})
+    if unknown:
+        raise TypeError(
+            f"{op}() got an unexpected keyword argument {unknown[0]!r} (it takes dim, or "
+            "NumPy's axis, and keepdim, or keepdims)"
+        )
+    if "axis" in names and dim is not None:
+        raise TypeError(f"{op}(): give dim or axis, not both")
+    return names.get("axis", dim), names.get("keepdims", keepdim)
+
+
 def _reduction_args(
-    tensor: Tensor, dim: Any, axis: Any, keepdim: bool, keepdims: bool | None, op: str
+    tensor: Tensor, dim: Any, keepdim: bool, names: dict[str, Any], op: str
 ) -> tuple[tuple[int, ...] | None, bool]:
-    """Normalise PyTorch's (dim, keepdim) or NumPy's (axis, keepdims) into sorted axes."""
-    if axis is not None:
-        dim = axis
-    keep = keepdim if keepdims is None else keepdims
+    """PyTorch's (dim, keepdim) or NumPy's (axis, keepdims) as sorted axes (None for all)."""
+    dim, keep = _numpy_names(op, names, dim, keepdim)
     dims = (dim,) if isinstance(dim, (int, np.integer)) else () if dim is None else tuple(dim)
     if not dims:  # dim=None and, as in PyTorch, dim=() reduce every dimension
-        return None, keep
+        return None, bool(keep)
     axes = tuple(sorted({_dim(d, tensor.ndim, op) for d in dims}))
     if tensor.ndim == 0:
-        return None, keep
-    return axes, keep
+        return None, bool(keep)
+    return axes, bool(keep)
+
+
+def _axis(op: str, names: dict[str, Any], dim: Any) -> Any:
+    """The `dim` of softmax, squeeze, cat...: NumPy's `axis=` is accepted in its place."""
+    unknown = sorted(set(names) - {"axis"})
+    if unknown:
+        raise TypeError(f"{op}() got an unexpected keyword argument {unknown[0]!r}")
+    return names.get("axis", dim)
+
+
+def _one_dim(tensor: Tensor, dim: Any, names: dict[str, Any], op: str) -> int:
+    """The one `dim` (or `axis`) of softmax and log_softmax, checked and made non-negative."""
+    return _dim(_axis(op, names, dim), tensor.ndim, op)
 
 
 def _shape_args(args: Sequence[Any], where: str = "shape") -> tuple[int, ...]:
@@ -122,6 +300,49 @@ def _dtype(dtype: Any, where: str) -> np.dtype:
     if resolved.kind not in "fiub":
         raise DTypeError(f"{where}: dtype {resolved} is not supported; use a float, int or bool")
     return resolved
+
+
+_LEGACY_TYPES: dict[str, np.dtype] = {
+    "torch.FloatTensor": np.dtype(np.float32),
+    "torch.DoubleTensor": np.dtype(np.float64),
+    "torch.HalfTensor": np.dtype(np.float16),
+    "torch.LongTensor": np.dtype(np.int64),
+    "torch.IntTensor": np.dtype(np.int32),
+    "torch.ShortTensor": np.dtype(np.int16),
+    "torch.CharTensor": np.dtype(np.int8),
+    "torch.ByteTensor": np.dtype(np.uint8),
+    "torch.BoolTensor": np.dtype(bool),
+}
+
+
+def _tensor_type(tensor: Tensor, dtype: Any) -> Any:
+    """`x.type()`: the type's name, e.g. "torch.FloatTensor"; `x.type(dtype)` converts, the
+    dtype given as a dtype or such a name."""
+    from .ops import cast  # the ops build on this module
+
+    if dtype is None:
+        names = (name for name, d in _LEGACY_TYPES.items() if d == tensor.dtype)
+        return next(names, f"tinygrad_lr.{tensor.dtype}")
+    return cast(tensor, _LEGACY_TYPES.get(dtype) or _dtype(dtype, "type"))
+
+
+def _to_args(tensor: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, bool]:
+    """(dtype, copy) from PyTorch's forms of `to`: to(dtype), to(device), to(device, dtype),
+    to(other_tensor), and the keywords dtype=, device=, copy=, non_blocking=. A device other
+    than the CPU is refused."""
+    unknown = sorted(set(kwargs) - {"dtype", "device", "copy", "non_blocking", "memory_format"})
+    if unknown:
+        raise TypeError(f"to() got an unexpected keyword argument {unknown[0]!r}")
+    dtype = kwargs.get("dtype")
+    check_device(kwargs.get("device"), "to")
+    for arg in args:
+        if isinstance(arg, _tensor.Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, str) and arg.partition(":")[0] in DEVICE_TYPES:  # "cpu", "cuda:0"
+            check_device(arg, "to")
+        elif not isinstance(arg, bool):  # to(device, dtype, non_blocking, copy)
+            dtype = arg
+    return tensor.dtype if dtype is None else _dtype(dtype, "to"), bool(kwargs.get("copy"))
 
 
 def _index(index: Index) -> Index:

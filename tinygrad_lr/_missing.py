@@ -39,7 +39,6 @@ TOP_LEVEL_HINTS = {
     "topk": "use argmax, or numpy.argsort on tensor.numpy()",
     "sort": "use numpy.sort on tensor.numpy() (not differentiable)",
     "cumsum": "use a matmul with a triangular matrix of ones",
-    "erf": "use tanh-based approximations, as nn.GELU(approximate='tanh') does",
 }
 
 NN_HINTS = {
@@ -80,6 +79,39 @@ FUNCTIONAL_HINTS = {
     "silu": "use x * x.sigmoid()",
     "kl_div": "write it with log and sum",
 }
+
+
+TENSOR_HINTS = {
+    "bfloat16": "NumPy has no bfloat16; use .float() (float32) or .half() (float16)",
+    "cfloat": "complex tensors are not supported",
+    "mps": "tinygrad_lr runs on the CPU only",
+    "pin_memory": "there is no GPU to copy to; leave it out",
+    "share_memory_": "tinygrad_lr runs in one process",
+    "bmm": "use matmul (it batches over leading dimensions)",
+    "gather": "index with an integer tensor, x[rows, cols]",
+    "scatter_": "write into a clone with index assignment, y[rows, cols] = values",
+    "index_select": "index with an integer tensor, x[:, indices]",
+    "chunk": "slice the tensor, x[:, :k]",
+    "split": "slice the tensor, x[:, :k]",
+    "topk": "use argmax, or numpy.argsort on tensor.numpy()",
+    "sort": "use numpy.sort on tensor.numpy() (not differentiable)",
+    "cumsum": "use a matmul with a triangular matrix of ones",
+    "repeat": "use expand (with reshape), or cat",
+    "new_zeros": "use tinygrad_lr.zeros(shape, dtype=x.dtype)",
+    "new_ones": "use tinygrad_lr.ones(shape, dtype=x.dtype)",
+    "new_tensor": "use tinygrad_lr.tensor(data, dtype=x.dtype)",
+    "log1p": "use (1 + x).log()",
+    "expm1": "use x.exp() - 1",
+    "rsqrt": "use 1 / x.sqrt()",
+    "reciprocal": "use 1 / x",
+}
+
+
+def missing_tensor_attribute(name: str) -> AttributeError:
+    """The error for `x.name` that Tensor lacks; a private name gets Python's usual message."""
+    if name.startswith("_"):
+        return AttributeError(f"'Tensor' object has no attribute {name!r}")
+    return missing("tinygrad_lr.Tensor", name, TENSOR_HINTS)
 
 
 def missing(package: str, name: str, hints: dict[str, str]) -> AttributeError:

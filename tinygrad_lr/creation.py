@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from ._args import _dtype, _shape_args, _to_array
+from .autograd import graph
 from .device import check_device
 from .generator import default_generator, manual_seed, numpy_generator
-from .autograd import graph
-from .tensor import Tensor, _dtype, _shape_args, _to_array
+from .tensor import Tensor
 
 __all__ = [
     "arange",
@@ -87,9 +88,12 @@ def tensor(
     requires_grad: bool = False,
     name: str | None = None,
 ) -> Tensor:
-    """A new tensor holding a copy of `data` (numbers, nested lists, an array or a tensor)."""
+    """A new tensor holding a copy of `data` (numbers, nested lists, an array or a tensor):
+    Python floats become float64 and ints int64; arrays and tensors keep their dtype."""
     check_device(device, "tensor")
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    made = _new(_to_array(data, dtype, copy=True, where="tensor"), None, requires_grad)
+    made.name = name
+    return made
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

@@ -1,17 +1,23 @@
 """The ops as free functions, `tl.exp(x)` beside `x.exp()`, as PyTorch offers both.
 
-Each accepts tensors, arrays or numbers; the work is done by the Tensor method.
+Each accepts tensors, arrays or numbers under PyTorch's parameter names (`tl.matmul(input=a,
+other=b)`), and most take `out=`, a tensor the result is written into (see `_into`). The work
+is done by the Tensor method.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from . import ops
-from ._args import _dim, _operand
+from ._args import _axis, _dim, _operands
+from .autograd.grad_mode import is_grad_enabled
 from .creation import as_tensor
-from .errors import ShapeError
+from .errors import DTypeError, ShapeError
 from .tensor import Tensor
 
 
@@ -19,205 +25,282 @@ def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
 
 
-def add(x: Any, y: Any) -> Tensor:
-    return _t(x) + y
+def _into(out: Tensor | None, result: Tensor, op: str) -> Tensor:
+    """`out=`: the result written into the tensor `out`, which is returned, as in PyTorch. The
+    result is converted to out's dtype when that loses no kind (a float into an int is refused);
+    an `out` of another shape is resized (with PyTorch's warning unless it was empty). Not
+    recorded: refused when an input requires grad, since out would have no gradient."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: out must be a Tensor, got {type(out).__name__}")
+    if is_grad_enabled() and result.requires_grad:
+        raise RuntimeError(
+            f"{op}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad"
+        )
+    if not np.can_cast(result.dtype, out.dtype, casting="same_kind"):
+        raise DTypeError(f"{op}: result type {result.dtype} can't be cast to out's {out.dtype}")
+    if out.shape != result.shape:
+        if out.numel() != 0:
+            warnings.warn(
+                f"{op}: an output with shape {out.shape} is resized to {result.shape}; "
+                "pass an empty out, or one of the right shape",
+                UserWarning,
+                stacklevel=3,
+            )
+        out.data = result._data.astype(out.dtype)
+        return out
+    return out.copy_(result)
 
 
-def sub(x: Any, y: Any) -> Tensor:
-    return _t(x) - y
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    """input + alpha * other."""
+    return _into(out, _t(input) + (other if alpha == 1 else _t(other) * alpha), "add")
 
 
-def mul(x: Any, y: Any) -> Tensor:
-    return _t(x) * y
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    """input - alpha * other."""
+    return _into(out, _t(input) - (other if alpha == 1 else _t(other) * alpha), "sub")
 
 
-def div(x: Any, y: Any) -> Tensor:
-    return _t(x) / y
+def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input) * other, "mul")
 
 
-def pow(x: Any, exponent: Any) -> Tensor:
-    return _t(x) ** exponent
+def div(
+    input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None
+) -> Tensor:
+    """input / other; with rounding_mode="floor", input // other (no gradient)."""
+    if rounding_mode not in (None, "floor"):
+        raise ValueError(f"div: rounding_mode must be None or 'floor', got {rounding_mode!r}")
+    return _into(out, _t(input) // other if rounding_mode else _t(input) / other, "div")
 
 
-def matmul(x: Any, y: Any) -> Tensor:
-    return _t(x) @ y
+def floor_divide(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input) // other, "floor_divide")
 
 
-mm = matmul
+def remainder(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input) % other, "remainder")
 
 
-def exp(x: Any) -> Tensor:
-    return _t(x).exp()
+def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input) ** exponent, "pow")
 
 
-def log(x: Any) -> Tensor:
-    return _t(x).log()
+def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input) @ other, "matmul")
 
 
-def sqrt(x: Any) -> Tensor:
-    return _t(x).sqrt()
+def mm(input: Any, mat2: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input) @ mat2, "mm")
 
 
-def sin(x: Any) -> Tensor:
-    return _t(x).sin()
+def exp(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).exp(), "exp")
 
 
-def cos(x: Any) -> Tensor:
-    return _t(x).cos()
+def log(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).log(), "log")
 
 
-def abs(x: Any) -> Tensor:
-    return _t(x).abs()
+def sqrt(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).sqrt(), "sqrt")
 
 
-def tanh(x: Any) -> Tensor:
-    return _t(x).tanh()
+def sin(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).sin(), "sin")
 
 
-def sigmoid(x: Any) -> Tensor:
-    return _t(x).sigmoid()
+def cos(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).cos(), "cos")
 
 
-def relu(x: Any) -> Tensor:
-    return _t(x).relu()
+def abs(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).abs(), "abs")
 
 
-def square(x: Any) -> Tensor:
-    return _t(x).square()
+def tanh(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).tanh(), "tanh")
 
 
-def clamp(x: Any, min: float | None = None, max: float | None = None) -> Tensor:
-    return _t(x).clamp(min, max)
+def sigmoid(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).sigmoid(), "sigmoid")
+
+
+def relu(input: Any) -> Tensor:
+    return _t(input).relu()
+
+
+def erf(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).erf(), "erf")
+
+
+def square(input: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).square(), "square")
+
+
+def clamp(input: Any, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).clamp(min, max), "clamp")
 
 
 clip = clamp
 
 
-def maximum(x: Any, y: Any) -> Tensor:
-    return _t(x).maximum(y)
+def maximum(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).maximum(other), "maximum")
 
 
-def minimum(x: Any, y: Any) -> Tensor:
-    return _t(x).minimum(y)
+def minimum(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _t(input).minimum(other), "minimum")
 
 
-def where(condition: Any, x: Any, y: Any) -> Tensor:
-    """`x` where `condition` holds, else `y`, broadcast together; only x and y get gradients."""
-    # A number takes the dtype of the tensor beside it, so float32 stays float32.
-    x_tensor = _t(x)
-    y_tensor = _operand(y, x_tensor)
-    if not isinstance(x, Tensor):
-        x_tensor = _operand(x, y_tensor)
-    return ops.Where.apply(_t(condition), x_tensor, y_tensor)
+def where(condition: Any, input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """`input` where `condition` holds, else `other`, broadcast together; only input and other
+    get gradients. Their dtypes meet as in arithmetic (a number takes the tensor's dtype)."""
+    result = ops.Where.apply(_t(condition), *_operands(input, other))
+    return _into(out, result, "where")
 
 
-def sum(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return _t(x).sum(dim, keepdim)
+# --- reductions: dim or axis, keepdim or keepdims ------------------------------------------------
 
 
-def mean(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return _t(x).mean(dim, keepdim)
+def sum(input: Any, dim: Any = None, keepdim: bool = False, **names: Any) -> Tensor:
+    out = names.pop("out", None)
+    return _into(out, _t(input).sum(dim, keepdim, **names), "sum")
 
 
-def max(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
-    return _t(x).max(dim, keepdim)
+def mean(input: Any, dim: Any = None, keepdim: bool = False, **names: Any) -> Tensor:
+    out = names.pop("out", None)
+    return _into(out, _t(input).mean(dim, keepdim, **names), "mean")
 
 
-def min(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
-    return _t(x).min(dim, keepdim)
+def max(input: Any, dim: Any = None, keepdim: bool = False, **names: Any) -> Any:
+    """max(x) -> the largest value; max(x, dim) -> (values, indices); max(x, y) -> maximum."""
+    return _t(input).max(dim, keepdim, **names)
 
 
-def amax(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return _t(x).amax(dim, keepdim)
+def min(input: Any, dim: Any = None, keepdim: bool = False, **names: Any) -> Any:
+    """min(x) -> the smallest value; min(x, dim) -> (values, indices); min(x, y) -> minimum."""
+    return _t(input).min(dim, keepdim, **names)
 
 
-def amin(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return _t(x).amin(dim, keepdim)
+def amax(input: Any, dim: Any = None, keepdim: bool = False, **names: Any) -> Tensor:
+    return _t(input).amax(dim, keepdim, **names)
 
 
-def argmax(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    return _t(x).argmax(dim, keepdim)
+def amin(input: Any, dim: Any = None, keepdim: bool = False, **names: Any) -> Tensor:
+    return _t(input).amin(dim, keepdim, **names)
 
 
-def argmin(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    return _t(x).argmin(dim, keepdim)
+def argmax(input: Any, dim: Any = None, keepdim: bool = False, **names: Any) -> Tensor:
+    return _t(input).argmax(dim, keepdim, **names)
 
 
-def var(x: Any, dim: Any = None, keepdim: bool = False, *, correction: int = 1) -> Tensor:
-    return _t(x).var(dim, keepdim, correction=correction)
+def argmin(input: Any, dim: Any = None, keepdim: bool = False, **names: Any) -> Tensor:
+    return _t(input).argmin(dim, keepdim, **names)
 
 
-def std(x: Any, dim: Any = None, keepdim: bool = False, *, correction: int = 1) -> Tensor:
-    return _t(x).std(dim, keepdim, correction=correction)
+def var(input: Any, dim: Any = None, keepdim: bool = False, **options: Any) -> Tensor:
+    """The variance; options: correction= (1 by default), unbiased=, axis=, keepdims=."""
+    return _t(input).var(dim, keepdim, **options)
 
 
-def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return _t(x).logsumexp(dim, keepdim)
+def std(input: Any, dim: Any = None, keepdim: bool = False, **options: Any) -> Tensor:
+    return _t(input).std(dim, keepdim, **options)
 
 
-def softmax(x: Any, dim: int = -1) -> Tensor:
-    return _t(x).softmax(dim)
+def logsumexp(input: Any, dim: Any = None, keepdim: bool = False, **names: Any) -> Tensor:
+    return _t(input).logsumexp(dim, keepdim, **names)
 
 
-def log_softmax(x: Any, dim: int = -1) -> Tensor:
-    return _t(x).log_softmax(dim)
+def norm(
+    input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, **names: Any
+) -> Tensor:
+    """The p-norm (2 by default: sqrt of the sum of squares) of all elements or over `dim`."""
+    out = names.pop("out", None)
+    return _into(out, _t(input).norm(p, dim, keepdim, **names), "norm")
 
 
-def reshape(x: Any, shape: Sequence[int]) -> Tensor:
-    return _t(x).reshape(tuple(shape))
+def softmax(input: Any, dim: int = -1, **names: Any) -> Tensor:
+    return _t(input).softmax(dim, **names)
 
 
-def transpose(x: Any, dim0: int, dim1: int) -> Tensor:
-    return _t(x).transpose(dim0, dim1)
+def log_softmax(input: Any, dim: int = -1, **names: Any) -> Tensor:
+    return _t(input).log_softmax(dim, **names)
 
 
-def permute(x: Any, dims: Sequence[int]) -> Tensor:
-    return _t(x).permute(tuple(dims))
+# --- shape ----------------------------------------------------------------------------------------
 
 
-def squeeze(x: Any, dim: int | None = None) -> Tensor:
-    return _t(x).squeeze(dim)
+def reshape(input: Any, shape: Sequence[int]) -> Tensor:
+    return _t(input).reshape(tuple(shape))
 
 
-def unsqueeze(x: Any, dim: int) -> Tensor:
-    return _t(x).unsqueeze(dim)
+def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
+    return _t(input).transpose(dim0, dim1)
 
 
-def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    return _t(x).flatten(start_dim, end_dim)
+def permute(input: Any, dims: Sequence[int]) -> Tensor:
+    return _t(input).permute(tuple(dims))
 
 
-def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+def squeeze(input: Any, dim: Any = None, **names: Any) -> Tensor:
+    return _t(input).squeeze(dim, **names)
+
+
+def unsqueeze(input: Any, dim: int) -> Tensor:
+    return _t(input).unsqueeze(dim)
+
+
+def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return _t(input).flatten(start_dim, end_dim)
+
+
+def _parts(tensors: Any, op: str) -> list[Tensor]:
+    """The tensors to join: a list or tuple (a single tensor is refused, as in PyTorch, rather
+    than taken as the sequence of its rows)."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, Sequence):
+        raise TypeError(
+            f"{op}(): expects a list or tuple of tensors, got {type(tensors).__name__}; "
+            f"write {op}([a, b])"
+        )
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    return [_t(x) for x in tensors]
+
+
+def cat(tensors: Sequence[Any], dim: int = 0, **names: Any) -> Tensor:
     """The tensors joined along an existing dimension `dim`."""
-    parts = [_t(x) for x in tensors]
-    if not parts:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
+    out = names.pop("out", None)
+    parts, dim = _parts(tensors, "cat"), _axis("cat", names, dim)
     if len({p.ndim for p in parts}) != 1 or parts[0].ndim == 0:
         shapes = ", ".join(str(p.shape) for p in parts)
         raise ShapeError(
             f"cat: tensors must have the same number of dims (at least 1), got {shapes}"
         )
-    return ops.Cat.apply(_dim(dim, parts[0].ndim, "cat"), *parts)
+    parts = list(_operands(*parts)) if len({p.dtype for p in parts}) > 1 else parts
+    return _into(out, ops.Cat.apply(_dim(dim, parts[0].ndim, "cat"), *parts), "cat")
 
 
-concatenate = cat
+concatenate = concat = cat
 
 
-def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[Any], dim: int = 0, **names: Any) -> Tensor:
     """The tensors, all of one shape, joined along a new dimension `dim`."""
-    parts = [_t(x) for x in tensors]
-    if not parts:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+    out = names.pop("out", None)
+    parts, dim = _parts(tensors, "stack"), _axis("stack", names, dim)
     if len({p.shape for p in parts}) != 1:
         shapes = ", ".join(str(p.shape) for p in parts)
         raise ShapeError(f"stack: tensors must all have the same shape, got {shapes}")
     d = _dim(dim, parts[0].ndim + 1, "stack")
-    return ops.Cat.apply(d, *[p.unsqueeze(d) for p in parts])
+    return _into(out, cat([p.unsqueeze(d) for p in parts], dim=d), "stack")
 
 
-def numel(x: Tensor) -> int:
-    return x.numel()
+def numel(input: Tensor) -> int:
+    return _t(input).numel()
 
 
-def is_tensor(x: Any) -> bool:
-    return isinstance(x, Tensor)
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)

@@ -13,20 +13,47 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from ._args import Index, _dim, _dtype, _index, _operand, _reduction_args, _shape_args, _to_array
+from ._args import (
+    Index,
+    Size,
+    _axis,
+    _dim,
+    _format,
+    _index,
+    _legacy_data,
+    _length,
+    _one_dim,
+    _operand,
+    _operands,
+    _reduction_args,
+    _repr,
+    _shape_args,
+    _single_value,
+    _tensor_type,
+    _to_args,
+    _to_array,
+    _unrecorded_array,
+)
+from ._missing import missing_tensor_attribute
 from .autograd import graph
 from .autograd.engine import run_backward
 from .autograd.graph import AccumulateGrad, Node, RemovableHandle
 from .autograd.in_place import change_in_place, replaced
-from .errors import ShapeError
+from .device import device
+from .errors import DeviceError
 
 Scalar = Union[int, float, bool]  # noqa: UP007 - a runtime alias, kept 3.10-friendly
 Operand = Union["Tensor", np.ndarray, Scalar]
 Hook = Callable[["Tensor"], "Tensor | None"]
+
+
+def _as(dtype: Any) -> Callable[[Tensor], Tensor]:
+    """The method `x.float()`, `x.long()`...: x converted to `dtype` (x itself if it is)."""
+    return lambda tensor: ops.cast(tensor, np.dtype(dtype))
 
 
 class Tensor:
@@ -53,9 +80,10 @@ class Tensor:
     name: str | None
 
     def __init__(
-        self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+        self, *data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
     ) -> None:
-        self._set_fields(_to_array(data, dtype, copy=True, where="tensor"))
+        """PyTorch's legacy constructor: Tensor(2, 3) is (2, 3) zeros, Tensor(data) floating."""
+        self._set_fields(_legacy_data(data, dtype))
         self.name = name
         if requires_grad:
             self.requires_grad_(True)
@@ -105,8 +133,8 @@ class Tensor:
     # --- what a tensor is -------------------------------------------------------------------
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def ndim(self) -> int:
@@ -117,8 +145,8 @@ class Tensor:
         return self._data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device:
+        return device("cpu")
 
     @property
     def is_leaf(self) -> bool:
@@ -141,9 +169,7 @@ class Tensor:
 
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the length of dimension `dim`."""
-        if dim is None:
-            return self.shape
-        return self.shape[_dim(dim, self.ndim, "size")]
+        return self.shape if dim is None else self.shape[_dim(dim, self.ndim, "size")]
 
     def dim(self) -> int:
         return self.ndim
@@ -152,14 +178,10 @@ class Tensor:
         return int(self._data.size)
 
     def __len__(self) -> int:
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
+        return _length(self, "len() of a 0-d tensor")
 
     def __iter__(self) -> Iterator[Tensor]:
-        if self.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.shape[0]))
+        return (self[i] for i in range(_length(self, "iteration over a 0-d tensor")))
 
     def __hash__(self) -> int:  # `==` is elementwise, so tensors hash by identity
         return id(self)
@@ -176,27 +198,15 @@ class Tensor:
 
     def item(self) -> Scalar:
         """The single value of a one-element tensor as a Python number."""
-        self._note_read("item()")
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"item(): a tensor with {self._data.size} elements (shape {self.shape}) "
-                "cannot be converted to a Python number"
-            )
-        return self._data.item()
+        return _single_value(self, "item()")
 
     def tolist(self) -> Any:
         self._note_read("tolist()")
         return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
-        """The NumPy array behind the tensor (shared, not copied)."""
-        if self.requires_grad:
-            raise RuntimeError(
-                "numpy(): can't call numpy() on a tensor that requires grad; "
-                "use tensor.detach().numpy()"
-            )
-        self._note_read("numpy()")
-        return self._data
+        """The NumPy array behind the tensor (shared, not copied); refused if it requires grad."""
+        return _unrecorded_array(self)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         array = self._data if dtype is None else self._data.astype(dtype, copy=False)
@@ -209,31 +219,13 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
-                "use .any() or .all()"
-            )
-        self._note_read("bool()")
-        return bool(self._data.item())
+        return bool(_single_value(self, "bool()"))
 
     def __format__(self, spec: str) -> str:
-        self._note_read("format()")
-        if spec and self._data.size == 1:
-            return format(self._data.item(), spec)
-        return repr(self) if not spec else format(repr(self), spec)
+        return _format(self, spec)
 
     def __repr__(self) -> str:
-        self._note_read("repr()")
-        body = np.array2string(self._data, separator=", ", prefix="tensor(")
-        extras = []
-        if self.dtype not in (np.float64, np.int64, np.bool_):
-            extras.append(f"dtype={self.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body, *extras]) + ")"
+        return _repr(self)
 
     def detach(self) -> Tensor:
         """The same values as a new leaf that records nothing (shares memory and versions)."""
@@ -243,21 +235,6 @@ class Tensor:
 
     def clone(self) -> Tensor:
         return ops.Clone.apply(self)
-
-    def contiguous(self) -> Tensor:
-        return self
-
-    def cpu(self) -> Tensor:
-        return self
-
-    def to(self, target: Any) -> Tensor:
-        """A copy converted to dtype `target` (a device name such as "cpu" changes nothing)."""
-        if isinstance(target, str) and target.startswith("cpu"):
-            return self
-        if isinstance(target, str) and target.startswith(("cuda", "mps")):
-            raise RuntimeError(f"to: tinygrad_lr runs on the CPU only, got device {target!r}")
-        dtype = _dtype(target, "to")
-        return self if dtype == self.dtype else ops.Cast.apply(self, dtype)
 
     # --- autograd ---------------------------------------------------------------------------
 
@@ -305,45 +282,59 @@ class Tensor:
         replaces the gradient. Returns a handle whose `remove()` undoes the registration."""
         return graph.register_tensor_hook(self, hook)
 
-    # --- arithmetic -------------------------------------------------------------------------
+    # --- arithmetic: operands of two dtypes meet in PyTorch's result_type (see _args) --------
 
     def __add__(self, other: Operand) -> Tensor:
-        return ops.Add.apply(self, _operand(other, self))
+        return ops.Add.apply(*_operands(self, other))
 
     def __radd__(self, other: Operand) -> Tensor:
-        return ops.Add.apply(_operand(other, self), self)
+        return ops.Add.apply(*_operands(other, self))
 
     def __sub__(self, other: Operand) -> Tensor:
-        return ops.Sub.apply(self, _operand(other, self))
+        return ops.Sub.apply(*_operands(self, other))
 
     def __rsub__(self, other: Operand) -> Tensor:
-        return ops.Sub.apply(_operand(other, self), self)
+        return ops.Sub.apply(*_operands(other, self))
 
     def __mul__(self, other: Operand) -> Tensor:
-        return ops.Mul.apply(self, _operand(other, self))
+        return ops.Mul.apply(*_operands(self, other))
 
     def __rmul__(self, other: Operand) -> Tensor:
-        return ops.Mul.apply(_operand(other, self), self)
+        return ops.Mul.apply(*_operands(other, self))
 
     def __truediv__(self, other: Operand) -> Tensor:
-        return ops.Div.apply(self, _operand(other, self))
+        return ops.Div.apply(*_operands(self, other))
 
     def __rtruediv__(self, other: Operand) -> Tensor:
-        return ops.Div.apply(_operand(other, self), self)
+        return ops.Div.apply(*_operands(other, self))
+
+    def __floordiv__(self, other: Operand) -> Tensor:
+        """floor(self / other), rounded down as Python's //; no gradient (floor's is 0)."""
+        return ops.NonDifferentiable.apply(np.floor_divide, *_operands(self, other))
+
+    def __rfloordiv__(self, other: Operand) -> Tensor:
+        return ops.NonDifferentiable.apply(np.floor_divide, *_operands(other, self))
+
+    def __mod__(self, other: Operand) -> Tensor:
+        """The remainder with the sign of `other`, as Python's % and torch.remainder."""
+        return ops.Remainder.apply(*_operands(self, other))
+
+    def __rmod__(self, other: Operand) -> Tensor:
+        return ops.Remainder.apply(*_operands(other, self))
 
     def __pow__(self, exponent: Operand) -> Tensor:
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             return ops.PowScalar.apply(self, exponent)
-        return ops.Pow.apply(self, _operand(exponent, self))
+        return ops.Pow.apply(*_operands(self, exponent))
 
     def __rpow__(self, base: Operand) -> Tensor:
-        return ops.Pow.apply(_operand(base, self), self)
+        return ops.Pow.apply(*_operands(base, self))
 
     def __matmul__(self, other: Operand) -> Tensor:
-        return ops.MatMul.apply(self, _operand(other, self))
+        return ops.MatMul.apply(*_operands(self, other))
 
     def __rmatmul__(self, other: Operand) -> Tensor:
-        return ops.MatMul.apply(_operand(other, self), self)
+        return ops.MatMul.apply(*_operands(other, self))
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -351,41 +342,33 @@ class Tensor:
     def __pos__(self) -> Tensor:
         return self
 
+    cpu = contiguous = __pos__  # the only device, and no strides to reorder: self
+
     def __abs__(self) -> Tensor:
         return ops.Abs.apply(self)
 
-    add, sub, mul, div, pow, matmul, neg = (
-        __add__,
-        __sub__,
-        __mul__,
-        __truediv__,
-        __pow__,
-        __matmul__,
-        __neg__,
-    )
+    add, sub, mul, div, pow, neg = __add__, __sub__, __mul__, __truediv__, __pow__, __neg__
+    matmul, mm, floor_divide, remainder = __matmul__, __matmul__, __floordiv__, __mod__
 
     # --- comparisons: constant results, no gradient -----------------------------------------
 
-    def _compare(self, other: Operand, compare: Callable[..., Any], name: str) -> Tensor:
-        return ops.NonDifferentiable.apply(compare, self, _operand(other, self))
-
     def __lt__(self, other: Operand) -> Tensor:  # type: ignore[misc]
-        return self._compare(other, np.less, "lt")
+        return ops.NonDifferentiable.apply(np.less, *_operands(self, other))
 
     def __le__(self, other: Operand) -> Tensor:  # type: ignore[misc]
-        return self._compare(other, np.less_equal, "le")
+        return ops.NonDifferentiable.apply(np.less_equal, *_operands(self, other))
 
     def __gt__(self, other: Operand) -> Tensor:  # type: ignore[misc]
-        return self._compare(other, np.greater, "gt")
+        return ops.NonDifferentiable.apply(np.greater, *_operands(self, other))
 
     def __ge__(self, other: Operand) -> Tensor:  # type: ignore[misc]
-        return self._compare(other, np.greater_equal, "ge")
+        return ops.NonDifferentiable.apply(np.greater_equal, *_operands(self, other))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.equal, "eq")
+        return ops.NonDifferentiable.apply(np.equal, *_operands(self, other))
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.not_equal, "ne")
+        return ops.NonDifferentiable.apply(np.not_equal, *_operands(self, other))
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
@@ -402,10 +385,10 @@ class Tensor:
         return ops.NonDifferentiable.apply(np.invert, self)
 
     def __and__(self, other: Operand) -> Tensor:
-        return ops.NonDifferentiable.apply(np.bitwise_and, self, _operand(other, self))
+        return ops.NonDifferentiable.apply(np.bitwise_and, *_operands(self, other))
 
     def __or__(self, other: Operand) -> Tensor:
-        return ops.NonDifferentiable.apply(np.bitwise_or, self, _operand(other, self))
+        return ops.NonDifferentiable.apply(np.bitwise_or, *_operands(self, other))
 
     def any(self) -> Tensor:
         return ops.NonDifferentiable.apply(np.any, self)
@@ -415,7 +398,7 @@ class Tensor:
 
     def where(self, condition: Operand, other: Operand) -> Tensor:
         """self where `condition` holds, else `other` (PyTorch's `x.where(cond, y)`)."""
-        return ops.Where.apply(_operand(condition, self), self, _operand(other, self))
+        return ops.Where.apply(_operand(condition, self), *_operands(self, other))
 
     def masked_fill(self, mask: Operand, value: Operand) -> Tensor:
         """`value` where `mask` holds, else self."""
@@ -438,9 +421,6 @@ class Tensor:
     def cos(self) -> Tensor:
         return ops.Cos.apply(self)
 
-    def abs(self) -> Tensor:
-        return ops.Abs.apply(self)
-
     def tanh(self) -> Tensor:
         return ops.Tanh.apply(self)
 
@@ -450,162 +430,94 @@ class Tensor:
     def relu(self) -> Tensor:
         return ops.Relu.apply(self)
 
+    def erf(self) -> Tensor:
+        return ops.Erf.apply(self)
+
     def square(self) -> Tensor:
         return ops.PowScalar.apply(self, 2)
 
-    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
-        if min is None and max is None:
-            raise ValueError("clamp: at least one of min and max must be given")
-        return ops.Clamp.apply(self, min, max)
-
-    clip = clamp
+    def clamp(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        """Values below `min` raised to it, above `max` lowered: numbers or tensors."""
+        return ops.clamp(self, min, max)
 
     def maximum(self, other: Operand) -> Tensor:
-        return ops.Maximum.apply(self, _operand(other, self))
+        return ops.Maximum.apply(*_operands(self, other))
 
     def minimum(self, other: Operand) -> Tensor:
-        return ops.Minimum.apply(self, _operand(other, self))
+        return ops.Minimum.apply(*_operands(self, other))
 
-    # --- reductions -------------------------------------------------------------------------
+    abs, clip = __abs__, clamp
 
-    def sum(
-        self,
-        dim: Any = None,
-        keepdim: bool = False,
-        *,
-        axis: Any = None,
-        keepdims: bool | None = None,
-    ) -> Tensor:
-        axes, keep = _reduction_args(self, dim, axis, keepdim, keepdims, "sum")
-        return ops.Sum.apply(self, axes, keep)
+    # --- reductions: dim or axis, keepdim or keepdims; dim=None and dim=() reduce all -------
 
-    def mean(
-        self,
-        dim: Any = None,
-        keepdim: bool = False,
-        *,
-        axis: Any = None,
-        keepdims: bool | None = None,
-    ) -> Tensor:
-        axes, keep = _reduction_args(self, dim, axis, keepdim, keepdims, "mean")
-        if self.numel() == 0:
-            raise ShapeError(f"mean: cannot average an empty tensor of shape {self.shape}")
-        return ops.Mean.apply(self, axes, keep)
+    def sum(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        return ops.Sum.apply(self, *_reduction_args(self, dim, keepdim, numpy_names, "sum"))
 
-    def max(
-        self,
-        dim: Any = None,
-        keepdim: bool = False,
-        *,
-        axis: Any = None,
-        keepdims: bool | None = None,
-    ) -> Any:
-        """max() -> the largest value; max(dim) -> (values, indices), as in PyTorch."""
-        return ops.extremum(self, ops.Max, dim, axis, keepdim, keepdims, "max")
+    def mean(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        return ops.Mean.apply(self, *_reduction_args(self, dim, keepdim, numpy_names, "mean"))
 
-    def min(
-        self,
-        dim: Any = None,
-        keepdim: bool = False,
-        *,
-        axis: Any = None,
-        keepdims: bool | None = None,
-    ) -> Any:
-        """min() -> the smallest value; min(dim) -> (values, indices), as in PyTorch."""
-        return ops.extremum(self, ops.Min, dim, axis, keepdim, keepdims, "min")
+    def max(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Any:
+        """max() -> the largest value; max(dim) -> (values, indices); max(other) -> maximum."""
+        return ops.extremum(self, ops.Max, dim, keepdim, numpy_names, "max")
 
-    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        axes, keep = _reduction_args(self, dim, None, keepdim, None, "amax")
-        return ops.Max.apply(self, axes, keep)
+    def min(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Any:
+        """min() -> the smallest value; min(dim) -> (values, indices); min(other) -> minimum."""
+        return ops.extremum(self, ops.Min, dim, keepdim, numpy_names, "min")
 
-    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        axes, keep = _reduction_args(self, dim, None, keepdim, None, "amin")
-        return ops.Min.apply(self, axes, keep)
+    def amax(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        return ops.Max.apply(self, *_reduction_args(self, dim, keepdim, numpy_names, "amax"))
 
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return ops.arg_extremum(self, np.argmax, dim, keepdim, "argmax")
+    def amin(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        return ops.Min.apply(self, *_reduction_args(self, dim, keepdim, numpy_names, "amin"))
 
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return ops.arg_extremum(self, np.argmin, dim, keepdim, "argmin")
+    def argmax(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        return ops.arg_extremum(self, np.argmax, dim, keepdim, numpy_names, "argmax")
 
-    def var(
-        self,
-        dim: Any = None,
-        keepdim: bool = False,
-        *,
-        correction: int = 1,
-        unbiased: bool | None = None,
-    ) -> Tensor:
-        """sum (x - mean)^2 / (n - correction): unbiased by default, as in PyTorch."""
-        if unbiased is not None:
-            correction = int(unbiased)
-        axes, keep = _reduction_args(self, dim, None, keepdim, None, "var")
-        centred = self - self.mean(dim=axes, keepdim=True)
-        return (centred * centred).sum(dim=axes, keepdim=keep) / max(
-            ops.count(self.shape, axes) - correction, 0
-        )
+    def argmin(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        return ops.arg_extremum(self, np.argmin, dim, keepdim, numpy_names, "argmin")
 
-    def std(
-        self,
-        dim: Any = None,
-        keepdim: bool = False,
-        *,
-        correction: int = 1,
-        unbiased: bool | None = None,
-    ) -> Tensor:
-        return self.var(dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+    def var(self, dim: Any = None, keepdim: bool = False, **options: Any) -> Tensor:
+        """sum (x - mean)^2 / (n - correction), correction=1 (or unbiased=True) by default."""
+        return ops.var(self, dim, keepdim, options)
 
-    def logsumexp(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        axes, keep = _reduction_args(self, dim, None, keepdim, None, "logsumexp")
+    def std(self, dim: Any = None, keepdim: bool = False, **options: Any) -> Tensor:
+        return ops.var(self, dim, keepdim, options).sqrt()
+
+    def logsumexp(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        axes, keep = _reduction_args(self, dim, keepdim, numpy_names, "logsumexp")
         return ops.LogSumExp.apply(self, axes, keep)
 
-    def softmax(self, dim: int = -1) -> Tensor:
-        return ops.Softmax.apply(self, _dim(dim, self.ndim, "softmax"))
+    def norm(
+        self, p: Any = "fro", dim: Any = None, keepdim: bool = False, **numpy_names: Any
+    ) -> Tensor:
+        """The p-norm (p = 2, the Euclidean length, by default) of all elements or over `dim`."""
+        return ops.norm(self, p, *_reduction_args(self, dim, keepdim, numpy_names, "norm"))
 
-    def log_softmax(self, dim: int = -1) -> Tensor:
-        return ops.LogSoftmax.apply(self, _dim(dim, self.ndim, "log_softmax"))
+    def softmax(self, dim: int = -1, **numpy_names: Any) -> Tensor:
+        return ops.Softmax.apply(self, _one_dim(self, dim, numpy_names, "softmax"))
+
+    def log_softmax(self, dim: int = -1, **numpy_names: Any) -> Tensor:
+        return ops.LogSoftmax.apply(self, _one_dim(self, dim, numpy_names, "log_softmax"))
 
     # --- shape ------------------------------------------------------------------------------
 
     def reshape(self, *shape: Any) -> Tensor:
-        shape = _shape_args(shape, "reshape")
-        return self if shape == self.shape else ops.Reshape.apply(self, shape)
-
-    def view(self, *shape: Any) -> Tensor:
-        return self.reshape(*shape)
+        return ops.reshape(self, _shape_args(shape, "reshape"))
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.reshape(other.shape)
 
-    def reshape_as(self, other: Tensor) -> Tensor:
-        return self.reshape(other.shape)
-
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        if self.ndim == 0:
-            return self.reshape(1)
-        start, end = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
-        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1 :])
+        return ops.flatten(self, start_dim, end_dim)
 
     def permute(self, *dims: Any) -> Tensor:
-        dims = _shape_args(dims, "permute")
-        if sorted(_dim(d, self.ndim, "permute") for d in dims) != list(range(self.ndim)):
-            raise ShapeError(f"permute: {dims} is not an ordering of the {self.ndim} dims")
-        return ops.Permute.apply(self, tuple(_dim(d, self.ndim, "permute") for d in dims))
+        return ops.permute(self, _shape_args(dims, "permute"))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        dims = list(range(self.ndim))
-        a, b = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
-        dims[a], dims[b] = dims[b], dims[a]
-        return ops.Permute.apply(self, tuple(dims))
-
-    def swapaxes(self, dim0: int, dim1: int) -> Tensor:
-        """`transpose` under NumPy's name, which PyTorch also accepts."""
-        return self.transpose(dim0, dim1)
+        return ops.transpose(self, dim0, dim1)
 
     def t(self) -> Tensor:
-        if self.ndim > 2:
-            raise ShapeError(f"t(): expects a tensor with at most 2 dims, got shape {self.shape}")
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        return ops.t(self)
 
     @property
     def T(self) -> Tensor:
@@ -617,45 +529,37 @@ class Tensor:
         """The last two dimensions swapped (a batch of matrices transposed)."""
         return self.transpose(-2, -1)
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
-        if dim is None:
-            return self.reshape(tuple(n for n in self.shape if n != 1))
-        d = _dim(dim, self.ndim, "squeeze")
-        if self.ndim == 0 or self.shape[d] != 1:
-            return self
-        return self.reshape(self.shape[:d] + self.shape[d + 1 :])
+    def squeeze(self, dim: Any = None, **numpy_names: Any) -> Tensor:
+        return ops.squeeze(self, _axis("squeeze", numpy_names, dim))
 
     def unsqueeze(self, dim: int) -> Tensor:
-        d = _dim(dim, self.ndim + 1, "unsqueeze")
-        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+        return ops.unsqueeze(self, dim)
 
     def expand(self, *sizes: Any) -> Tensor:
-        sizes = _shape_args(sizes, "expand")
-        offset = len(sizes) - self.ndim
-        shape = tuple(
-            self.shape[i - offset] if n == -1 and i >= offset else n for i, n in enumerate(sizes)
-        )
-        return self if shape == self.shape else ops.Expand.apply(self, shape)
+        return ops.expand(self, _shape_args(sizes, "expand"))
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
     def __getitem__(self, index: Index) -> Tensor:
-        return ops.GetItem.apply(self, _index(index))
+        """x[index] with PyTorch's rule where ints and arrays mix (see ops.index_steps)."""
+        return ops.get_item(self, _index(index))
+
+    view, reshape_as, swapaxes, swapdims = reshape, view_as, transpose, transpose  # other names
 
     # --- in-place updates --------------------------------------------------------------------
 
     def add_(self, other: Operand) -> Tensor:
-        return change_in_place(self, "add_", other, _np_add, Tensor.__add__)
+        return change_in_place(self, "add_", other, ops.add_into, Tensor.__add__)
 
     def sub_(self, other: Operand) -> Tensor:
-        return change_in_place(self, "sub_", other, _np_sub, Tensor.__sub__)
+        return change_in_place(self, "sub_", other, ops.sub_into, Tensor.__sub__)
 
     def mul_(self, other: Operand) -> Tensor:
-        return change_in_place(self, "mul_", other, _np_mul, Tensor.__mul__)
+        return change_in_place(self, "mul_", other, ops.mul_into, Tensor.__mul__)
 
     def div_(self, other: Operand) -> Tensor:
-        return change_in_place(self, "div_", other, _np_div, Tensor.__truediv__)
+        return change_in_place(self, "div_", other, ops.div_into, Tensor.__truediv__)
 
     def copy_(self, source: Operand) -> Tensor:
         return change_in_place(self, "copy_", source, np.copyto, replaced)
@@ -666,51 +570,39 @@ class Tensor:
     def zero_(self) -> Tensor:
         return change_in_place(self, "zero_", 0, np.copyto, replaced)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        return self.copy_(creation.normal(mean, std, self.shape, dtype=self.dtype))
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        return self.copy_(creation.normal(mean, std, self.shape, generator=generator))
 
-    def uniform_(self, low: float = 0.0, high: float = 1.0) -> Tensor:
-        return self.copy_(creation.rand(self.shape, dtype=self.dtype) * (high - low) + low)
+    def uniform_(self, low: float = 0.0, high: float = 1.0, *, generator: Any = None) -> Tensor:
+        return self.copy_(creation.rand(self.shape, generator=generator) * (high - low) + low)
 
     def __setitem__(self, index: Index, value: Operand) -> None:
-        change_in_place(self, "setitem", value, _np_setter(_index(index)), _index_put(index))
+        change_in_place(self, "setitem", value, *ops.item_setters(_index(index)))
 
     __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
 
-    # Last in the class: these names would shadow the built-in types in annotations below them.
-    def float(self) -> Tensor:
-        return self.to(np.float32)
+    if not TYPE_CHECKING:  # (hidden from mypy, which would then accept any attribute name)
 
-    def double(self) -> Tensor:
-        return self.to(np.float64)
+        def __getattr__(self, name: str) -> Any:
+            """Only for a name Tensor lacks: says so, and what to use instead."""
+            raise missing_tensor_attribute(name)
 
-    def long(self) -> Tensor:
-        return self.to(np.int64)
+    # --- dtypes and devices: last, as these names would shadow built-in types below them -----
 
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """A copy in another dtype: to(dtype), to(device), to(device, dtype), to(other),
+        to(dtype=..., device=...). The device must be the CPU; the same dtype returns self."""
+        return ops.cast(self, *_to_args(self, args, kwargs))
 
-def _np_add(a: np.ndarray, b: Any) -> None:
-    np.add(a, b, out=a)
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """type() -> the type's name, e.g. "torch.FloatTensor"; type(dtype) converts."""
+        return _tensor_type(self, dtype)
 
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        raise DeviceError("cuda(): tinygrad_lr runs on the CPU only (it computes with NumPy)")
 
-def _np_sub(a: np.ndarray, b: Any) -> None:
-    np.subtract(a, b, out=a)
-
-
-def _np_mul(a: np.ndarray, b: Any) -> None:
-    np.multiply(a, b, out=a)
-
-
-def _np_div(a: np.ndarray, b: Any) -> None:
-    np.divide(a, b, out=a)
-
-
-def _np_setter(index: Index) -> Callable[[np.ndarray, Any], None]:
-    return lambda a, value: a.__setitem__(ops.as_arrays(index), value)
-
-
-def _index_put(index: Index) -> Callable[[Tensor, Any], Tensor]:
-    """The out-of-place `x[index] = v`, which a recorded change writes in."""
-    return lambda t, value: ops.IndexPut.apply(t, _index(index), _operand(value, t))
+    float, double, half = _as(np.float32), _as(np.float64), _as(np.float16)
+    long, int, bool = _as(np.int64), _as(np.int32), _as(np.bool_)
 
 
 # Imported last: the ops and factories build on the Tensor class above.

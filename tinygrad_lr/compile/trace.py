@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import creation
 from ..autograd.function import _OnceDifferentiable
 from ..autograd.grad_mode import _state
-from .. import creation
 from ..ops import BuiltinOp, GetItem
 from ..tensor import Tensor
 

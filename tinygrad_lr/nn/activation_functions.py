@@ -65,24 +65,14 @@ def check_gelu_approximation(approximate: str) -> str:
     return approximate
 
 
-_erf = np.vectorize(math.erf, otypes=[np.float64])
-
-
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 the standard normal CDF; or, with
-    approximate="tanh", 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
-
-    There is no erf op, so the exact form takes Phi's values from math.erf and gets Phi's
-    slope, the normal density phi(x), from a term that is zero in value: phi(x) (x - x0) with
-    x0 = x detached. The first derivative is then exact; second derivatives are not."""
+    approximate="tanh", 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))). Both are built
+    from differentiable ops, so their second derivatives are exact too."""
     if check_gelu_approximation(approximate) == "tanh":
         inner = math.sqrt(2 / math.pi) * (input + 0.044715 * input * input * input)
         return 0.5 * input * (1 + inner.tanh())
-    values = input.detach().numpy()
-    cdf_values = as_tensor((0.5 * (1.0 + _erf(values / math.sqrt(2.0)))).astype(values.dtype))
-    density = (-0.5 * input * input).exp() / math.sqrt(2 * math.pi)
-    cdf = cdf_values + (input - input.detach()) * density
-    return input * cdf
+    return input * 0.5 * (1.0 + (input / math.sqrt(2.0)).erf())
 
 
 def _implicit_softmax_dim(input: Tensor, name: str) -> int:

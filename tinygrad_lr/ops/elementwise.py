@@ -1,4 +1,5 @@
-"""Elementwise ops: z_i = f(x_i, y_i, ...), inputs broadcast against each other.
+"""Elementwise ops of several inputs: z_i = f(x_i, y_i, ...), inputs broadcast against each
+other; and the dtype conversion and copy (the ops of one input are in unary.py).
 
 Each `backward(ctx, g)` gets g = dL/dz and returns dL/dx for each input, written in Tensor
 operations. Gradients of broadcast inputs are summed back to the input's shape by the engine.
@@ -12,12 +13,10 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._builtin import Broadcasting, BuiltinOp
+from .no_gradient import NonDifferentiable
 
 Ctx = Any
 Grads = tuple["Tensor | None", ...]
-
-
-# --- two inputs ---------------------------------------------------------------------------------
 
 
 class Add(Broadcasting):
@@ -49,7 +48,9 @@ class Mul(Broadcasting):
 
     @staticmethod
     def forward(ctx: Ctx, x: Tensor, y: Tensor) -> Tensor:
-        ctx.save_for_backward(x, y)
+        # Each factor is needed only for the other's gradient: `3 * d` keeps nothing, so a later
+        # `d += ...` is allowed, as in PyTorch.
+        ctx.save_for_backward(x if y.requires_grad else None, y if x.requires_grad else None)
         return Tensor._make(x._data * y._data)
 
     @staticmethod
@@ -64,7 +65,7 @@ class Div(Broadcasting):
 
     @staticmethod
     def forward(ctx: Ctx, x: Tensor, y: Tensor) -> Tensor:
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(x if y.requires_grad else None, y)  # x only for dz/dy
         return Tensor._make(x._data / y._data)
 
     @staticmethod
@@ -89,6 +90,22 @@ class Pow(Broadcasting):
         # x^y log x -> 0 as x -> 0 (for y > 0), where log(0) alone would make it NaN
         gy = g * x**y * x.masked_fill(x == 0, 1.0).log() if ctx.needs_input_grad[1] else None
         return gx, gy
+
+
+class Remainder(Broadcasting):
+    """z = x mod y with the sign of y (Python's %, torch.remainder): z = x - floor(x/y) y;
+    dz/dx = 1,  dz/dy = -floor(x/y) (floor's own derivative is 0 wherever it is defined)."""
+
+    @staticmethod
+    def forward(ctx: Ctx, x: Tensor, y: Tensor) -> Tensor:
+        ctx.save_for_backward(x, y)
+        return Tensor._make(np.remainder(x._data, y._data))
+
+    @staticmethod
+    def backward(ctx: Ctx, g: Tensor) -> Grads:
+        x, y = ctx.saved_tensors
+        need_y = ctx.needs_input_grad[1]
+        return g, (-g * NonDifferentiable.apply(np.floor_divide, x, y) if need_y else None)
 
 
 class Maximum(Broadcasting):
@@ -144,204 +161,6 @@ class Where(Broadcasting):
         return None, g.masked_fill(cond.logical_not(), 0.0), g.masked_fill(cond, 0.0)
 
 
-# --- one input ----------------------------------------------------------------------------------
-
-
-class Neg(BuiltinOp):
-    """z = -x;  dz/dx = -1."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        return Tensor._make(-x._data)
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        return (-g,)
-
-
-class PowScalar(BuiltinOp):
-    """z = x ** p for a fixed number p;  dz/dx = p x^(p-1)."""
-
-    @classmethod
-    def op_name(cls) -> str:
-        return "pow"
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor, p: float) -> Tensor:
-        ctx.save_for_backward(x)
-        ctx.p = p
-        return Tensor._make(x._data**p)
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (x,) = ctx.saved_tensors
-        if ctx.p == 0:
-            return g * 0.0, None  # not 0 * x^-1, which is NaN at x = 0
-        return g * ctx.p * x ** (ctx.p - 1), None
-
-
-class Exp(BuiltinOp):
-    """z = e^x;  dz/dx = e^x = z (the output is saved rather than computed again)."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        z = Tensor._make(np.exp(x._data))
-        ctx.save_for_backward(z)
-        return z
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (z,) = ctx.saved_tensors
-        return (g * z,)
-
-
-class Log(BuiltinOp):
-    """z = ln x;  dz/dx = 1/x."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return Tensor._make(np.log(x._data))
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (x,) = ctx.saved_tensors
-        return (g / x,)
-
-
-class Sqrt(BuiltinOp):
-    """z = sqrt(x);  dz/dx = 1 / (2 sqrt(x)) = 1 / (2z)."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        z = Tensor._make(np.sqrt(x._data))
-        ctx.save_for_backward(z)
-        return z
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (z,) = ctx.saved_tensors
-        return (g / (2.0 * z),)
-
-
-class Sin(BuiltinOp):
-    """z = sin x;  dz/dx = cos x."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return Tensor._make(np.sin(x._data))
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (x,) = ctx.saved_tensors
-        return (g * x.cos(),)
-
-
-class Cos(BuiltinOp):
-    """z = cos x;  dz/dx = -sin x."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return Tensor._make(np.cos(x._data))
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (x,) = ctx.saved_tensors
-        return (-g * x.sin(),)
-
-
-class Abs(BuiltinOp):
-    """z = |x|;  dz/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return Tensor._make(np.abs(x._data))
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (x,) = ctx.saved_tensors
-        return (g * x.sign(),)
-
-
-class Tanh(BuiltinOp):
-    """z = tanh x;  dz/dx = 1 - tanh^2 x = 1 - z^2."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        z = Tensor._make(np.tanh(x._data))
-        ctx.save_for_backward(z)
-        return z
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (z,) = ctx.saved_tensors
-        return (g * (1.0 - z * z),)
-
-
-class Sigmoid(BuiltinOp):
-    """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + exp(-x)) for x << 0.
-        z = Tensor._make(np.exp(-np.logaddexp(0.0, -x._data)))
-        ctx.save_for_backward(z)
-        return z
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (z,) = ctx.saved_tensors
-        return (g * z * (1.0 - z),)
-
-
-class Relu(BuiltinOp):
-    """z = max(x, 0);  dz/dx = 1 where z > 0, else 0 (0 at x = 0, as in PyTorch).
-    A NaN passes through with gradient 1, as in PyTorch's relu."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor) -> Tensor:
-        z = Tensor._make(np.where(x._data <= 0, np.zeros((), dtype=x.dtype), x._data))
-        ctx.save_for_backward(z)
-        return z
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        (z,) = ctx.saved_tensors
-        return (g.masked_fill(z <= 0, 0.0),)
-
-
-class Clamp(BuiltinOp):
-    """z = min(max(x, low), high);  dz/dx = 1 where low <= x <= high, else 0.
-    Tensor bounds get the gradient where they bound: dz/dlow = 1 where x < low."""
-
-    @staticmethod
-    def forward(ctx: Ctx, x: Tensor, low: Any, high: Any) -> Tensor:
-        ctx.save_for_backward(x, *(b for b in (low, high) if isinstance(b, Tensor)))
-        ctx.low, ctx.high = (b if not isinstance(b, Tensor) else "tensor" for b in (low, high))
-        arrays = [b._data if isinstance(b, Tensor) else b for b in (low, high)]
-        return Tensor._make(np.clip(x._data, *arrays))
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        x, *tensor_bounds = ctx.saved_tensors
-        bounds = iter(tensor_bounds)
-        low, high = (next(bounds) if b == "tensor" else b for b in (ctx.low, ctx.high))
-        # "not inside" rather than "outside": a NaN is neither, and gets no gradient (as in
-        # PyTorch)
-        inside = Tensor._make(np.ones(x.shape, dtype=bool))
-        if low is not None:
-            inside = inside & (x >= low)
-        if high is not None:
-            inside = inside & (x <= high)
-        gx = g.masked_fill(inside.logical_not(), 0.0)
-        g_low = g.masked_fill((x < low).logical_not(), 0.0) if ctx.needs_input_grad[1] else None
-        g_high = g.masked_fill((x > high).logical_not(), 0.0) if ctx.needs_input_grad[2] else None
-        return gx, g_low, g_high
-
-
 class Cast(BuiltinOp):
     """z = x converted to another dtype;  dz/dx = 1, converted back to x's dtype."""
 
@@ -359,6 +178,13 @@ class Cast(BuiltinOp):
         return g.to(ctx.input_dtype), None
 
 
+def cast(x: Tensor, dtype: np.dtype, copy: bool = False) -> Tensor:
+    """x in `dtype`: x itself when it already is (a copy if `copy`), else a recorded Cast."""
+    if x.dtype != dtype:
+        return Cast.apply(x, dtype)
+    return Clone.apply(x) if copy else x
+
+
 class Clone(BuiltinOp):
     """z = a copy of x;  dz/dx = 1."""
 
@@ -369,3 +195,22 @@ class Clone(BuiltinOp):
     @staticmethod
     def backward(ctx: Ctx, g: Tensor) -> Grads:
         return (g,)
+
+
+# The in-place updates `x += y`, `x -= y`, ...: on the array, when nothing is recorded.
+
+
+def add_into(a: np.ndarray, b: Any) -> None:
+    np.add(a, b, out=a)
+
+
+def sub_into(a: np.ndarray, b: Any) -> None:
+    np.subtract(a, b, out=a)
+
+
+def mul_into(a: np.ndarray, b: Any) -> None:
+    np.multiply(a, b, out=a)
+
+
+def div_into(a: np.ndarray, b: Any) -> None:
+    np.divide(a, b, out=a)

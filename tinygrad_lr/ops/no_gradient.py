@@ -23,6 +23,7 @@ _TORCH_NAMES = {
     "bitwise_and": "and",
     "bitwise_or": "or",
     "invert": "not",
+    "floor_divide": "floor_divide",
 }
 
 

@@ -9,9 +9,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._args import _dim, _reduction_args
-from ..errors import ShapeError
+from .._args import _dim, _numpy_names, _operands, _reduction_args
+from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from . import elementwise
 from ._builtin import BuiltinOp
 
 Ctx = Any
@@ -47,6 +48,8 @@ class Mean(BuiltinOp):
 
     @staticmethod
     def forward(ctx: Ctx, x: Tensor, axes: Axes, keepdim: bool) -> Tensor:
+        if x.numel() == 0:
+            raise ShapeError(f"mean: cannot average an empty tensor of shape {x.shape}")
         ctx.input_shape, ctx.kept_shape = x.shape, kept_shape(x.shape, axes)
         ctx.count = count(x.shape, axes)
         return Tensor._make(x._data.mean(axis=axes, keepdims=keepdim))
@@ -130,33 +133,40 @@ class MinMax(NamedTuple):
 
 
 def extremum(
-    tensor: Tensor,
-    op: type[Max],
-    dim: Any,
-    axis: Any,
-    keepdim: bool,
-    keepdims: bool | None,
-    name: str,
+    tensor: Tensor, op: type[Max], dim: Any, keepdim: bool, names: dict[str, Any], name: str
 ) -> Any:
     """max()/min(): the extreme value over everything or several dims; over one dim, as
-    PyTorch does, the values and their indices."""
-    axes, keep = _reduction_args(tensor, dim, axis, keepdim, keepdims, name)
-    one_dim = dim if axis is None else axis
-    if axes is None or not isinstance(one_dim, (int, np.integer)):
+    PyTorch does, the values and their indices; max(other), a tensor, is maximum(other)."""
+    if isinstance(dim, Tensor) or "other" in names:
+        other = names.pop("other") if dim is None else dim
+        pairwise = elementwise.Maximum if op is Max else elementwise.Minimum
+        return pairwise.apply(*_operands(tensor, other))
+    axes, keep = _reduction_args(tensor, dim, keepdim, names, name)
+    one_dim = names.get("axis", dim)
+    if not isinstance(one_dim, (int, np.integer)):
         return op.apply(tensor, axes, keep)
     with_indices = MaxWithIndices if op is Max else MinWithIndices
+    if tensor.ndim == 0:  # PyTorch: the value itself, at index 0
+        return MinMax(*with_indices.apply(tensor.reshape(1), 0, False))
+    assert axes is not None
     return MinMax(*with_indices.apply(tensor, axes[0], keep))
 
 
 def arg_extremum(
-    tensor: Tensor, arg: Callable[..., Any], dim: int | None, keepdim: bool, name: str
+    tensor: Tensor,
+    arg: Callable[..., Any],
+    dim: Any,
+    keepdim: bool,
+    names: dict[str, Any],
+    name: str,
 ) -> Tensor:
-    """argmax/argmin over everything (a flat index) or along `dim`."""
+    """argmax/argmin over everything (a flat index) or along `dim` (or NumPy's `axis`)."""
+    dim, keepdim = _numpy_names(name, names, dim, keepdim)
     if tensor.numel() == 0:
         raise ShapeError(f"{name}: cannot reduce an empty tensor of shape {tensor.shape}")
     if dim is None or tensor.ndim == 0:
         return NonDifferentiableArg.apply(tensor, arg, None, False)
-    return NonDifferentiableArg.apply(tensor, arg, _dim(dim, tensor.ndim, name), keepdim)
+    return NonDifferentiableArg.apply(tensor, arg, _dim(dim, tensor.ndim, name), bool(keepdim))
 
 
 class NonDifferentiableArg(BuiltinOp):
@@ -206,9 +216,9 @@ class Softmax(BuiltinOp):
 
     @staticmethod
     def forward(ctx: Ctx, x: Tensor, dim: int) -> Tensor:
-        ctx.dim = dim
-        e = np.exp(x._data - np.max(x._data, axis=dim, keepdims=True))  # e^x overflows at 710
-        s = Tensor._make(e / np.sum(e, axis=dim, keepdims=True))
+        ctx.dim, axis = dim, (dim if x.ndim else None)  # a 0-d tensor is its own one slice
+        e = np.exp(x._data - np.max(x._data, axis=axis, keepdims=True))  # e^x overflows at 710
+        s = Tensor._make(e / np.sum(e, axis=axis, keepdims=True))
         ctx.save_for_backward(s)
         return s
 
@@ -225,10 +235,66 @@ class LogSoftmax(BuiltinOp):
     def forward(ctx: Ctx, x: Tensor, dim: int) -> Tensor:
         ctx.dim = dim
         ctx.save_for_backward(x)
-        return Tensor._make(x._data - _stable_logsumexp(x._data, (dim,)))
+        return Tensor._make(x._data - _stable_logsumexp(x._data, (dim,) if x.ndim else None))
 
     @staticmethod
     def backward(ctx: Ctx, g: Tensor) -> Grads:
         # softmax from x, not exp(output): x - logsumexp(x) has lost digits to cancellation
         (x,) = ctx.saved_tensors
         return g - x.softmax(ctx.dim) * g.sum(dim=ctx.dim, keepdim=True), None
+
+
+def var(tensor: Tensor, dim: Any, keepdim: bool, options: dict[str, Any]) -> Tensor:
+    """The variance over `dim`, divided by n - correction; `options` are correction=,
+    unbiased= (True: correction 1) and NumPy's axis=, keepdims=."""
+    correction = options.pop("correction", 1)
+    if "unbiased" in options:
+        correction = int(options.pop("unbiased"))
+    axes, keep = _reduction_args(tensor, dim, keepdim, options, "var")
+    centred = tensor - tensor.mean(dim=axes, keepdim=True)
+    return (centred * centred).sum(dim=axes, keepdim=keep) / max(
+        count(tensor.shape, axes) - correction, 0
+    )
+
+
+def norm(tensor: Tensor, p: Any, axes: Axes, keepdim: bool) -> Tensor:
+    """The p-norm over `axes`: p = 2 (or "fro") by default, any p > 0, or inf / -inf, the
+    largest / smallest |x|."""
+    if tensor.dtype.kind != "f":
+        raise DTypeError(f"norm: expects a floating-point tensor, got {tensor.dtype}")
+    if p == "fro":
+        p = 2
+    if p in (math.inf, -math.inf):
+        extreme = Max if p > 0 else Min
+        return extreme.apply(tensor.abs(), axes, keepdim)
+    if isinstance(p, (str, bool)) or not p > 0:
+        raise ValueError(f"norm: p must be a positive number, 'fro', inf or -inf, got {p!r}")
+    return Norm.apply(tensor, float(p), axes, keepdim)
+
+
+class Norm(BuiltinOp):
+    """z = (sum |x|^p)^(1/p) over `axes` (p = 2: the Euclidean length sqrt(sum x^2));
+    dz/dx = sign(x) |x|^(p-1) / z^(p-1), which is x / z for p = 2, taken as 0 where z = 0
+    (as PyTorch does: the norm has no derivative at 0)."""
+
+    @staticmethod
+    def forward(ctx: Ctx, x: Tensor, p: float, axes: Axes, keepdim: bool) -> Tensor:
+        ctx.p, ctx.kept_shape = p, kept_shape(x.shape, axes)
+        if p == 2:
+            kept = np.sqrt(np.sum(x._data * x._data, axis=axes, keepdims=True))
+        else:
+            kept = np.sum(np.abs(x._data) ** p, axis=axes, keepdims=True) ** (1.0 / p)
+        z = Tensor._make(kept if keepdim else kept.reshape(_reduced(x, axes)))
+        ctx.save_for_backward(x, z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Ctx, g: Tensor) -> Grads:
+        x, z = ctx.saved_tensors
+        z = z.reshape(ctx.kept_shape)
+        divisor = z.masked_fill(z == 0, 1.0)  # where z = 0 every x is 0: the gradient is 0
+        if ctx.p == 2:
+            direction = x / divisor
+        else:
+            direction = x.sign() * x.abs() ** (ctx.p - 1) / divisor ** (ctx.p - 1)
+        return g.reshape(ctx.kept_shape) * direction, None, None, None
