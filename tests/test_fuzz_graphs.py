@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
