@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .autograd.graph import note_read
 from .device import _KNOWN_TYPES as DEVICE_TYPES
 from .device import check_device
 from .errors import DTypeError
@@ -34,7 +35,7 @@ class Size(tuple[int, ...]):
 
 def _single_value(tensor: Tensor, where: str) -> Any:
     """The value of a one-element tensor as a Python number, for item() and bool()."""
-    tensor._note_read(where)
+    note_read(tensor, where)
     if tensor._data.size != 1:
         if where == "bool()":
             raise RuntimeError(
@@ -48,6 +49,12 @@ def _single_value(tensor: Tensor, where: str) -> Any:
     return tensor._data.item()
 
 
+def _python_values(tensor: Tensor) -> Any:
+    """tolist(): the values as nested Python lists."""
+    note_read(tensor, "tolist()")
+    return tensor._data.tolist()
+
+
 def _unrecorded_array(tensor: Tensor) -> np.ndarray:
     """numpy(): the array, refused for a tensor that requires grad (as in PyTorch)."""
     if tensor.requires_grad:
@@ -55,13 +62,13 @@ def _unrecorded_array(tensor: Tensor) -> np.ndarray:
             "numpy(): can't call numpy() on a tensor that requires grad; "
             "use tensor.detach().numpy()"
         )
-    tensor._note_read("numpy()")
+    note_read(tensor, "numpy()")
     return tensor._data
 
 
 def _repr(tensor: Tensor) -> str:
     """`tensor([1., 2.], dtype=float32, grad_fn=<MulBackward>)`, as PyTorch prints it."""
-    tensor._note_read("repr()")
+    note_read(tensor, "repr()")
     body = np.array2string(tensor._data, separator=", ", prefix="tensor(")
     extras = []
     if tensor.dtype not in (np.float64, np.int64, np.bool_):
@@ -75,7 +82,7 @@ def _repr(tensor: Tensor) -> str:
 
 def _format(tensor: Tensor, spec: str) -> str:
     """f"{x:.3f}" formats the value of a one-element tensor; any other tensor prints as repr."""
-    tensor._note_read("format()")
+    note_read(tensor, "format()")
     if spec and tensor._data.size == 1:
         return format(tensor._data.item(), spec)
     return repr(tensor) if not spec else format(repr(tensor), spec)

@@ -29,6 +29,7 @@ from ._args import (
     _one_dim,
     _operand,
     _operands,
+    _python_values,
     _reduction_args,
     _repr,
     _shape_args,
@@ -188,21 +189,12 @@ class Tensor:
 
     # --- leaving the graph ------------------------------------------------------------------
 
-    def _note_read(self, how: str) -> None:
-        """Tell op observers that the values leave the graph as Python data here (a trace of
-        the ops, such as tl.compile's, cannot follow them)."""
-        for observer in graph._observers:
-            on_read = getattr(observer, "on_read", None)
-            if on_read is not None:
-                on_read(self, how)
-
     def item(self) -> Scalar:
         """The single value of a one-element tensor as a Python number."""
         return _single_value(self, "item()")
 
     def tolist(self) -> Any:
-        self._note_read("tolist()")
-        return self._data.tolist()
+        return _python_values(self)
 
     def numpy(self) -> np.ndarray:
         """The NumPy array behind the tensor (shared, not copied); refused if it requires grad."""
@@ -221,11 +213,7 @@ class Tensor:
     def __bool__(self) -> bool:
         return bool(_single_value(self, "bool()"))
 
-    def __format__(self, spec: str) -> str:
-        return _format(self, spec)
-
-    def __repr__(self) -> str:
-        return _repr(self)
+    __format__, __repr__ = _format, _repr
 
     def detach(self) -> Tensor:
         """The same values as a new leaf that records nothing (shares memory and versions)."""

@@ -244,3 +244,12 @@ def observe_ops(observer: OpObserver) -> Iterator[OpObserver]:
         yield observer
     finally:
         _observers.remove(observer)
+
+
+def note_read(tensor: Tensor, how: str) -> None:
+    """Tell op observers that a tensor's values leave the graph as Python data here (`item()`,
+    `numpy()`, printing...): a trace of the ops, such as tl.compile's, cannot follow them."""
+    for observer in _observers:
+        on_read = getattr(observer, "on_read", None)
+        if on_read is not None:
+            on_read(tensor, how)
