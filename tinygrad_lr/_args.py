@@ -218,17 +218,26 @@ def _number_dtype(value: bool | int | float) -> np.dtype:
 def _operands(*values: Any) -> tuple[Tensor, ...]:
     """The operands of a binary op as tensors of their common dtype (see `_result_type`);
     a tensor of another dtype is converted by a recorded Cast, so it still gets its gradient."""
+    if len(values) == 2:  # the common cases first, which need no rule: every op meets them
+        a, b = values
+        tensor = _tensor.Tensor
+        if isinstance(a, tensor) and isinstance(b, tensor) and a._data.dtype == b._data.dtype:
+            return a, b
+        if isinstance(a, tensor) and type(b) in (int, float) and a._data.dtype.kind == "f":
+            return a, _as_dtype(b, a._data.dtype)  # a number keeps a floating tensor's dtype
+        if isinstance(b, tensor) and type(a) in (int, float) and b._data.dtype.kind == "f":
+            return _as_dtype(a, b._data.dtype), b
     dtype = _result_type(*values)
     return tuple(_as_dtype(value, dtype) for value in values)
 
 
 def _as_dtype(value: Any, dtype: np.dtype) -> Tensor:
-    from .ops import cast  # the ops build on this module
-
-    if isinstance(value, _tensor.Tensor):
-        return cast(value, dtype)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value:
         return _number(value, dtype)  # the fast path above; zero is not cached
+    if isinstance(value, _tensor.Tensor):
+        from .ops import cast  # here: the ops build on this module
+
+        return cast(value, dtype)
     return _tensor.Tensor._make(_to_array(value, dtype, copy=False, where="operand"))
 
 
