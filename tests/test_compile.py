@@ -205,6 +205,7 @@ def test_a_custom_function_is_replayed_through_its_ops() -> None:
 
 def _reads(kind: str):  # type: ignore[no-untyped-def]
     w = tl.ones(2, requires_grad=True)
+    handles: list[object] = []  # the hook is registered once, at the first call
 
     def step(x: tl.Tensor) -> tl.Tensor:
         y = (x * w).sum()
@@ -221,7 +222,12 @@ def _reads(kind: str):  # type: ignore[no-untyped-def]
         elif kind == "print":
             f"{y:.3f}"
         elif kind == "hook":
-            w.register_hook(lambda g: g * 2) if w._hooks is None else None
+            if not handles:
+                handles.append(w.register_hook(lambda g: g * 2))
+        elif kind == "hook_in_graph":
+            y.register_hook(lambda g: g * 2)
+        elif kind == "node_hook":
+            y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: None)  # type: ignore[union-attr]
         elif kind == "retain_grad":
             y.retain_grad()
         elif kind == "in_place_in_graph":
@@ -236,6 +242,7 @@ def _reads(kind: str):  # type: ignore[no-untyped-def]
 
 UNSUPPORTED = {"float": "item()", "item": "item()", "bool": "bool()", "tolist": "tolist()",
                "numpy": "numpy()", "print": "format()", "hook": "hook",
+               "hook_in_graph": "hook", "node_hook": "hook",
                "retain_grad": "retain_grad", "in_place_in_graph": "in place"}  # fmt: skip
 
 
@@ -361,3 +368,17 @@ def test_big_steps_replay_again_and_again() -> None:
         run = tl.compile(step) if compiled else step
         results.append([run(x, y).detach().numpy().copy() for _ in range(6)])
     np.testing.assert_array_equal(np.array(results[0]), np.array(results[1]), strict=True)
+
+
+def test_item_assignment_on_an_outside_tensor_of_the_graph_runs_eagerly() -> None:
+    buffer, w = tl.zeros(2, 3), tl.ones(3, requires_grad=True)
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        buffer[1] = x * w  # its old values were never seen by the record: not replayed
+        return buffer.sum()
+
+    compiled = tl.compile(step)
+    with pytest.warns(CompileWarning, match="setitem changes a tensor of the graph"):
+        for k in range(3):
+            compiled(tl.tensor([1.0, 2.0, 3.0 + k]))
+    assert compiled.code is None

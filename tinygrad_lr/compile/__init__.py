@@ -21,16 +21,19 @@ Records that differ (an optimiser's first step makes its state) are recorded aga
 `MAX_RECORDS` times.
 
 What is live: tensors the step reads from outside (parameters, data, optimiser state, `.grad`)
-are read and written at every call; an optimiser's hyper-parameters and Adam's bias corrections
-are computed again at their place in every call; random draws come from the library's
-generator at every call. What is frozen: Python numbers inside the step that do not come from
-an optimiser (a global `lr`): pass them as arguments, the signature then guards them.
+are read and written at every call; an optimiser's hyper-parameters (a scheduler's `lr`) and
+Adam's bias corrections are computed again at their place in every call, and its branches
+(weight decay on? which parameters have a `.grad`? its groups and state tensors) are checked
+before every call; random draws come from the library's generator at every call. What is
+frozen: Python numbers inside the step that do not come from an optimiser (a global `lr`):
+pass them as arguments, the signature then guards them.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
 `.numpy()`, printing), boolean-mask indexing, hooks and retain_grad, in-place changes of
-tensors in the graph, a user's Function computing outside Tensor operations, anomaly mode and
-saved-tensor hooks. The result of a compiled call has no graph: call backward inside the step.
+tensors in the graph other than `y[i] = v` on a tensor computed in the step, a scheduler's
+`step()` inside the step, a user's Function computing outside Tensor operations, anomaly mode
+and saved-tensor hooks. The result of a compiled call has no graph: call backward inside the step.
 A user's own `Function` is replayed through the built-in ops its forward and backward ran.
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes

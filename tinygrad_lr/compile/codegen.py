@@ -57,6 +57,8 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
             if old.sources[vid] != source:
                 raise Mismatch("the step reads different tensors from call to call")
             kinds[vid] = source
+        elif _is_number(new.arrays[vid]) and _same(old.snapshots[vid], new.snapshots[vid]):
+            kinds[vid] = ("const", new.snapshots[vid])
         elif old.wrappers.get(vid) is new.wrappers.get(vid):
             kinds[vid] = ("ref", new.wrappers[vid])
         elif old.arrays[vid] is new.arrays[vid]:
@@ -68,6 +70,13 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
             where = f" (at {step.line})" if step is not None else ""
             raise Mismatch(f"a tensor made outside Tensor operations changes between calls{where}")
     return kinds
+
+
+def _is_number(array: np.ndarray) -> bool:
+    """A Python number of the step made a tensor once and shared by the engine (`2` in
+    `x ** 2 / 2`, a learning rate): a 0-d array that owns its memory and is read-only, so
+    it cannot change; a constant of the code rather than state read at every call."""
+    return array.ndim == 0 and array.base is None and not array.flags.writeable
 
 
 def compare(old: Trace, new: Trace) -> None:

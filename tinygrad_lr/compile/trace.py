@@ -20,7 +20,7 @@ import numpy as np
 from .. import creation
 from ..autograd.function import _OnceDifferentiable
 from ..autograd.grad_mode import _state
-from ..ops import BuiltinOp, GetItem
+from ..ops import BuiltinOp, Clone, GetItem, IndexPut
 from ..tensor import Tensor
 
 _PACKAGE = __name__.rsplit(".", 2)[0]  # "tinygrad_lr": frames inside it are not the user's
@@ -85,6 +85,7 @@ class Recorder:
         self._args = [a for a in args if isinstance(a, Tensor)]
         self._leaves: list[Tensor] = []
         self._nodes: list[Any] = []  # the recorded nodes, checked for hooks at the end
+        self._last_op: tuple[Any, int] = (None, 0)  # node of the last op, values before it
         for position, tensor in enumerate(self._args):
             self._outside(tensor, ("arg", position))
 
@@ -143,6 +144,7 @@ class Recorder:
             return
         if node is not None:
             self._nodes.append(node)
+        self._last_op = (node, len(self.trace.arrays))
         if op is _OnceDifferentiable:  # passes its first argument through
             return
         if not issubclass(op, BuiltinOp):
@@ -179,7 +181,8 @@ class Recorder:
             tensor.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
         )
         if recorded:
-            self.fail(f"{name} changes a tensor of the graph in place")
+            if not (name == "setitem" and self._rebased(tensor)):
+                self.fail(f"{name} changes a tensor of the graph in place")
         elif name == "setitem":
             self.fail("item assignment (x[i] = v) under no_grad is not traced")
         else:
@@ -187,6 +190,25 @@ class Recorder:
             self.trace.steps.append(
                 Step("inplace", name, (target, self.encode(value)), (), user_line())
             )
+
+    def _rebased(self, tensor: Tensor) -> bool:
+        """`y[i] = v` on a tensor of the graph: the engine ran IndexPut on a copy of y's old
+        values and wrote the result into y, which it rebased on that node. The copy was made
+        outside the ops; it becomes a Clone of y's value, and the write a copy_ into it."""
+        node, first_new = self._last_op
+        step = self.trace.steps[-1] if self.trace.steps else None
+        vid = self._ids.get(id(tensor._data))
+        if step is None or step.what is not IndexPut or node is None or vid is None:
+            return False
+        copy = step.args[0]
+        if tensor.grad_fn is not node or not isinstance(copy, Ref) or copy.vid < first_new:
+            return False  # the copy is the op's first input, new at this op
+        for table in (self.trace.sources, self.trace.snapshots, self.trace.wrappers):
+            table.pop(copy.vid, None)
+        clone = Step("op", Clone, (Ref(vid),), (copy.vid,), step.line)
+        write = Step("inplace", "copy_", (Ref(vid), Ref(step.outputs[0])), (), step.line)
+        self.trace.steps[-1:] = [clone, step, write]
+        return True
 
     def on_read(self, tensor: Tensor, how: str) -> None:
         self.fail(f"{how} reads a tensor's values into Python")
@@ -207,6 +229,15 @@ class Recorder:
 
     def on_guard(self, read: Callable[[], Any], value: Any) -> None:
         self.trace.guards.append((read, value))
+
+    def on_grad_checked(self, tensor: Tensor) -> None:
+        """An optimiser skipped `tensor` for its missing `.grad`: registering it makes the
+        program check before each call that it still has none (see `grad_was_none`)."""
+        if self.trace.problem is None:
+            self.value(tensor)
+
+    def on_untraced(self, what: str) -> None:
+        self.fail(f"{what} changes Python state, which the replay would not change")
 
     # --- after the call ------------------------------------------------------------------
 

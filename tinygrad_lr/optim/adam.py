@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
-import numpy as np
-
 from ..autograd import no_grad
-from .optimizer import Optimizer, ParamsLike, check_number, lerp
+from ..creation import zeros_like
+from ..tensor import Tensor
+from .live import count, guard, hyper, live
+from .optimizer import (
+    Optimizer,
+    ParamsLike,
+    check_number,
+    lerp,
+    new_count,
+    weight_branch,
+)  # fmt: skip
 
 __all__ = ["Adam", "AdamW"]
 
@@ -56,32 +65,63 @@ class Adam(Optimizer):
 
     @no_grad()
     def step(self) -> None:
-        for group in self.param_groups:
-            lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-            beta1, beta2 = group["betas"]
-            for param, values, grad in self._parameters_with_grad(group):
-                if weight_decay and self.decoupled_weight_decay:
-                    values = values * (1 - lr * weight_decay)
+        for group in self._groups():
+            branches = guard(functools.partial(_branches, group, self.decoupled_weight_decay))
+            weight_decay, decoupled, amsgrad, nearer_end = branches
+            for param, grad in self._parameters_with_grad(group):
+                if weight_decay and decoupled:
+                    param.mul_(live(functools.partial(_decay_factor, group), param))
                 elif weight_decay:
-                    grad = grad + weight_decay * values
+                    grad = grad + hyper(group, "weight_decay", param) * param
                 state = self.state.setdefault(param, {})
                 if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(values)
-                    state["exp_avg_sq"] = np.zeros_like(values)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = np.zeros_like(values)
-                state["step"] += 1
-                step = state["step"]
-                state["exp_avg"] = lerp(state["exp_avg"], grad, 1 - beta1)
-                state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (grad * grad)
-                second_moment = state["exp_avg_sq"]
-                if group["amsgrad"]:
-                    second_moment = np.maximum(state["max_exp_avg_sq"], second_moment)
-                    state["max_exp_avg_sq"] = second_moment
-                step_size = lr / (1 - beta1**step)
-                denom = np.sqrt(second_moment) / math.sqrt(1 - beta2**step) + eps
-                self._write(param, values - step_size * state["exp_avg"] / denom)
+                    state["step"] = new_count()
+                    state["exp_avg"] = zeros_like(param)
+                    state["exp_avg_sq"] = zeros_like(param)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = zeros_like(param)
+                step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                step.add_(1.0)
+                exp_avg.copy_(lerp(exp_avg, grad, group, "betas", nearer_end))
+                exp_avg_sq.mul_(hyper(group, "betas", param, _beta2))
+                exp_avg_sq.add_(hyper(group, "betas", param, _one_minus_beta2) * (grad * grad))
+                second_moment = exp_avg_sq
+                if amsgrad:
+                    second_moment = state["max_exp_avg_sq"]
+                    second_moment.copy_(second_moment.maximum(exp_avg_sq))
+                step_size = live(functools.partial(_step_size, group, step), param)
+                correction2 = live(functools.partial(_correction2, group, step), param)
+                denom = second_moment.sqrt() / correction2 + hyper(group, "eps", param)
+                param.sub_(step_size * exp_avg / denom)
+
+
+def _branches(group: dict[str, Any], decoupled: bool) -> tuple[bool, bool, bool, bool]:
+    """The Python branches of the update: weight decay (decoupled?), amsgrad, lerp's end."""
+    nearer_end = weight_branch(group, "betas")
+    return bool(group["weight_decay"]), decoupled, bool(group["amsgrad"]), nearer_end
+
+
+def _decay_factor(group: dict[str, Any]) -> float:
+    """1 - lr * weight_decay: AdamW's shrinking of the parameters."""
+    return 1 - group["lr"] * group["weight_decay"]
+
+
+def _beta2(betas: tuple[float, float]) -> float:
+    return betas[1]
+
+
+def _one_minus_beta2(betas: tuple[float, float]) -> float:
+    return 1 - betas[1]
+
+
+def _step_size(group: dict[str, Any], step: Tensor) -> float:
+    """lr / (1 - beta1^t): the step with the first moment's bias correction."""
+    return group["lr"] / (1 - group["betas"][0] ** count(step))
+
+
+def _correction2(group: dict[str, Any], step: Tensor) -> float:
+    """sqrt(1 - beta2^t): the second moment's bias correction, under the square root."""
+    return math.sqrt(1 - group["betas"][1] ** count(step))
 
 
 class AdamW(Adam):

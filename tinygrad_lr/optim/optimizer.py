@@ -7,15 +7,16 @@ model), and `zero_grad()` clears the gradients, which otherwise add up across ba
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from ..autograd import no_grad
 from ..nn.modules import clear_grads
 from ..tensor import Tensor
+from .live import count, grad_checked, guard, hyper
 
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -92,13 +93,13 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """A copy of the optimizer's state in PyTorch's layout: parameters are numbered in the
         order of the groups, `{"state": {index: {...}}, "param_groups": [{..., "params": [...]}]}`.
-        Momentum buffers and Adam's moments are NumPy arrays."""
+        Momentum buffers and Adam's moments are NumPy arrays (copies), step counts are ints; the
+        optimizer itself keeps them in tensors, updated in place."""
         index = {id(param): i for i, param in enumerate(self._ordered_params())}
         state = {
-            index[id(param)]: {key: np.array(value, copy=True) if isinstance(value, np.ndarray)
-                               else value for key, value in entries.items()}
+            index[id(param)]: {key: _saved(key, value) for key, value in entries.items()}
             for param, entries in self.state.items()
-        }  # fmt: skip
+        }
         groups = [
             {**{k: v for k, v in group.items() if k != "params"},
              "params": [index[id(p)] for p in group["params"]]}
@@ -135,8 +136,11 @@ class Optimizer:
                 raise ValueError(f"{where}: state for parameter {index}, which no group lists")
             copied = {}
             for key, value in entries.items():
-                if isinstance(value, (np.ndarray, Tensor)):
-                    value = np.array(value.detach() if isinstance(value, Tensor) else value)
+                if key == "step" and np.size(np.asarray(value)) == 1:
+                    value = _count_tensor(float(np.asarray(value)))
+                elif isinstance(value, (np.ndarray, Tensor)):
+                    array = value.detach()._data if isinstance(value, Tensor) else value
+                    value = Tensor(np.array(array))
                     if value.shape != param.shape:
                         raise ValueError(
                             f"{where}: {key} of parameter {index} has shape {value.shape}, "
@@ -161,22 +165,23 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define step()")
 
-    @staticmethod
-    def _parameters_with_grad(
-        group: dict[str, Any],
-    ) -> Iterable[tuple[Tensor, np.ndarray, np.ndarray]]:
-        """(parameter, its values, its gradient) as arrays, for parameters that have a gradient.
-        The update math is plain NumPy: an update is not part of any model's graph."""
-        for param in group["params"]:
-            if param.grad is not None:
-                yield param, param.detach().numpy(), param.grad.detach().numpy()
+    def _groups(self) -> list[dict[str, Any]]:
+        """The parameter groups, for `step()`. Observers are told that the update depends on
+        which groups, parameters and state tensors there are (`load_state_dict` replaces them):
+        tl.compile records the step again when they change."""
+        guard(functools.partial(_layout, self))
+        return self.param_groups
 
     @staticmethod
-    def _write(param: Tensor, value: np.ndarray) -> None:
-        """Replace the parameter's values in place (every holder of it sees the update; its
-        version goes up, so a graph that saved the old values refuses to backward)."""
-        with no_grad():
-            param.copy_(value)
+    def _parameters_with_grad(group: dict[str, Any]) -> Iterable[tuple[Tensor, Tensor]]:
+        """(parameter, its gradient) for the parameters of `group` that have a gradient. The
+        update is written in Tensor in-place ops (under no_grad: not part of any graph)."""
+        for param in group["params"]:
+            grad = param.grad
+            if grad is None:
+                grad_checked(param)
+            else:
+                yield param, grad
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -187,12 +192,60 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
-def lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
-    """start + weight (end - start): m moves a fraction `weight` of the way towards g.
+def lerp(start: Tensor, end: Tensor, group: dict[str, Any], key: str, nearer_end: bool) -> Tensor:
+    """start + weight (end - start), weight = 1 - group[key] (or its first entry, for betas):
+    a running mean moves a fraction `weight` of the way towards the new value.
 
-    Written from whichever end is nearer, as torch.lerp does, so that the result rounds the same
-    (and weight = 1 gives `end` exactly); Adam's updates can cancel, which magnifies any
-    difference in the last bit."""
-    if weight < 0.5:
-        return start + weight * (end - start)
-    return end - (end - start) * (1 - weight)
+    Written from whichever end is nearer (`nearer_end`: weight >= 0.5, see `weight_branch`),
+    as torch.lerp does, so that the result rounds the same (and weight = 1 gives `end`
+    exactly); Adam's updates can cancel, which magnifies any difference in the last bit."""
+    if nearer_end:
+        return end - (end - start) * hyper(group, key, start, _rest_of_weight)
+    return start + hyper(group, key, start, _weight) * (end - start)
+
+
+def weight_branch(group: dict[str, Any], key: str) -> bool:
+    """Which end `lerp` starts from, for the group's decay rate `group[key]`."""
+    return not _weight(group[key]) < 0.5
+
+
+def _weight(decay: Any) -> float:
+    """1 - decay: the weight of the new value in a running mean (beta1 for Adam's betas)."""
+    return 1 - (decay[0] if isinstance(decay, (tuple, list)) else decay)
+
+
+def _rest_of_weight(decay: Any) -> float:
+    """1 - weight, computed as 1 - (1 - decay): the same rounding as before the port."""
+    return 1 - _weight(decay)
+
+
+def new_count() -> Tensor:
+    """A step count: a 0-d float64 tensor, as in PyTorch, raised in place by `add_(1.0)`."""
+    return _count_tensor(0.0)
+
+
+def _count_tensor(value: float) -> Tensor:
+    return Tensor(np.array(value, dtype=np.float64))
+
+
+def _saved(key: str, value: Any) -> Any:
+    """A state entry as state_dict() gives it: a count as an int, a tensor as an array copy."""
+    if key == "step" and isinstance(value, Tensor) and value.ndim == 0:
+        return int(count(value))
+    if isinstance(value, Tensor):
+        return np.array(value.detach()._data, copy=True)
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    return value
+
+
+def _layout(optimizer: Optimizer) -> tuple[Any, ...]:
+    """What a recorded update holds on to: the group dicts, their parameters and the state
+    tensors of each (by identity; they are all kept alive by the optimizer)."""
+    return tuple(
+        (id(group), tuple(
+            (id(param), tuple(id(v) for v in optimizer.state.get(param, {}).values()))
+            for param in group["params"]
+        ))
+        for group in optimizer.param_groups
+    )  # fmt: skip

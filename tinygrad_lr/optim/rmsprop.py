@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-import numpy as np
-
 from ..autograd import no_grad
-from .optimizer import Optimizer, ParamsLike, check_number, lerp
+from ..creation import full_like, zeros_like
+from ..tensor import Tensor
+from .live import count, guard, hyper, live
+from .optimizer import (
+    Optimizer,
+    ParamsLike,
+    check_number,
+    lerp,
+    new_count,
+    weight_branch,
+)  # fmt: skip
 
 __all__ = ["Adagrad", "RMSprop"]
 
@@ -49,33 +58,39 @@ class RMSprop(Optimizer):
 
     @no_grad()
     def step(self) -> None:
-        for group in self.param_groups:
-            alpha, eps, momentum = group["alpha"], group["eps"], group["momentum"]
-            for param, values, grad in self._parameters_with_grad(group):
-                if group["weight_decay"]:
-                    grad = grad + group["weight_decay"] * values
+        for group in self._groups():
+            weight_decay, momentum, centered, nearer_end = guard(
+                functools.partial(_rmsprop_branches, group)
+            )
+            for param, grad in self._parameters_with_grad(group):
+                if weight_decay:
+                    grad = grad + hyper(group, "weight_decay", param) * param
                 state = self.state.setdefault(param, {})
                 if not state:
-                    state["step"] = 0
-                    state["square_avg"] = np.zeros_like(values)
-                    if momentum > 0:
-                        state["momentum_buffer"] = np.zeros_like(values)
-                    if group["centered"]:
-                        state["grad_avg"] = np.zeros_like(values)
-                state["step"] += 1
-                state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * grad * grad
-                if group["centered"]:
-                    state["grad_avg"] = lerp(state["grad_avg"], grad, 1 - alpha)
-                    variance = state["square_avg"] - state["grad_avg"] * state["grad_avg"]
-                    scale = np.sqrt(variance) + eps
+                    state["step"] = new_count()
+                    state["square_avg"] = zeros_like(param)
+                    if momentum:
+                        state["momentum_buffer"] = zeros_like(param)
+                    if centered:
+                        state["grad_avg"] = zeros_like(param)
+                state["step"].add_(1.0)
+                square_avg = state["square_avg"]
+                square_avg.mul_(hyper(group, "alpha", param))
+                square_avg.add_(hyper(group, "alpha", param, _one_minus) * grad * grad)
+                if centered:
+                    grad_avg = state["grad_avg"]
+                    grad_avg.copy_(lerp(grad_avg, grad, group, "alpha", nearer_end))
+                    scale = (square_avg - grad_avg * grad_avg).sqrt() + hyper(group, "eps", param)
                 else:
-                    scale = np.sqrt(state["square_avg"]) + eps
-                if momentum > 0:
-                    state["momentum_buffer"] = momentum * state["momentum_buffer"] + grad / scale
-                    self._write(param, values - group["lr"] * state["momentum_buffer"])
+                    scale = square_avg.sqrt() + hyper(group, "eps", param)
+                if momentum:
+                    buffer = state["momentum_buffer"]
+                    buffer.mul_(hyper(group, "momentum", param))
+                    buffer.add_(grad / scale)
+                    param.sub_(hyper(group, "lr", param) * buffer)
                 else:
                     # In PyTorch's order of rounding (addcdiv): p + (-lr * g) / a.
-                    self._write(param, values + (-group["lr"] * grad) / scale)
+                    param.add_(hyper(group, "lr", param, _minus) * grad / scale)
 
 
 class Adagrad(Optimizer):
@@ -110,16 +125,41 @@ class Adagrad(Optimizer):
 
     @no_grad()
     def step(self) -> None:
-        for group in self.param_groups:
-            for param, values, grad in self._parameters_with_grad(group):
-                if group["weight_decay"]:
-                    grad = grad + group["weight_decay"] * values
+        for group in self._groups():
+            weight_decay = guard(functools.partial(_adagrad_branches, group))
+            for param, grad in self._parameters_with_grad(group):
+                if weight_decay:
+                    grad = grad + hyper(group, "weight_decay", param) * param
                 state = self.state.setdefault(param, {})
                 if not state:
-                    state["step"] = 0
-                    state["sum"] = np.full_like(values, group["initial_accumulator_value"])
-                state["step"] += 1
-                step_lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-                state["sum"] = state["sum"] + grad * grad
-                scale = np.sqrt(state["sum"]) + group["eps"]
-                self._write(param, values + (-step_lr * grad) / scale)
+                    state["step"] = new_count()
+                    state["sum"] = full_like(param, group["initial_accumulator_value"])
+                step, total = state["step"], state["sum"]
+                step.add_(1.0)
+                minus_step_lr = live(functools.partial(_minus_step_lr, group, step), param)
+                total.add_(grad * grad)
+                scale = total.sqrt() + hyper(group, "eps", param)
+                param.add_(minus_step_lr * grad / scale)
+
+
+def _rmsprop_branches(group: dict[str, Any]) -> tuple[bool, bool, bool, bool]:
+    """The Python branches of RMSprop's update: weight decay, momentum, centered, lerp's end."""
+    nearer_end = weight_branch(group, "alpha")
+    return bool(group["weight_decay"]), group["momentum"] > 0, group["centered"], nearer_end
+
+
+def _adagrad_branches(group: dict[str, Any]) -> bool:
+    return bool(group["weight_decay"])
+
+
+def _minus_step_lr(group: dict[str, Any], step: Tensor) -> float:
+    """-lr / (1 + (t - 1) lr_decay): Adagrad's decayed rate, negated (p + (-lr g) / a)."""
+    return -(group["lr"] / (1 + (count(step) - 1) * group["lr_decay"]))
+
+
+def _one_minus(value: float) -> float:
+    return 1 - value
+
+
+def _minus(value: float) -> float:
+    return -value

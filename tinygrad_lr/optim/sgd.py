@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-import numpy as np
-
 from ..autograd import no_grad
+from .live import guard, hyper
 from .optimizer import Optimizer, ParamsLike, check_number
 
 __all__ = ["SGD"]
@@ -47,19 +47,27 @@ class SGD(Optimizer):
 
     @no_grad()
     def step(self) -> None:
-        for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-            for param, values, grad in self._parameters_with_grad(group):
+        for group in self._groups():
+            weight_decay, momentum, nesterov = guard(functools.partial(_branches, group))
+            for param, grad in self._parameters_with_grad(group):
                 if weight_decay:
-                    grad = grad + weight_decay * values
+                    grad = grad + hyper(group, "weight_decay", param) * param
                 if momentum:
                     state = self.state.setdefault(param, {})
                     buffer = state.get("momentum_buffer")
                     if buffer is None:
-                        buffer = np.array(grad, copy=True)
+                        buffer = state["momentum_buffer"] = grad.clone()
                     else:
-                        buffer = momentum * buffer + (1 - dampening) * grad
-                    state["momentum_buffer"] = buffer
-                    grad = grad + momentum * buffer if nesterov else buffer
-                self._write(param, values - lr * grad)
+                        buffer.mul_(hyper(group, "momentum", param))
+                        buffer.add_(hyper(group, "dampening", param, _one_minus) * grad)
+                    grad = grad + hyper(group, "momentum", param) * buffer if nesterov else buffer
+                param.sub_(hyper(group, "lr", param) * grad)
+
+
+def _branches(group: dict[str, Any]) -> tuple[bool, bool, bool]:
+    """The Python branches of the update: weight decay, momentum, nesterov."""
+    return bool(group["weight_decay"]), bool(group["momentum"]), bool(group["nesterov"])
+
+
+def _one_minus(value: float) -> float:
+    return 1 - value
