@@ -143,6 +143,7 @@ def test_adamw_default_weight_decay_is_torchs() -> None:
     assert optim.AdamW([tl.zeros(1, requires_grad=True)]).param_groups[0]["weight_decay"] == 0.01
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # a large lr overflows: both libraries alike
 def test_parameter_groups_use_their_own_options_like_torch() -> None:
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
