@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import DTypeError, ShapeError
+from .grad_mode import _state
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -122,8 +123,6 @@ def accumulate_grad(tensor: Tensor, grad: Tensor) -> None:
     graph (made by create_graph=True), or any `.grad` in a recorded pass, is replaced by the
     sum, so that the sum is recorded too. A new `.grad` is a copy in an ordinary pass, so that
     it never shares memory with another gradient."""
-    from .grad_mode import _state
-
     current = tensor.grad
     if current is None:
         tensor.grad = grad if _state.grad_enabled else grad.detach().clone()
