@@ -219,6 +219,8 @@ def _reads(kind: str):  # type: ignore[no-untyped-def]
             y.detach().tolist()
         elif kind == "numpy":
             y.detach().numpy()
+        elif kind == "asarray":
+            np.asarray(y.detach())
         elif kind == "print":
             f"{y:.3f}"
         elif kind == "hook":
@@ -241,7 +243,7 @@ def _reads(kind: str):  # type: ignore[no-untyped-def]
 
 
 UNSUPPORTED = {"float": "item()", "item": "item()", "bool": "bool()", "tolist": "tolist()",
-               "numpy": "numpy()", "print": "format()", "hook": "hook",
+               "numpy": "numpy()", "asarray": "np.asarray()", "print": "format()", "hook": "hook",
                "hook_in_graph": "hook", "node_hook": "hook",
                "retain_grad": "retain_grad", "in_place_in_graph": "in place"}  # fmt: skip
 

@@ -49,6 +49,13 @@ def _single_value(tensor: Tensor, where: str) -> Any:
     return tensor._data.item()
 
 
+def _as_numpy(tensor: Tensor, dtype: Any, copy: bool | None) -> np.ndarray:
+    """np.asarray(tensor): the values as an array (a copy when asked, or to convert)."""
+    note_read(tensor, "np.asarray()")
+    array = tensor._data if dtype is None else tensor._data.astype(dtype, copy=False)
+    return array.copy() if copy else array
+
+
 def _python_values(tensor: Tensor) -> Any:
     """tolist(): the values as nested Python lists."""
     note_read(tensor, "tolist()")

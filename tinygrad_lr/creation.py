@@ -136,16 +136,26 @@ def full(
     return _new(np.full(_size((size,), "full"), fill_value), dtype, requires_grad, device, "full")
 
 
+def _dtype_of(other: Any) -> np.dtype:
+    """The dtype of a tensor or array, read without reading its values (a traced step may take
+    a shape and a dtype from any tensor, but not its values)."""
+    return other.dtype if isinstance(other, (Tensor, np.ndarray)) else np.asarray(other).dtype
+
+
 def zeros_like(
     other: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    return _new(np.zeros_like(np.asarray(other)), dtype, requires_grad, device, "zeros_like")
+    return _new(
+        np.zeros(np.shape(other), _dtype_of(other)), dtype, requires_grad, device, "zeros_like"
+    )
 
 
 def ones_like(
     other: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    return _new(np.ones_like(np.asarray(other)), dtype, requires_grad, device, "ones_like")
+    return _new(
+        np.ones(np.shape(other), _dtype_of(other)), dtype, requires_grad, device, "ones_like"
+    )
 
 
 def full_like(
@@ -155,7 +165,7 @@ def full_like(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    array = np.full_like(np.asarray(other), fill_value)
+    array = np.full(np.shape(other), fill_value, _dtype_of(other))
     return _new(array, dtype, requires_grad, device, "full_like")
 
 

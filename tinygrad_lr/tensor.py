@@ -20,6 +20,7 @@ import numpy as np
 from ._args import (
     Index,
     Size,
+    _as_numpy,
     _axis,
     _dim,
     _format,
@@ -201,8 +202,7 @@ class Tensor:
         return _unrecorded_array(self)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        array = self._data if dtype is None else self._data.astype(dtype, copy=False)
-        return array.copy() if copy else array
+        return _as_numpy(self, dtype, copy)
 
     def __float__(self) -> float:
         return float(self.item())

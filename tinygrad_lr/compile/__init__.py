@@ -30,10 +30,11 @@ pass them as arguments, the signature then guards them.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
-`.numpy()`, printing), boolean-mask indexing, hooks and retain_grad, in-place changes of
-tensors in the graph other than `y[i] = v` on a tensor computed in the step, a scheduler's
-`step()` inside the step, a user's Function computing outside Tensor operations, anomaly mode
-and saved-tensor hooks. The result of a compiled call has no graph: call backward inside the step.
+`.numpy()`, `np.asarray(t)`, printing), boolean-mask indexing, hooks and retain_grad, in-place
+changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step, a
+scheduler's `step()` inside the step, a user's Function computing outside Tensor operations,
+anomaly mode and saved-tensor hooks. The result of a compiled call has no graph: call backward
+inside the step.
 A user's own `Function` is replayed through the built-in ops its forward and backward ran.
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
