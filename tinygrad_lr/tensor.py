@@ -390,7 +390,9 @@ class Tensor:
 
     def masked_fill(self, mask: Operand, value: Operand) -> Tensor:
         """`value` where `mask` holds, else self."""
-        return ops.Where.apply(_operand(mask, self), _operand(value, self), self)
+        return ops.Where.apply(
+            _operand(mask, self), ops.cast(_operand(value, self), self.dtype), self
+        )
 
     # --- elementwise ------------------------------------------------------------------------
 

@@ -27,15 +27,21 @@ class BuiltinOp(Function):
         )
 
     def _explain(self, error: Exception, args: Sequence[Any]) -> Exception:
+        name = self._error_name()
         if isinstance(error, IndexError):
-            return IndexError(f"{self.op_name()}: {error}")
+            return IndexError(f"{name}: {error}")
         if isinstance(error, TypeError):
-            return DTypeError(f"{self.op_name()}: {error}")
+            return DTypeError(f"{name}: {error}")
+        if not any(word in str(error) for word in ("shape", "broadcast", "size", "dimension")):
+            return ValueError(f"{name}: {error}")  # e.g. integers to negative powers
         return ShapeError(self._shape_message(error, args))
+
+    def _error_name(self) -> str:
+        return self.op_name()
 
     def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
         shapes = ", ".join(str(t.shape) for t in args if isinstance(t, Tensor))
-        return f"{self.op_name()}: {error} (input shapes {shapes})"
+        return f"{self._error_name()}: {error} (input shapes {shapes})"
 
 
 class Broadcasting(BuiltinOp):

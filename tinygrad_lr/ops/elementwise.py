@@ -86,7 +86,9 @@ class Pow(Broadcasting):
     @staticmethod
     def backward(ctx: Ctx, g: Tensor) -> Grads:
         x, y = ctx.saved_tensors
-        gx = g * y * x ** (y - 1) if ctx.needs_input_grad[0] else None
+        gx = None
+        if ctx.needs_input_grad[0]:  # y = 0 gives 0, not 0 * x^-1 (NaN at x = 0)
+            gx = (g * y * x ** (y - 1)).masked_fill(y == 0, 0.0)
         # x^y log x -> 0 as x -> 0 (for y > 0), where log(0) alone would make it NaN
         gy = g * x**y * x.masked_fill(x == 0, 1.0).log() if ctx.needs_input_grad[1] else None
         return gx, gy
@@ -170,12 +172,11 @@ class Cast(BuiltinOp):
 
     @staticmethod
     def forward(ctx: Ctx, x: Tensor, dtype: np.dtype) -> Tensor:
-        ctx.input_dtype = x.dtype
         return Tensor._make(x._data.astype(dtype))
 
     @staticmethod
     def backward(ctx: Ctx, g: Tensor) -> Grads:
-        return g.to(ctx.input_dtype), None
+        return g, None  # the engine casts it back to x's dtype
 
 
 def cast(x: Tensor, dtype: np.dtype, copy: bool = False) -> Tensor:

@@ -23,7 +23,6 @@ _TORCH_NAMES = {
     "bitwise_and": "and",
     "bitwise_or": "or",
     "invert": "not",
-    "floor_divide": "floor_divide",
 }
 
 
@@ -43,6 +42,9 @@ class NonDifferentiable(BuiltinOp):
     @staticmethod
     def backward(ctx: Ctx, g: Tensor) -> Grads:
         raise RuntimeError(f"{ctx.function} has no gradient")
+
+    def _error_name(self) -> str:
+        return self.function or "comparison"
 
     def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
         shapes = " with ".join(str(t.shape) for t in args if isinstance(t, Tensor))

@@ -297,4 +297,5 @@ class Norm(BuiltinOp):
             direction = x / divisor
         else:
             direction = x.sign() * x.abs() ** (ctx.p - 1) / divisor ** (ctx.p - 1)
+            direction = direction.masked_fill(x == 0, 0.0)  # |x|^(p-1) is infinite there for p < 1
         return g.reshape(ctx.kept_shape) * direction, None, None, None

@@ -118,12 +118,14 @@ class IndexAdd(BuiltinOp):
     @staticmethod
     def forward(ctx: Ctx, g: Tensor, index: Index, shape: tuple[int, ...]) -> Tensor:
         ctx.index = index
+        ctx.save_for_backward(*_index_tensors(index))
         out = np.zeros(shape, dtype=g.dtype)
         np.add.at(out, _as_arrays(index), g._data)  # an index repeated gets every update
         return Tensor._make(out)
 
     @staticmethod
     def backward(ctx: Ctx, gg: Tensor) -> Grads:
+        ctx.saved_tensors  # noqa: B018  (checks the index tensors are unchanged)
         return gg[ctx.index], None, None
 
 

@@ -200,28 +200,32 @@ class Clamp(BuiltinOp):
     Tensor bounds get the gradient where they bound: dz/dlow = 1 where x < low."""
 
     @staticmethod
-    def forward(ctx: Ctx, x: Tensor, low: Any, high: Any) -> Tensor:
-        ctx.save_for_backward(x, *(b for b in (low, high) if isinstance(b, Tensor)))
-        ctx.low, ctx.high = (b if not isinstance(b, Tensor) else "tensor" for b in (low, high))
-        arrays = [b._data if isinstance(b, Tensor) else b for b in (low, high)]
+    def forward(ctx: Ctx, x: Tensor, low: Tensor | None, high: Tensor | None) -> Tensor:
+        ctx.save_for_backward(x, low, high)
+        arrays: list[Any] = [None if b is None else b._data for b in (low, high)]
         return Tensor._make(np.clip(x._data, *arrays))
 
     @staticmethod
     def backward(ctx: Ctx, g: Tensor) -> Grads:
-        x, *tensor_bounds = ctx.saved_tensors
-        bounds = iter(tensor_bounds)
-        low, high = (next(bounds) if b == "tensor" else b for b in (ctx.low, ctx.high))
-        # "not inside" rather than "outside": a NaN is neither, and gets no gradient (as in
+        x, low, high = ctx.saved_tensors
+        above = None if high is None else x > high
+        # "inside" rather than "not outside": a NaN is neither, and gets no gradient (as in
         # PyTorch)
-        inside = Tensor._make(np.ones(x.shape, dtype=bool))
-        if low is not None:
-            inside = inside & (x >= low)
-        if high is not None:
-            inside = inside & (x <= high)
+        inside = _both(None if low is None else x >= low, None if high is None else x <= high)
         gx = g.masked_fill(inside.logical_not(), 0.0)
-        g_low = g.masked_fill((x < low).logical_not(), 0.0) if ctx.needs_input_grad[1] else None
-        g_high = g.masked_fill((x > high).logical_not(), 0.0) if ctx.needs_input_grad[2] else None
+        g_low = g_high = None
+        if ctx.needs_input_grad[1]:  # where low > high, np.clip gives high: low gets nothing
+            below = _both(x < low, None if above is None else above.logical_not())
+            g_low = g.masked_fill(below.logical_not(), 0.0)
+        if ctx.needs_input_grad[2]:
+            g_high = g.masked_fill(above.logical_not(), 0.0)  # type: ignore[union-attr]
         return gx, g_low, g_high
+
+
+def _both(a: Tensor | None, b: Tensor | None) -> Tensor:
+    """a and b, elementwise; a missing condition holds everywhere."""
+    assert a is not None or b is not None
+    return b if a is None else a if b is None else a & b  # type: ignore[return-value]
 
 
 # math.erf applied to each element: NumPy has no erf, and scipy is not a dependency
