@@ -71,6 +71,7 @@ class Tensor:
         "_output_nr",
         "_requires_grad",
         "_version_counter",
+        "_views",
         "grad_fn",
         "name",
     )
@@ -108,6 +109,7 @@ class Tensor:
         self._hooks: tuple[Hook, ...] = ()
         self._accumulator: weakref.ref[AccumulateGrad] | None = None
         self._base: Tensor | None = None  # the tensor whose values a view shares
+        self._views: weakref.WeakSet[Tensor] | None = None  # views of it that may record
         # [how many in-place changes], shared by views of the same values (see autograd.in_place)
         self._version_counter = [0]
 
@@ -116,7 +118,10 @@ class Tensor:
         counter, so an in-place change to either is seen by ops that saved the other."""
         view = Tensor._make(data)
         view._version_counter = self._version_counter
-        view._base = self if self._base is None else self._base
+        view._base = base = self if self._base is None else self._base
+        if self._requires_grad:  # its graph would go stale if the base were rebased in place
+            base._views = base._views or weakref.WeakSet()
+            base._views.add(view)
         return view
 
     def _attach(self, node: Node, output_nr: int) -> None:

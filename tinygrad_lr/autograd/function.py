@@ -216,21 +216,32 @@ class SavedTensor:
     change is refused, since a gradient computed from the new values would be silently wrong.
 
     An op's own output is kept without its grad_fn (which is the op: a reference cycle) and
-    rebuilt on reading, attached to the op again so that create_graph differentiates it."""
+    rebuilt on reading, attached to the op again so that create_graph differentiates it. Under
+    `saved_tensors_hooks` the hooks keep the values (and, as in PyTorch, no version is checked);
+    what is unpacked is put back where the saved tensor was in the graph."""
 
-    __slots__ = ("hooks", "output_nr", "packed", "tensor", "version")
+    __slots__ = ("hooks", "output_nr", "packed", "place", "tensor", "version")
 
     def __init__(self, tensor: Tensor, node: Function) -> None:
         self.version = tensor._version_counter[0]
         self.output_nr = tensor._output_nr if tensor.grad_fn is node else None
         self.tensor = tensor.detach() if self.output_nr is not None else tensor
-        self.hooks = graph._saved_hooks[-1] if graph._saved_hooks else None
+        self.hooks = _state.saved_tensors_hooks[-1] if _state.saved_tensors_hooks else None
         if self.hooks is not None:
-            self.packed, self.tensor = self.hooks[0](self.tensor), None  # type: ignore[assignment]
+            self.packed = self.hooks[0](self.tensor)
+            # (grad_fn, output_nr) of a computed tensor, or the AccumulateGrad of a leaf
+            self.place = (
+                None
+                if self.output_nr is not None or not tensor.requires_grad
+                else (tensor.grad_fn, tensor._output_nr)
+                if tensor.grad_fn is not None
+                else tensor._accumulator
+            )
+            self.tensor = None  # type: ignore[assignment]
 
     def unpack(self, node: Function, position: int) -> Tensor:
         if self.hooks is not None:
-            return self.hooks[1](self.packed)
+            return self._put_back(self.hooks[1](self.packed), node)
         tensor = self.tensor
         if tensor._version != self.version:
             what = f"saved tensor {position}" + (
@@ -246,6 +257,16 @@ class SavedTensor:
             return tensor
         rebuilt = tensor.detach()
         rebuilt._attach(node, self.output_nr)
+        return rebuilt
+
+    def _put_back(self, unpacked: Tensor, node: Function) -> Tensor:
+        rebuilt = unpacked.detach()
+        if self.output_nr is not None:
+            rebuilt._attach(node, self.output_nr)
+        elif isinstance(self.place, tuple):
+            rebuilt._attach(*self.place)
+        elif self.place is not None:  # a leaf: gradients reach it through its AccumulateGrad
+            rebuilt._requires_grad, rebuilt._accumulator = True, self.place
         return rebuilt
 
 

@@ -21,6 +21,7 @@ class _ThreadState(threading.local):
     detect_anomaly: bool = False
     anomaly_check_nan: bool = True
     op_depth: int = 0  # how many Function.apply calls are running (ops inside ops)
+    saved_tensors_hooks: tuple[tuple[Any, Any], ...] = ()  # (pack, unpack), innermost last
 
 
 _state = _ThreadState()

@@ -197,8 +197,6 @@ def register_tensor_hook(tensor: Tensor, hook: Hook) -> RemovableHandle:
 
 # --- looking inside: saved tensors and applied ops ------------------------------------------
 
-_saved_hooks: list[tuple[Callable[[Tensor], Any], Callable[[Any], Tensor]]] = []
-
 
 @contextmanager
 def saved_tensors_hooks(
@@ -206,11 +204,12 @@ def saved_tensors_hooks(
 ) -> Iterator[None]:
     """Inside the block, every tensor an op saves for backward is stored as `pack_hook(t)`,
     and `unpack_hook(packed)` gives it back when backward reads it."""
-    _saved_hooks.append((pack_hook, unpack_hook))
+    previous = _state.saved_tensors_hooks
+    _state.saved_tensors_hooks = (*previous, (pack_hook, unpack_hook))  # in this thread only
     try:
         yield
     finally:
-        _saved_hooks.pop()
+        _state.saved_tensors_hooks = previous
 
 
 class OpObserver(Protocol):

@@ -54,11 +54,20 @@ def _check_changeable(tensor: Tensor, name: str, records: bool) -> None:
             "gradients are recorded; do it inside `with tl.no_grad():` (as optimisers do), or "
             "write x = x + y"
         )
-    if records and tensor._base is not None and tensor._base.requires_grad:
+    # A view and its base share values but not nodes: rebasing one would leave the other's
+    # gradient wrong (PyTorch rebases both; this engine refuses).
+    if records and tensor._base is not None:
         raise RuntimeError(
-            f"{name}: this tensor is a view of a tensor that requires grad; changing it in place "
-            "would leave that tensor's gradient wrong. Write it out of place, or change a "
-            ".clone() of the view"
+            f"{name}: this tensor is a view of another (made by indexing, reshape, expand or "
+            "transpose); changing it in place while gradients are recorded would leave the "
+            "other's gradient wrong. Write it out of place, or change a .clone() of the view"
+        )
+    if records and tensor._views and any(v.grad_fn is not None for v in tensor._views):
+        raise RuntimeError(
+            f"{name}: views of this tensor were taken before this change (by indexing, reshape, "
+            "expand or transpose); changing it in place while gradients are recorded would "
+            "leave their gradients wrong. Change it before taking the views, or write it out "
+            "of place"
         )
     if not tensor._data.flags.writeable:
         raise RuntimeError(

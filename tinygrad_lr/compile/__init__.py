@@ -100,7 +100,7 @@ class CompiledFunction:
         return None if self._latest is None else self._latest.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _state.detect_anomaly or graph._saved_hooks:
+        if _state.detect_anomaly or _state.saved_tensors_hooks:
             self._give_up("anomaly mode or saved-tensor hooks are on")
             return self.fn(*args, **kwargs)
         if kwargs:  # keyword arguments are passed by position
