@@ -414,3 +414,100 @@ def test_node_hooks_see_the_gradients_in_and_out() -> None:
     y.sum().backward()
     np.testing.assert_array_equal(seen["pre"][0].numpy(), [1.0, 1.0])
     np.testing.assert_array_equal(seen["post"][0].numpy(), [3.0, 3.0])
+
+
+# --- cases found by review, each once a silently wrong gradient or a crash ----------------------
+
+
+def test_tensors_unpacked_through_hooks_keep_their_place_in_the_graph() -> None:
+    x = leaf([0.5, 1.0])
+    with saved_tensors_hooks(lambda t: t.detach().clone(), lambda t: t):
+        first = (x.exp() + x.sin()).sum()
+    (g,) = tl.grad(first, x, create_graph=True)
+    (h,) = tl.grad(g.sum(), x)
+    values = x.detach().numpy()
+    np.testing.assert_allclose(h.numpy(), np.exp(values) - np.sin(values))
+
+
+def test_saved_tensors_hooks_are_per_thread() -> None:
+    import threading
+
+    packed: list[str] = []
+    inside, done = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        inside.wait(5)
+        (leaf([1.0]) * leaf([2.0])).sum()  # saves two tensors, with no hooks of its own
+        done.set()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    with saved_tensors_hooks(lambda t: packed.append("main") or t, lambda t: t):
+        inside.set()
+        done.wait(5)
+    worker.join(5)
+    assert packed == []
+
+
+def test_a_recorded_change_of_a_tensor_with_views_is_refused() -> None:
+    a = leaf([1.0, 2.0, 3.0])
+    x = a * 1.0
+    view = x[0:2]
+    with pytest.raises(RuntimeError, match="mul_: views of this tensor were taken before"):
+        x.mul_(2.0)
+    view.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0, 0.0])
+
+
+def test_a_recorded_change_of_a_view_is_refused() -> None:
+    x, w = tl.zeros(3), leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="copy_: this tensor is a view of another"):
+        x[0:2].copy_(w)
+
+
+def test_a_gradient_of_another_dtype_is_refused() -> None:
+    x = leaf([1.0])
+    with pytest.raises(TypeError, match="gradient of dtype float32 to a tensor of dtype float64"):
+        x.grad = tl.tensor([1.0], dtype=tl.float32)
+
+
+def test_grad_runs_only_the_nodes_that_lead_to_its_inputs() -> None:
+    class Refuses(Function):
+        @staticmethod
+        def forward(ctx: Any, x: Tensor) -> Tensor:
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx: Any, g: Tensor) -> Tensor:
+            raise AssertionError("a node that does not lead to w was run")
+
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (gw,) = tl.grad((Refuses.apply(x) * w).sum(), w)
+    np.testing.assert_array_equal(gw.numpy(), [1.0, 2.0])
+
+
+def test_set_detect_anomaly_works_as_a_context_too() -> None:
+    with tl.autograd.set_detect_anomaly(True):
+        assert tl.autograd.is_anomaly_enabled()
+    assert not tl.autograd.is_anomaly_enabled()
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        pytest.param(lambda lib, x, lo, hi: x.clamp(lo, hi), id="clamp_low_above_high"),
+        pytest.param(lambda lib, x, lo, hi: x ** (hi * 0.0), id="pow_zero_exponent_at_zero"),
+        pytest.param(lambda lib, x, lo, hi: lib.norm(x, p=0.5), id="norm_below_one_at_zero"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # 0 ** -1 on the way: inf, as in torch
+def test_gradients_at_edges_match_torch(expression: Any) -> None:
+    torch = pytest.importorskip("torch")
+    values = {"x": [0.0, 2.0, -3.0], "lo": [1.0, 1.0, 1.0], "hi": [-1.0, 3.0, 3.0]}
+    grads = []
+    for lib in (tl, torch):
+        tensors = [lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in values.values()]
+        expression(lib, *tensors).sum().backward()
+        grads.append([np.zeros(3) if t.grad is None else t.grad.detach().numpy() for t in tensors])
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs)

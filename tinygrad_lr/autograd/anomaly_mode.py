@@ -37,9 +37,19 @@ class detect_anomaly:
         _state.detect_anomaly, _state.anomaly_check_nan = self._previous.pop()
 
 
-def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
-    """Switch anomaly detection on or off for this thread."""
-    _state.detect_anomaly, _state.anomaly_check_nan = bool(mode), bool(check_nan)
+class set_detect_anomaly:
+    """Switch anomaly detection on or off for this thread now; as a context (`with
+    set_detect_anomaly(True):`) it restores the previous setting on exit, as in PyTorch."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self._previous = (_state.detect_anomaly, _state.anomaly_check_nan)
+        _state.detect_anomaly, _state.anomaly_check_nan = bool(mode), bool(check_nan)
+
+    def __enter__(self) -> None:
+        pass  # already switched by __init__
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.detect_anomaly, _state.anomaly_check_nan = self._previous
 
 
 def is_anomaly_enabled() -> bool:

@@ -35,7 +35,10 @@ def backward_pass(
     pending: Pending = {}
     for root, root_grad in zip(roots, root_grads):
         _add_pending(pending, edge_to(root), root_grad)
-    for node in _topological_order(pending):
+    order = _topological_order(pending)
+    if captures is not None:
+        order = _leading_to(order, {node for node, _ in captures})
+    for node in order:
         grads = pending.pop(node, None)
         if grads is None:
             continue  # no gradient reached this node
@@ -75,6 +78,15 @@ def _topological_order(roots: Iterable[Node]) -> list[Node]:
                 found.add(child)
                 stack.append(child)
     return sorted(found, key=operator.attrgetter("_sequence_nr"))
+
+
+def _leading_to(order: list[Node], targets: set[Node]) -> list[Node]:
+    """grad(): only the nodes of `order` from which a target can be reached need to run."""
+    needed = set(targets)
+    for node in reversed(order):  # the nodes that made a node's inputs come before it here
+        if any(child in needed for child, _ in node.next_functions):
+            needed.add(node)
+    return [node for node in order if node in needed]
 
 
 # --- the named helpers around the loop --------------------------------------------------------
@@ -212,8 +224,7 @@ def _root_grad(output: Tensor, gradient: Any, where: str) -> Tensor:
                 "or reduce the output first, e.g. loss.sum() or loss.mean()"
             )
         return ones_like(output.detach())
-    if not isinstance(gradient, _tensor.Tensor):
-        gradient = as_tensor(gradient, dtype=output.dtype)
+    gradient = as_tensor(gradient, dtype=output.dtype)  # a tensor of another dtype is cast
     if gradient.shape != output.shape:
         raise ShapeError(
             f"{where}: gradient has shape {gradient.shape} but the output has shape {output.shape}"

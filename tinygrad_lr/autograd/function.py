@@ -109,6 +109,8 @@ class Function(Node):
             _state.op_depth -= 1
             _state.grad_enabled = previous
         outputs = ctx._check_outputs(result, args)
+        if len(ctx._non_differentiable) == len(outputs):
+            record = False  # a comparison, an index: no output for a node to make
         if record:
             ctx._record(args, outputs)
         for observer in graph._observers:
@@ -193,7 +195,7 @@ class Function(Node):
         try:
             returned = type(self).backward(self, *grads)
         except Exception:
-            if "traceback_" in self.metadata:
+            if self._metadata and "traceback_" in self._metadata:
                 warn_error_in(self)
             raise
         input_grads = _one_per_input(self, returned)
@@ -346,12 +348,12 @@ def _conform(
 def _unbroadcast(grad: Tensor, shape: tuple[int, ...], node: Function, position: int) -> Tensor:
     """Sum `grad` over the dimensions that broadcasting added or stretched to reach `shape`."""
     extra = grad.ndim - len(shape)
-    stretched = [extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1]
     if extra < 0 or any(n not in (1, m) for n, m in zip(shape, grad.shape[extra:])):
         raise RuntimeError(
             f"{node.name()}: backward returned a gradient of shape {grad.shape} for input "
             f"{position}, which has shape {shape}"
         )
+    stretched = [extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1]
     summed = grad.sum(dim=tuple(range(extra)) + tuple(stretched), keepdim=True)
     return summed.reshape(shape)
 

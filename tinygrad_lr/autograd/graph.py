@@ -172,6 +172,11 @@ def set_grad(tensor: Tensor, value: Tensor | None) -> None:
                 f"grad: assigned a gradient of shape {value.shape} to a tensor of shape "
                 f"{tensor.shape}"
             )
+        if value.dtype != tensor.dtype:
+            raise TypeError(
+                f"grad: assigned a gradient of dtype {value.dtype} to a tensor of dtype "
+                f"{tensor.dtype}; convert it first, e.g. g.to({tensor.dtype})"
+            )
     tensor._grad = value
     for observer in _observers:
         observer.on_in_place(tensor, "grad", value)
