@@ -30,7 +30,8 @@ Edge = tuple["Node | None", int]
 Hook = Callable[..., Any]
 
 # Nodes are numbered as they are made, counting down: a node is always made after the nodes
-# of its inputs, so sorting nodes by this number puts every node before the nodes it feeds.
+# of its inputs, so sorting nodes by this number puts every node before the nodes that made its
+# inputs (newest first), the order the backward pass needs.
 _sequence = itertools.count(0, -1)
 
 
@@ -233,6 +234,9 @@ class OpObserver(Protocol):
     ) -> None: ...
 
     def on_in_place(self, tensor: Tensor, name: str, value: Any) -> None: ...
+
+    # Optional, looked up with getattr: `on_read(tensor, how)` when values leave the graph as
+    # Python data (note_read), `on_random(tensor, method, args, rng)` for random draws.
 
 
 _observers: list[OpObserver] = []
