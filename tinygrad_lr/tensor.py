@@ -44,7 +44,7 @@ from ._missing import missing_tensor_attribute
 from .autograd import graph
 from .autograd.engine import run_backward
 from .autograd.graph import AccumulateGrad, Node, RemovableHandle
-from .autograd.in_place import change_in_place, replaced
+from .autograd.in_place import change_in_place, replaced, track_view
 from .device import device
 from .errors import DeviceError
 
@@ -118,11 +118,8 @@ class Tensor:
         counter, so an in-place change to either is seen by ops that saved the other."""
         view = Tensor._make(data)
         view._version_counter = self._version_counter
-        view._base = base = self if self._base is None else self._base
-        if self._requires_grad:  # its graph would go stale if the base were rebased in place
-            base._views = base._views or weakref.WeakSet()
-            base._views.add(view)
-        return view
+        view._base = self if self._base is None else self._base
+        return track_view(view) if self._requires_grad else view
 
     def _attach(self, node: Node, output_nr: int) -> None:
         """Make this tensor output `output_nr` of `node` (done by Function.apply)."""
@@ -190,8 +187,7 @@ class Tensor:
     def __iter__(self) -> Iterator[Tensor]:
         return (self[i] for i in range(_length(self, "iteration over a 0-d tensor")))
 
-    def __hash__(self) -> int:  # `==` is elementwise, so tensors hash by identity
-        return id(self)
+    __hash__ = object.__hash__  # `==` is elementwise, so tensors hash by identity
 
     # --- leaving the graph ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ op as its grad_fn: the node is *rebased*.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,17 @@ def change_in_place(
     for observer in graph._observers:
         observer.on_in_place(tensor, name, other)
     return tensor
+
+
+def track_view(view: Tensor) -> Tensor:
+    """Note a view of a tensor that requires grad on its base: a recorded in-place change of the
+    base would leave the view's graph stale, and is refused while the view lives."""
+    base = view._base
+    assert base is not None
+    if base._views is None:
+        base._views = weakref.WeakSet()
+    base._views.add(view)
+    return view
 
 
 def _check_changeable(tensor: Tensor, name: str, records: bool) -> None:
