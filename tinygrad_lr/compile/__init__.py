@@ -55,6 +55,7 @@ from ..autograd import graph
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from .codegen import Mismatch
+from .guards import MISS, always_miss, check_and_run
 from .names import outside_names
 from .program import Program
 from .trace import Recorder, Trace, Unsupported
@@ -76,6 +77,7 @@ class _Entry:
         self.last: Trace | None = None
         self.records = 0
         self.program: Program | None = None
+        self.check_and_run: Callable[..., Any] = always_miss  # see guards.py
         self.eager = False
 
 
@@ -88,6 +90,7 @@ class CompiledFunction:
         self.fullgraph = fullgraph
         self._entries: dict[Any, _Entry] = {}
         self._latest: Program | None = None
+        self._check_and_run: Callable[..., Any] = always_miss  # the last replayed signature's
         self._warned = False
         try:
             self._arg_names = list(inspect.signature(fn).parameters)
@@ -100,6 +103,10 @@ class CompiledFunction:
         return None if self._latest is None else self._latest.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:  # the fast road: the call is the one the last replayed program is for
+            result = self._check_and_run(*args)
+            if result is not MISS:
+                return result
         if _state.detect_anomaly or _state.saved_tensors_hooks:
             self._give_up("anomaly mode or saved-tensor hooks are on")
             return self.fn(*args, **kwargs)
@@ -115,6 +122,7 @@ class CompiledFunction:
             return self.fn(*args)
         program = entry.program
         if program is not None and program.holds(args):
+            self._check_and_run = entry.check_and_run
             return program.function(*[a for a in args if isinstance(a, Tensor)])
         return self._record(entry, args)
 
@@ -137,6 +145,7 @@ class CompiledFunction:
                     self._tensor_names(args),
                     outside_names(self.fn, trace),
                 )
+                entry.check_and_run = check_and_run(entry.program, args)[1]
                 entry.last, entry.records = None, 0  # the program holds what it needs
             except Mismatch as mismatch:
                 entry.program = None

@@ -145,10 +145,13 @@ def op_lines(step: Step, src: Source, out: list[str]) -> list[str]:
         return [f"{z} = {src(args[0])}.copy()"]
     if op in (ops.Sum, ops.Mean):
         method = "sum" if op is ops.Sum else "mean"
-        axes = "" if args[1] is None and not args[2] else f"axis={args[1]!r}, keepdims={args[2]}"
+        axes = "" if args[1] is None else f"axis={args[1]!r}"
+        axes += (", " if axes else "") + "keepdims=True" if args[2] else ""
         return [f"{z} = {src(args[0])}.{method}({axes})"]
     if op is ops.Reshape:
         return [f"{z} = {src(args[0])}.reshape({args[1]!r})"]
+    if op is ops.Permute and tuple(args[1]) == (1, 0):
+        return [f"{z} = {src(args[0])}.T"]  # the same view, made faster
     if op is ops.Permute:
         return [f"{z} = {src(args[0])}.transpose({args[1]!r})"]
     if op is ops.Expand:

@@ -20,7 +20,7 @@ from .codegen import (
     read_name,
     run_forward,
 )  # fmt: skip
-from .trace import Ref, Trace
+from .trace import Ref, Step, Trace
 
 
 def _identifier(name: str) -> str:
@@ -133,7 +133,7 @@ class Program:
             self.lines += reads
 
     def _body(self) -> None:
-        steps = self.trace.steps
+        steps = self._planned()
         dying: dict[int, list[int]] = {}  # position -> the big values last used there
         last_use = {ref.vid: k for k, step in enumerate(steps) for ref in _all_refs(step.args)}
         keep = {r.vid for r in _all_refs(self.trace.output)} | set(self.kinds)
@@ -160,6 +160,46 @@ class Program:
                      and vid not in keep and self.trace.arrays[vid].nbytes >= SMALL]  # fmt: skip
             if dead:
                 self.lines.append(f"del {', '.join(dict.fromkeys(dead))}")
+
+    def _planned(self) -> list[Step]:
+        """The steps the replay runs. All but the ops whose outputs nothing reads later (a loss
+        the step neither returns nor reads): leaving those out changes no value anybody can
+        see; every other kind of step changes state. And a sum with keepdims followed by the
+        reshape dropping the kept axes (how a broadcast's gradient is summed back) is one sum
+        without keepdims: the same reduction, so the same values."""
+        steps = self.trace.steps
+        returned = {r.vid for r in _all_refs(self.trace.output)}
+        wanted = set(returned)
+        uses: dict[int, int] = {}
+        run: list[Step] = []
+        for step in reversed(steps):
+            if step.kind != "op" or wanted.intersection(step.outputs):
+                run.append(step)
+                for ref in _all_refs(step.args):
+                    wanted.add(ref.vid)
+                    uses[ref.vid] = uses.get(ref.vid, 0) + 1
+        run.reverse()
+        planned: list[Step] = []
+        for step in run:
+            before = planned[-1] if planned else None
+            if before is not None and self._sum_then_reshape(before, step, uses, returned):
+                planned[-1] = Step("op", ops.Sum, (before.args[0], before.args[1], False),
+                                   step.outputs, before.line)  # fmt: skip
+            else:
+                planned.append(step)
+        return planned
+
+    def _sum_then_reshape(
+        self, before: Step, step: Step, uses: dict[int, int], returned: set[int]
+    ) -> bool:
+        """Is `step` a reshape dropping the kept axes of the sum `before`, its only reader?"""
+        if step.what is not ops.Reshape or before.what is not ops.Sum or not before.args[2]:
+            return False
+        kept = before.outputs[0]
+        return (
+            step.args[0] == Ref(kept) and uses[kept] == 1 and kept not in returned
+            and tuple(step.args[1]) == _dropped(self.trace.arrays[kept], before.args[1])
+        )  # fmt: skip
 
     def _fold(self, step: Any) -> bool:
         """An op on constants only is computed once, here, by its own forward: the same
@@ -264,6 +304,14 @@ class Program:
 
 SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at return)
 _VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the input's memory
+
+
+def _dropped(kept: np.ndarray, axes: Any) -> tuple[int, ...] | None:
+    """The shape of `kept` (a sum with keepdims over `axes`) without the kept axes."""
+    if axes is None:
+        return ()
+    axes = {a % kept.ndim for a in (axes if isinstance(axes, tuple) else (axes,))}
+    return tuple(n for k, n in enumerate(kept.shape) if k not in axes)
 
 
 def _decode(args: Any, constants: dict[int, np.ndarray]) -> Any:

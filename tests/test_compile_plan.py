@@ -1,0 +1,214 @@
+"""tl.compile's plan of the replay: the check before each call (guards.py), the ops left out
+because nothing reads them, and a sum fused with the reshape after it. Each changes how the
+replay runs, never what it computes: every test compares with the same steps run eagerly."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_lr as tl
+from tinygrad_lr.compile import CompileWarning
+from tinygrad_lr.compile.guards import MISS, always_miss
+
+
+def _params(seed: int = 0) -> list[tl.Tensor]:
+    rng = np.random.default_rng(seed)
+    return [
+        tl.tensor(rng.standard_normal((3, 1)), requires_grad=True),
+        tl.zeros(1, requires_grad=True),
+    ]
+
+
+def _batches(n: int, rows: int = 6, seed: int = 1) -> list[tuple[tl.Tensor, tl.Tensor]]:
+    rng = np.random.default_rng(seed)
+    return [(tl.tensor(rng.standard_normal((rows, 3))), tl.tensor(rng.standard_normal((rows, 1))))
+            for _ in range(n)]  # fmt: skip
+
+
+def _sgd_step(params: list[tl.Tensor], returns_loss: bool = True):  # type: ignore[no-untyped-def]
+    w, b = params
+
+    def step(x: tl.Tensor, y: tl.Tensor, lr: float = 0.1):  # type: ignore[no-untyped-def]
+        loss = ((x @ w + b - y) ** 2).mean()
+        loss.backward()
+        with tl.no_grad():
+            for p in (w, b):
+                p -= lr * p.grad
+                p.grad.zero_()
+        return loss if returns_loss else None
+
+    return step
+
+
+def _same_as_eager(calls, returns_loss: bool = True):  # type: ignore[no-untyped-def]
+    """Run `calls` (lists of arguments) through an eager and a compiled step on equal
+    parameters; the parameters and results must agree bit for bit."""
+    eager_params, compiled_params = _params(), _params()
+    eager = _sgd_step(eager_params, returns_loss)
+    compiled = tl.compile(_sgd_step(compiled_params, returns_loss))
+    for args in calls:
+        a, b = eager(*args), compiled(*args)
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(b.detach().numpy(), a.detach().numpy(), strict=True)
+        for p, q in zip(compiled_params, eager_params):
+            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy(), strict=True)
+    return compiled, compiled_params
+
+
+def _statements(code: str | None) -> str:
+    """The generated code without its comments (which quote the step's own lines)."""
+    assert code is not None, "the step was not compiled"
+    return "\n".join(line.split("#")[0] for line in code.splitlines())
+
+
+# --- the check before each call -------------------------------------------------------------
+
+
+def test_after_compiling_a_call_takes_the_fast_road_and_agrees_with_eager() -> None:
+    compiled, _ = _same_as_eager([b for b in _batches(8)])
+    assert compiled._check_and_run is not always_miss
+    x, y = _batches(1, seed=5)[0]
+    assert compiled._check_and_run(x, y) is not MISS  # the replay ran
+    assert compiled._check_and_run(x) is MISS  # another number of arguments
+    assert compiled._check_and_run(x, y, 0.2) is MISS  # another argument's value
+
+
+def test_each_part_of_the_signature_sends_a_call_down_the_slow_road() -> None:
+    """Shape, dtype, requires_grad, another argument's value or type: each is a new signature,
+    recorded on its own; going back to the first signature replays it again."""
+    x, y = _batches(1)[0]
+    calls = [(x, y)] * 3
+    calls += [(tl.tensor(np.ones((4, 3))), tl.tensor(np.ones((4, 1))))] * 3  # shape
+    calls += [(x, y, 0.05)] * 3 + [(x, y, 1)] * 3  # value, and type of a number
+    calls += [(x.requires_grad_(False).clone().requires_grad_(True), y)] * 3  # requires_grad
+    calls += [(x, y)] * 2
+    compiled, _ = _same_as_eager(calls)
+    assert len(compiled._entries) == 5
+
+
+def test_a_dtype_change_is_a_new_signature() -> None:
+    x, y = _batches(1)[0]
+    compiled, _ = _same_as_eager([(x, y)] * 3 + [(x.float(), y.float())] * 3 + [(x, y)] * 2)
+    assert len(compiled._entries) == 2
+
+
+def test_a_grad_set_to_none_between_calls_is_seen() -> None:
+    """The check reads whether each parameter has a .grad: with .grad = None, eager makes a
+    new one, and so must the call."""
+    eager_params, compiled_params = _params(), _params()
+    eager, compiled = _sgd_step(eager_params), tl.compile(_sgd_step(compiled_params))
+    for k, (x, y) in enumerate(_batches(10)):
+        if k in (4, 7):
+            for p in eager_params + compiled_params:
+                p.grad = None
+        eager(x, y), compiled(x, y)
+        for p, q in zip(compiled_params, eager_params):
+            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy(), strict=True)
+
+
+def test_grad_mode_and_anomaly_mode_are_checked_at_every_call() -> None:
+    x = _batches(1)[0][0]
+    w = tl.tensor(np.ones((3, 1)), requires_grad=True)
+
+    @tl.compile
+    def predict(x: tl.Tensor) -> tl.Tensor:
+        return x @ w
+
+    results = [predict(x) for _ in range(3)]  # two records (eager), then a replay
+    assert [r.requires_grad for r in results] == [True, True, False]
+    with tl.no_grad():
+        assert not any(predict(x).requires_grad for _ in range(3))
+    assert len(predict._entries) == 2
+    with tl.autograd.detect_anomaly(), pytest.warns(CompileWarning, match="anomaly"):
+        eager_result = predict(x)  # runs eagerly: it has a graph
+    assert eager_result.requires_grad
+
+
+def test_a_nan_argument_never_matches_a_check_but_still_replays_correctly() -> None:
+    """NaN != NaN: the fast check always says no, and the slow road finds the program."""
+    seen = []
+
+    @tl.compile
+    def shift(x: tl.Tensor, value: float) -> tl.Tensor:
+        seen.append(value)
+        return x + 1.0
+
+    x = tl.ones(2)
+    nan = float("nan")
+    for _ in range(4):
+        np.testing.assert_array_equal(shift(x, nan).numpy(), [2.0, 2.0])
+    assert len(seen) == 2  # two records, then replays
+
+
+# --- ops nothing reads ----------------------------------------------------------------------
+
+
+def test_a_loss_nobody_reads_is_not_computed_and_the_step_still_agrees() -> None:
+    compiled, _ = _same_as_eager(_batches(6), returns_loss=False)
+    assert "** 2" not in _statements(compiled.code) and ".mean()" not in _statements(compiled.code)
+    returned, _ = _same_as_eager(_batches(6), returns_loss=True)
+    assert "** 2" in _statements(returned.code)
+
+
+def test_unread_ops_go_but_random_draws_and_in_place_changes_stay() -> None:
+    """An unread random draw still advances the generator; an in-place change of an unread
+    value still happens (its op stays, for the change to have something to change)."""
+    state = tl.zeros(3)
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        unused = x.exp() * 3.0  # noqa: F841  (read by nothing)
+        tl.randn(2)  # a draw nobody reads
+        with tl.no_grad():
+            scratch = x * 2.0
+            scratch.add_(1.0)
+            state.add_(scratch)
+        return x + 1.0
+
+    x = tl.tensor([0.5, -1.0, 2.0])
+    tl.manual_seed(3)
+    for _ in range(5):
+        expected = step(x)
+    eager_state, eager_next = state.numpy().copy(), tl.randn(4).numpy()
+    state.zero_()
+    compiled = tl.compile(step)
+    tl.manual_seed(3)
+    for _ in range(5):
+        result = compiled(x)
+    assert "np.exp" not in _statements(compiled.code)
+    np.testing.assert_array_equal(result.numpy(), expected.numpy(), strict=True)
+    np.testing.assert_array_equal(state.numpy(), eager_state, strict=True)
+    np.testing.assert_array_equal(tl.randn(4).numpy(), eager_next, strict=True)
+
+
+# --- a sum and the reshape after it ---------------------------------------------------------
+
+
+def test_the_gradient_of_a_broadcast_bias_is_one_sum() -> None:
+    compiled, _ = _same_as_eager(_batches(6))
+    assert compiled.code is not None
+    assert ".sum(axis=(0,))" in compiled.code and "reshape" not in _statements(compiled.code)
+
+
+def test_a_sum_read_twice_is_not_fused_with_its_reshape() -> None:
+    def step(x: tl.Tensor) -> tuple[tl.Tensor, tl.Tensor]:
+        kept = x.sum(0, keepdim=True)
+        return kept, kept.reshape(3) * 2.0
+
+    x = tl.tensor(np.arange(6.0).reshape(2, 3))
+    compiled = tl.compile(step)
+    for _ in range(3):
+        kept, doubled = compiled(x)
+    assert compiled.code is not None and "keepdims=True" in compiled.code
+    assert kept.shape == (1, 3) and doubled.shape == (3,)
+    np.testing.assert_array_equal(doubled.numpy(), 2.0 * x.numpy().sum(0), strict=True)
+
+
+def test_compiled_code_has_no_warnings_for_a_plain_step() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        compiled, _ = _same_as_eager(_batches(4))
+    assert compiled.code is not None
