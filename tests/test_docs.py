@@ -61,9 +61,10 @@ def snippets(markdown: str) -> list[Snippet]:
     return found
 
 
-def run_document(path: Path) -> int:
-    """Run the python blocks of one Markdown file in order; returns how many ran."""
-    namespace: dict[str, object] = {"__name__": "__docs__"}
+def run_document(path: Path, namespace: dict[str, object] | None = None) -> int:
+    """Run the python blocks of one Markdown file in order (in `namespace`, a fresh one by
+    default); returns how many ran."""
+    namespace = {"__name__": "__docs__"} if namespace is None else namespace
     ran = 0
     for snippet in snippets(path.read_text(encoding="utf-8")):
         if snippet.skipped:
@@ -174,3 +175,19 @@ def test_a_failing_block_points_at_its_line_in_the_markdown(tmp_path) -> None:
         run_document(path)
     frame = caught.traceback[-1]
     assert Path(str(frame.path)) == path and frame.lineno + 1 == 7
+
+
+def test_the_tour_shows_the_code_tl_compile_generates_for_its_step(tmp_path) -> None:
+    """The generated code quoted in the tour is what `train_step.code` holds after the tour's
+    blocks ran (the line numbers in its comments aside, which move when the tour is edited)."""
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    run_document(ROOT / "docs" / "tour.md", namespace)
+    tour = (ROOT / "docs" / "tour.md").read_text(encoding="utf-8")
+    quoted = re.search(r"`train_step\.code` is .*?```text\n(.*?)```", tour, flags=re.DOTALL)
+    assert quoted is not None, "the tour no longer quotes the generated code"
+
+    def without_line_numbers(code: str) -> str:
+        return re.sub(r"tour\.md:\d+", "tour.md", code).strip()
+
+    code = namespace["train_step"].code  # type: ignore[attr-defined]
+    assert without_line_numbers(quoted.group(1)) == without_line_numbers(code)

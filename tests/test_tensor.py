@@ -46,6 +46,26 @@ def test_tensor_copies_its_data_and_from_numpy_shares_it():
     assert shared.tolist() == [7.0, 0.0]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8, np.bool_])
+def test_from_numpy_shares_arrays_of_every_number_dtype(dtype):
+    array = np.zeros((2, 3), dtype=dtype)[:, 1:]  # a view: shared as it is, not copied
+    shared = tl.from_numpy(array)
+    assert shared.dtype == dtype and shared.shape == (2, 2) and not shared.requires_grad
+    array[1, 1] = 1
+    assert shared.tolist()[1][1] == 1
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [(np.array([1 + 2j]), "complex numbers are not supported"),
+     (np.array(["a"]), "data must be numbers"),
+     ([1.0, 2.0], "expected a NumPy array, got list")],
+)  # fmt: skip
+def test_from_numpy_refuses_what_is_not_an_array_of_numbers(value, message):
+    with pytest.raises((TypeError, tl.errors.DTypeError), match=message):
+        tl.from_numpy(value)
+
+
 def test_attributes_with_pytorch_names():
     x = tl.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
     assert x.shape == (2, 3) and x.ndim == 2 and x.dim() == 2

@@ -18,7 +18,8 @@ The second call with the same signature (shapes, dtypes and requires_grad of the
 arguments, the other arguments' values, grad mode) records again; when both records agree, the
 NumPy source is generated and every later call runs it: no Tensor, no graph, no dispatch.
 Records that differ (an optimiser's first step makes its state) are recorded again, up to
-`MAX_RECORDS` times.
+`MAX_RECORDS` times. Before each later call, a generated check (guards.py) tells whether the
+call is the one the code was made for; if not, the signature is looked up or recorded.
 
 What is live: tensors the step reads from outside (parameters, data, optimiser state, `.grad`)
 are read and written at every call; an optimiser's hyper-parameters (a scheduler's `lr`) and

@@ -1,6 +1,7 @@
 """The generated function: a prologue that reads the outside arrays, one line per recorded
-step (ops on constants only are computed once, at generation), `del` after the last use of
-each array bigger than SMALL, and the return value wrapped back into tensors."""
+step (ops on constants only are computed once, at generation; ops nothing reads are left out),
+`del` after the last use of each array bigger than SMALL, and the return value wrapped back
+into tensors."""
 
 from __future__ import annotations
 
