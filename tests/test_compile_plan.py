@@ -128,6 +128,23 @@ def test_grad_mode_and_anomaly_mode_are_checked_at_every_call() -> None:
     assert eager_result.requires_grad
 
 
+def test_arguments_of_every_simple_type_are_checked_by_type_and_value() -> None:
+    seen = []
+
+    @tl.compile
+    def shift(x: tl.Tensor, value: object) -> tl.Tensor:
+        seen.append(value)
+        return x + (1.0 if value is None else 2.0)
+
+    x = tl.ones(2)
+    for value in (None, "a", True, 1, b"x", 1.5):
+        for _ in range(3):
+            result = shift(x, value)
+        assert result.tolist() == ([2.0, 2.0] if value is None else [3.0, 3.0])
+        assert shift._check_and_run(x, value) is not MISS  # the fast road, for each type
+    assert len(seen) == 12  # two records per signature: True and 1 are told apart by type
+
+
 def test_a_nan_argument_never_matches_a_check_but_still_replays_correctly() -> None:
     """NaN != NaN: the fast check always says no, and the slow road finds the program."""
     seen = []

@@ -49,8 +49,8 @@ def check_and_run(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[..
                       f"{'' if arg._requires_grad else 'not '}{name}._requires_grad"]  # fmt: skip
             passed.append(name)
         elif type(arg) in _VALUE_TYPES and arg == arg:  # NaN is never equal: slow road
-            namespace[f"_value{position}"] = arg
-            tests += [f"type({name}) is {type(arg).__name__}", f"{name} == _value{position}"]
+            namespace[f"_type{position}"], namespace[f"_value{position}"] = type(arg), arg
+            tests += [f"type({name}) is _type{position}", f"{name} == _value{position}"]
         else:
             tests.append("False")
     for k, (owner, was_none) in enumerate(program.guards):
