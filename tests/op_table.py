@@ -518,6 +518,12 @@ SHAPE = [
 
 OPS: list[OpSpec] = ARITHMETIC + ELEMENTWISE + MATMUL + REDUCTIONS + SHAPE
 
+
+def _labels_of(x: Any) -> Any:
+    """Class indices made from x: 1 where x > 0, else -1 (the ignored label below)."""
+    return (x > 0).long() * 2 - 1
+
+
 # Ops whose result is a constant (no gradient flows through a comparison or an index): only
 # their forward is compared, and that the result does not require grad.
 CONSTANT_OPS = [
@@ -538,6 +544,12 @@ CONSTANT_OPS = [
         lambda a: np.argmin(a, axis=1, keepdims=True),
         unique=True,
         shapes=TWO_D,
+    ),
+    _unary(  # the label check of cross_entropy and nll_loss; torch has no op of its own for it
+        "class_index_mask",
+        lambda x: tl.ops.ClassIndexMask.apply(_labels_of(x), -1, 2, "cross_entropy"),
+        lambda a: a > 0,
+        torch_fn=lambda x: _labels_of(x) != -1,
     ),
 ]
 OPS_BY_NAME = {spec.name: spec for spec in OPS}

@@ -37,6 +37,7 @@ scheduler's `step()` inside the step, a user's Function computing outside Tensor
 anomaly mode and saved-tensor hooks. The result of a compiled call has no graph: call backward
 inside the step.
 A user's own `Function` is replayed through the built-in ops its forward and backward ran.
+`cross_entropy` and `nll_loss` with class-index targets are replayed (the label check is an op).
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
 and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph

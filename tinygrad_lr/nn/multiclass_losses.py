@@ -3,19 +3,20 @@
 The input has the classes along dimension 1: shape (N, C), (N, C, d1, ...), or (C,) for one
 example. The target holds class indices (integers, the input's shape without the class
 dimension) or, for cross_entropy, class probabilities (the input's shape). The log-probability
-of each target class is picked with `where` against a one-hot mask, which needs no gather op
-and no Python loop, and gives no NaN when another class's probability underflows to 0.
+of each target class is picked with `where` against a one-hot mask (the labels compared with
+`arange(C)`), which needs no gather op and no Python loop, and gives no NaN when another
+class's probability underflows to 0. The labels are only ever used through Tensor ops (their
+range is checked by the op ClassIndexMask), so `tl.compile` replays a step with these losses.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ..creation import as_tensor
+from ..creation import arange, as_tensor
 from ..errors import DTypeError, ShapeError
 from ..functions import where
+from ..ops import ClassIndexMask
 from ..tensor import Tensor
 from .loss_functions import Reduction, _constant, _reduce, _to_tensor, legacy_reduction
 
@@ -30,17 +31,27 @@ def _class_dim(input: Tensor, name: str) -> int:
     return 0 if input.ndim == 1 else 1
 
 
-def _class_weights(weight: Any, num_classes: int, name: str) -> np.ndarray | None:
-    weights = _constant(weight, "weight", name)
-    if weights is not None and weights.shape != (num_classes,):
+def _class_weights(weight: Any, input: Tensor, name: str) -> Tensor | None:
+    """The class weights as a tensor of the input's dtype (None stays None); a tensor is used
+    as it is (detached), so a compiled step reads its values at every call."""
+    if weight is None:
+        return None
+    if isinstance(weight, Tensor):
+        weights = weight.detach()
+    else:
+        weights = as_tensor(_constant(weight, "weight", name))
+    num_classes = input.shape[_class_dim(input, name)]
+    if weights.shape != (num_classes,):
         raise ShapeError(
             f"{name}: weight must have one entry per class, shape ({num_classes},), got "
             f"{weights.shape}"
         )
-    return weights
+    return weights.to(input.dtype)
 
 
-def _check_labels(target: Tensor, input: Tensor, ignore_index: int, name: str) -> np.ndarray:
+def _valid_labels(target: Tensor, input: Tensor, ignore_index: int, name: str) -> Tensor:
+    """The mask of the examples whose target is not ignore_index, after checking the shape
+    here and, in the op ClassIndexMask, that the other targets are class indices."""
     class_dim = _class_dim(input, name)
     expected = input.shape[:class_dim] + input.shape[class_dim + 1 :]
     if target.shape != expected:
@@ -48,38 +59,34 @@ def _check_labels(target: Tensor, input: Tensor, ignore_index: int, name: str) -
             f"{name}: class-index target must have shape {expected} for input of "
             f"shape {input.shape}, got {target.shape}"
         )
-    labels = target.numpy()
-    used = labels[labels != ignore_index]
-    num_classes = input.shape[class_dim]
-    if used.size and (used.min() < 0 or used.max() >= num_classes):
-        raise ValueError(
-            f"{name}: target values must lie in [0, {num_classes}), got values from "
-            f"{used.min()} to {used.max()}"
-        )
-    return labels
+    return ClassIndexMask.apply(target, ignore_index, input.shape[class_dim], name)
 
 
 def _picked_losses(
-    log_probs: Tensor, labels: np.ndarray, weights: np.ndarray | None, ignore_index: int
-) -> tuple[Tensor, np.ndarray]:
-    """-w[y] log p[y] per example (0 where the target is ignore_index), and the weights w[y]
-    (0 where ignored), whose sum is what 'mean' divides by."""
+    log_probs: Tensor, target: Tensor, valid: Tensor, weights: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """-w[y] log p[y] per example (0 where the target is ignored), and the weights w[y] (0
+    where ignored), whose sum is what 'mean' divides by. All Tensor ops on the labels, so a
+    compiled step computes them at every call; the losses are multiplied by the weights even
+    when all are 1, which changes no bit and needs no look at the values."""
     class_dim = 0 if log_probs.ndim == 1 else 1
     num_classes = log_probs.shape[class_dim]
-    valid = labels != ignore_index
-    safe = np.where(valid, labels, 0)
-    chosen = np.eye(num_classes, dtype=bool)[safe] & valid[..., None]
-    mask = as_tensor(np.moveaxis(chosen, -1, class_dim))
-    losses = -where(mask, log_probs, 0.0).sum(dim=class_dim)
-    example_weights = valid.astype(log_probs.dtype)
+    safe = where(valid, target, 0)  # ignored examples point at class 0, then are masked
+    classes = arange(num_classes).reshape(_along_classes(log_probs, class_dim))
+    chosen = (safe.unsqueeze(class_dim) == classes) & valid.unsqueeze(class_dim)
+    losses = -where(chosen, log_probs, 0.0).sum(dim=class_dim)
+    example_weights = valid.to(log_probs.dtype)
     if weights is not None:
-        example_weights = example_weights * weights[safe].astype(log_probs.dtype)
-    if weights is not None or not valid.all():
-        losses = losses * as_tensor(example_weights)
-    return losses, example_weights
+        example_weights = example_weights * weights[safe]
+    return losses * example_weights, example_weights
 
 
-def _reduce_weighted(losses: Tensor, weight_sum: float, reduction: str, name: str) -> Tensor:
+def _along_classes(input: Tensor, class_dim: int) -> tuple[int, ...]:
+    """The shape of a per-class vector that broadcasts along the class dimension."""
+    return (input.shape[class_dim],) + (1,) * (input.ndim - class_dim - 1)
+
+
+def _reduce_weighted(losses: Tensor, weight_sum: Tensor, reduction: str, name: str) -> Tensor:
     """'mean' divides by the total weight of the examples (their number without weights)."""
     if reduction == "mean":
         return losses.sum() / weight_sum
@@ -108,10 +115,10 @@ def nll_loss(
             f"nll_loss: target must hold integer class indices, got dtype {target.dtype}; "
             "convert with target.long()"
         )
-    labels = _check_labels(target, input, ignore_index, "nll_loss")
-    weights = _class_weights(weight, input.shape[_class_dim(input, "nll_loss")], "nll_loss")
-    losses, example_weights = _picked_losses(input, labels, weights, ignore_index)
-    return _reduce_weighted(losses, float(example_weights.sum()), reduction, "nll_loss")
+    valid = _valid_labels(target, input, ignore_index, "nll_loss")
+    weights = _class_weights(weight, input, "nll_loss")
+    losses, example_weights = _picked_losses(input, target, valid, weights)
+    return _reduce_weighted(losses, example_weights.sum(), reduction, "nll_loss")
 
 
 def cross_entropy(
@@ -140,25 +147,18 @@ def cross_entropy(
     target = _to_tensor(target, input)
     class_dim = _class_dim(input, "cross_entropy")
     num_classes = input.shape[class_dim]
-    weights = _class_weights(weight, num_classes, "cross_entropy")
+    weights = _class_weights(weight, input, "cross_entropy")
     log_probs = input.log_softmax(class_dim)
-    # The class weights shaped to broadcast along the class dimension.
-    weight_shape = (num_classes,) + (1,) * (input.ndim - class_dim - 1)
-    class_weights = (
-        None if weights is None else as_tensor(weights.astype(input.dtype).reshape(weight_shape))
-    )
+    class_weights = None if weights is None else weights.reshape(_along_classes(input, class_dim))
     if target.dtype.kind in "iu":
-        labels = _check_labels(target, input, ignore_index, "cross_entropy")
-        losses, example_weights = _picked_losses(log_probs, labels, weights, ignore_index)
-        weight_sum = float(example_weights.sum())
+        valid = _valid_labels(target, input, ignore_index, "cross_entropy")
+        losses, example_weights = _picked_losses(log_probs, target, valid, weights)
+        weight_sum = example_weights.sum()
         loss = _reduce_weighted(losses, weight_sum, reduction, "cross_entropy")
         if label_smoothing == 0:
             return loss
         weighted = log_probs if class_weights is None else log_probs * class_weights
-        smooth = -weighted.sum(dim=class_dim)
-        valid = labels != ignore_index
-        if not valid.all():
-            smooth = smooth * as_tensor(valid.astype(input.dtype))
+        smooth = -weighted.sum(dim=class_dim) * valid.to(input.dtype)
         smooth = _reduce_weighted(smooth, weight_sum, reduction, "cross_entropy")
         return (1 - label_smoothing) * loss + (label_smoothing / num_classes) * smooth
     if target.dtype.kind != "f":

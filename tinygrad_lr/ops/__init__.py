@@ -26,7 +26,7 @@ from .elementwise import (
     sub_into,
 )
 from .matmul import MatMul
-from .no_gradient import NonDifferentiable
+from .no_gradient import ClassIndexMask, NonDifferentiable
 from .reductions import (
     LogSoftmax,
     LogSumExp,
@@ -92,6 +92,7 @@ __all__ = [
     "Add",
     "Cast",
     "Cat",
+    "ClassIndexMask",
     "Clamp",
     "Clone",
     "Cos",

@@ -1,11 +1,13 @@
-"""Ops whose output has no gradient: comparisons, sign, isnan, logical operators. They pass
-through `Function.apply` like every op (so tools that observe ops see them), and mark their
-output non-differentiable, so it never requires grad."""
+"""Ops whose output has no gradient: comparisons, sign, isnan, logical operators, the check of
+class-index targets. They pass through `Function.apply` like every op (so tools that observe
+ops see them), and mark their output non-differentiable, so it never requires grad."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from ..tensor import Tensor
 from ._builtin import BuiltinOp
@@ -49,3 +51,29 @@ class NonDifferentiable(BuiltinOp):
     def _shape_message(self, error: Exception, args: Sequence[Any]) -> str:
         shapes = " with ".join(str(t.shape) for t in args if isinstance(t, Tensor))
         return f"{self.function}: cannot broadcast {shapes}"
+
+
+class ClassIndexMask(BuiltinOp):
+    """valid = (labels != ignore_index), after checking that every other label is a class
+    index in [0, num_classes): the check of cross_entropy and nll_loss, as an op, so that a
+    compiled step checks the labels of every call. Its output never requires grad."""
+
+    @staticmethod
+    def forward(ctx: Ctx, labels: Tensor, ignore_index: int, num_classes: int, loss: str) -> Tensor:
+        valid = np.asarray(labels._data != ignore_index)
+        used = labels._data[valid]
+        if used.size and (used.min() < 0 or used.max() >= num_classes):
+            raise ValueError(
+                f"{loss}: target values must lie in [0, {num_classes}), got values from "
+                f"{used.min()} to {used.max()}"
+            )
+        out = Tensor._make(valid)
+        ctx.mark_non_differentiable(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Ctx, g: Tensor) -> Grads:
+        raise RuntimeError("class-index masks have no gradient")
+
+    def _explains(self, error: Exception) -> bool:
+        return False  # the message names the loss already
