@@ -134,6 +134,8 @@ def _note(row: dict[str, Any]) -> str:
         )
     elif "graph_peak_kib" in extra:
         parts.append(f"peak {extra['graph_peak_kib']:.0f} KiB")
+        if "record_ms" in extra:
+            parts.append(f"recording peak {extra['set_up_peak_kib']:.0f} KiB")
     if row["workload"] == "memory" and not extra and "status" not in row:
         parts.append("not measured: its memory is invisible to tracemalloc")
     if row.get("agrees_with_numpy") is False:

@@ -76,7 +76,7 @@ def _measure(
     seconds = perf_counter() - start
     extra: dict[str, Any] = {"us_per_op": 1e6 * seconds / data.n_ops, **_extra_of(impl)}
     if workload.startswith("deep") and impl.TRACED:
-        extra["graph_peak_kib"] = _traced_peak(factory, data)
+        extra["set_up_peak_kib"], extra["graph_peak_kib"] = _traced_peaks(factory, data)
     return {"seconds": seconds, "result": _lists(result), "extra": extra}
 
 
@@ -85,13 +85,19 @@ def _extra_of(impl: ModuleType) -> dict[str, Any]:
     return impl.extra() if hasattr(impl, "extra") else {}
 
 
-def _traced_peak(factory: Any, data: Chain) -> float:
-    """Peak memory (KiB, as tracemalloc sees it) of building the chain and running backward."""
+def _traced_peaks(factory: Any, data: Chain) -> tuple[float, float]:
+    """Peak memory (KiB, as tracemalloc sees it) of the set-up (for tl.compile: recording and
+    code generation) and of one run: building the chain and running backward."""
     gc.collect()
     tracemalloc.start()
     try:
-        factory(data)()
-        return tracemalloc.get_traced_memory()[1] / 1024
+        run = factory(data)
+        set_up = tracemalloc.get_traced_memory()[1] / 1024
+        gc.collect()
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        run()
+        return set_up, (tracemalloc.get_traced_memory()[1] - before) / 1024
     finally:
         tracemalloc.stop()
 

@@ -81,3 +81,23 @@ def test_boolean_mask_indexing_runs_eagerly_with_a_warning() -> None:
         out, _ = _run(compiled, arrays, True)
     np.testing.assert_array_equal(out, [1.0, 3.0])
     assert compiled.code is None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_has_numpy_lines_of_its_own_even_for_rows_of_minus_infinity(name: str) -> None:
+    """The lines are the forward's own (shifted by the row's max), also where a row is all
+    -inf or holds +inf, whose max is not finite: eager and replay give the same NaNs and
+    numbers."""
+    x = np.array([[1.0, 2.0, 700.0], [-np.inf, -np.inf, -np.inf], [0.5, -np.inf, 3.0],
+                  [np.inf, 1.0, 2.0]])  # fmt: skip
+
+    def step(t: tl.Tensor) -> tl.Tensor:
+        return getattr(t, name)(dim=1)
+
+    compiled = tl.compile(step)
+    for _ in range(3):
+        out = compiled(tl.tensor(x))
+    assert compiled.code is not None and "_forward" not in compiled.code
+    assert "np.max(" in compiled.code and "np.exp(" in compiled.code
+    np.testing.assert_array_equal(out.numpy(), step(tl.tensor(x)).numpy(), strict=True)

@@ -115,10 +115,13 @@ _IN_PLACE = {"add_": "np.add({0}, {1}, out={0})", "sub_": "np.subtract({0}, {1},
              "zero_": "{0}.fill({1})"}  # fmt: skip
 
 
-def op_lines(step: Step, src: Source, out: list[str]) -> list[str]:
-    """The lines computing `step`'s outputs (named `out`) from its arguments (`src(arg)`)."""
+def op_lines(step: Step, src: Source, out: list[str], ndim: int = 1) -> list[str]:
+    """The lines computing `step`'s outputs (named `out`) from its arguments (`src(arg)`);
+    `ndim` is that of the first argument."""
     op, args = step.what, step.args
     z = out[0]
+    if op in (ops.Softmax, ops.LogSoftmax) and ndim > 0:
+        return _softmax_lines(op, src(args[0]), (args[1],), z)
     if op in _BINARY:  # a float64 number may be written as a Python float: it rounds the same
         number = op is not ops.MatMul
         return [f"{z} = {src(args[0], number)} {_BINARY[op]} {src(args[1], number)}"]
@@ -168,6 +171,20 @@ def op_lines(step: Step, src: Source, out: list[str]) -> list[str]:
     # any other op: its own forward, on tensors around the arrays
     targets = ", ".join(out) + ("," if len(out) == 1 else "")
     return [f"{targets} = _forward({op.__name__}, {', '.join(src(a) for a in args)})"]
+
+
+def _softmax_lines(op: Any, x: str, axis: tuple[int, ...], z: str) -> list[str]:
+    """Softmax and LogSoftmax as their forwards compute them, shifted by the max (e^x
+    overflows at x = 710); the temporaries are named after the output."""
+    if op is ops.Softmax:
+        return [f"{z}_exp = np.exp({x} - np.max({x}, axis={axis[0]}, keepdims=True))",
+                f"{z} = {z}_exp / np.sum({z}_exp, axis={axis[0]}, keepdims=True)",
+                f"del {z}_exp"]  # fmt: skip
+    return [f"{z}_max = np.max({x}, axis={axis}, keepdims=True)",
+            f"{z}_max = np.where(np.isfinite({z}_max), {z}_max, 0.0)  # all -inf: NumPy's",
+            f"{z} = {x} - ({z}_max + np.log(np.sum(np.exp({x} - {z}_max), axis={axis}, "
+            "keepdims=True)))",
+            f"del {z}_max"]  # fmt: skip
 
 
 def run_forward(op: Any, *args: Any) -> tuple[np.ndarray, ...]:

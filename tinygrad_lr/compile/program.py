@@ -256,11 +256,14 @@ class Program:
 
     def _lines(self, step: Any, out: list[str]) -> list[str]:
         if step.kind == "op":
-            lines = op_lines(step, self.src, out)
+            first = step.args[0] if step.args else None
+            ndim = self.trace.arrays[first.vid].ndim if isinstance(first, Ref) else 0
+            lines = op_lines(step, self.src, out, ndim)
             if len(lines) == 1 and len(out) == 1 and self.trace.arrays[step.outputs[0]].ndim == 0:
                 target, expression = lines[0].split(" = ", 1)  # NumPy gives scalars: keep arrays
                 lines = [f"{target} = np.asarray({expression})"]
-            lines[-1] += f"  # {step.what.__name__}"
+            named = max(k for k, line in enumerate(lines) if not line.startswith("del "))
+            lines[named] += f"  # {step.what.__name__}"
             return lines
         if step.kind == "inplace":
             return [in_place_line(step, self.src) + f"  # {step.what}"]
