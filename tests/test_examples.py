@@ -108,3 +108,11 @@ def test_examples_run_as_scripts() -> None:
             timeout=120,
         )
         assert shown.returncode == 0 and "usage:" in shown.stdout, (path.name, shown.stderr)
+
+
+def test_compiled_softmax_regression_replays_the_eager_run_bit_for_bit() -> None:
+    result = load("compiled_softmax_regression").main(epochs=2, verbose=False)
+    assert result["same"]
+    assert result["eager"]["accuracy"] > 0.9
+    code = result["compiled"]["code"]
+    assert code is not None and "ClassIndexMask" in code and "np.log(np.sum(np.exp(" in code
