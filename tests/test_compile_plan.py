@@ -229,3 +229,111 @@ def test_compiled_code_has_no_warnings_for_a_plain_step() -> None:
         warnings.simplefilter("error", CompileWarning)
         compiled, _ = _same_as_eager(_batches(4))
     assert compiled.code is not None
+
+
+# --- the Python values the step names ---------------------------------------------------------
+
+learning_rate = 0.1
+use_square = True
+
+
+class _Settings:
+    scale = 1.0  # a class attribute: instances read it until they set their own
+
+
+def test_a_global_number_and_a_global_flag_are_checked_before_every_call() -> None:
+    global learning_rate, use_square
+    w = tl.tensor([1.0, -2.0, 0.5], requires_grad=True)
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        loss = ((x * w) ** 2).sum() if use_square else (x * w).abs().sum()
+        loss.backward()
+        with tl.no_grad():
+            w.sub_(learning_rate * w.grad)
+            w.grad.zero_()
+        return loss
+
+    x = tl.tensor([0.5, 1.0, -1.5])
+    compiled = tl.compile(step)
+    try:
+        reference = tl.tensor([1.0, -2.0, 0.5], requires_grad=True)
+        for k in range(12):
+            if k == 4:
+                learning_rate = 0.02  # a new float object, as `lr *= 0.2` makes
+            if k == 8:
+                use_square = False
+            loss = compiled(x)
+            w, compiled_w = reference, w  # the eager run of the same step on its own weights
+            expected = step(x)
+            w, reference = compiled_w, w
+            np.testing.assert_array_equal(loss.detach().numpy(), expected.detach().numpy())
+            np.testing.assert_array_equal(w.detach().numpy(), reference.detach().numpy())
+        assert "np.abs" in _statements(compiled.code)  # the last program took the new branch
+    finally:
+        learning_rate, use_square = 0.1, True
+
+
+def test_attributes_of_named_objects_and_closure_variables_are_checked() -> None:
+    settings = _Settings()
+    offset = 1.0
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return x * settings.scale + offset
+
+    compiled = tl.compile(step)
+    x = tl.tensor([1.0, 2.0])
+    seen = []
+    for k in range(9):
+        if k == 3:
+            settings.scale = 5.0  # an instance attribute now, in settings.__dict__
+        if k == 6:
+            offset = -1.0
+        seen.append(compiled(x).tolist())
+    assert seen == [[2.0, 3.0]] * 3 + [[6.0, 11.0]] * 3 + [[4.0, 9.0]] * 3
+
+
+def test_a_method_step_checks_its_own_attributes() -> None:
+    class Trainer:
+        def __init__(self) -> None:
+            self.factor = 2.0
+            self.step = tl.compile(self._step)
+
+        def _step(self, x: tl.Tensor) -> tl.Tensor:
+            return x * self.factor
+
+    trainer = Trainer()
+    x = tl.tensor([1.0, 3.0])
+    results = [trainer.step(x).tolist() for _ in range(3)]
+    trainer.factor = 10.0
+    results += [trainer.step(x).tolist() for _ in range(3)]
+    assert results == [[2.0, 6.0]] * 3 + [[10.0, 30.0]] * 3
+
+
+def test_a_value_that_changes_at_every_call_runs_the_step_eagerly_with_a_warning() -> None:
+    calls = [0]
+    counter = 0
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        calls[0] += 1
+        return x * counter
+
+    compiled = tl.compile(step)
+    x = tl.tensor([1.0])
+    results = []
+    with pytest.warns(CompileWarning, match="the Python value counter changes from call to call"):
+        for k in range(8):
+            counter = k
+            results.append(compiled(x).item())
+    assert results == [float(k) for k in range(8)] and calls[0] == 8
+
+
+def test_a_global_deleted_after_compiling_fails_as_in_eager() -> None:
+    namespace: dict[str, object] = {"tl": tl, "gone": 2.0}
+    exec("def step(x):\n    return x * gone\n", namespace)
+    compiled = tl.compile(namespace["step"])
+    x = tl.tensor([1.0])
+    for _ in range(3):
+        assert compiled(x).tolist() == [2.0]
+    del namespace["gone"]
+    with pytest.raises(NameError, match="gone"):
+        compiled(x)

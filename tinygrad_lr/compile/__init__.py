@@ -25,9 +25,13 @@ What is live: tensors the step reads from outside (parameters, data, optimiser s
 are read and written at every call; an optimiser's hyper-parameters (a scheduler's `lr`) and
 Adam's bias corrections are computed again at their place in every call, and its branches
 (weight decay on? which parameters have a `.grad`? its groups and state tensors) are checked
-before every call; random draws come from the library's generator at every call. What is
-frozen: Python numbers inside the step that do not come from an optimiser (a global `lr`):
-pass them as arguments, the signature then guards them.
+before every call; random draws come from the library's generator at every call. The Python
+values the step's own code names (a global `lr`, a flag, `config.lr`, `self.lr`: numbers,
+strings, booleans, None, tuples of them) are checked before every call, and a change records
+the step again (python_values.py); one that changes at every call makes the step run eagerly,
+with a warning naming it. What is frozen: Python values read only inside other functions the
+step calls, and the items of lists and dicts: pass such values as arguments, the signature
+then checks them.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
@@ -60,6 +64,7 @@ from .codegen import Mismatch
 from .guards import MISS, always_miss, check_and_run
 from .names import outside_names
 from .program import Program
+from .python_values import python_values
 from .trace import Recorder, Trace, Unsupported
 
 MAX_RECORDS = 4  # records of one signature before giving up on it
@@ -130,9 +135,11 @@ class CompiledFunction:
 
     def _record(self, entry: _Entry, args: tuple[Any, ...]) -> Any:
         recorder = Recorder(args)
+        values = python_values(self.fn)  # as the call finds them
         with graph.observe_ops(recorder):
             result = self.fn(*args)
         trace = recorder.finish(result)
+        trace.python_values = values
         if trace.problem is not None:
             entry.eager, entry.last, entry.program = True, None, None
             self._give_up(trace.problem)

@@ -92,6 +92,14 @@ def compare(old: Trace, new: Trace) -> None:
         raise Mismatch("the step returns something different from call to call")
     if old.grad_was_none != new.grad_was_none or len(old.guards) != len(new.guards):
         raise Mismatch("which tensors have a .grad differs from call to call")
+    for before, now in zip(old.python_values, new.python_values):
+        if before.name != now.name or not _same(before.value, now.value):
+            raise Mismatch(
+                f"the Python value {now.name} changes from call to call ({before.value!r}, "
+                f"then {now.value!r}; pass it as an argument)"
+            )
+    if len(old.python_values) != len(new.python_values):
+        raise Mismatch("the step reads other Python values from call to call")
 
 
 def _refs(args: Any) -> list[Ref]:

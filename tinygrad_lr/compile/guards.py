@@ -63,6 +63,12 @@ def check_and_run(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[..
     for k, (read, value) in enumerate(program.python_guards):
         namespace[f"_read{k}"], namespace[f"_was{k}"] = read, value
         tests.append(f"_read{k}() == _was{k}")
+    for k, named in enumerate(program.python_values):
+        # the same object as before (a global not assigned since) is the quick answer
+        namespace[f"_named{k}"], namespace[f"_holder{k}"] = named, named.holder
+        namespace[f"_was_named{k}"] = named.value
+        quick = "" if named.key is None else f"_holder{k}.get({named.key!r}) is _was_named{k} or "
+        tests.append(f"({quick}_named{k}.holds())")
     condition = "\n            and ".join(tests)
     unpack = f"    {', '.join(names)}{',' if len(names) == 1 else ''} = args\n" if names else ""
     source = (

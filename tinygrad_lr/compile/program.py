@@ -50,6 +50,7 @@ class Program:
                        if self.kinds[owner][0] == "arg" or self.kinds[owner][1] is
                        new.wrappers.get(owner)]  # fmt: skip
         self.python_guards = new.guards
+        self.python_values = new.python_values
         self.lines: list[str] = []
         self.constants: dict[int, np.ndarray] = {}  # values known when the code is generated
         self._mutability()
@@ -297,13 +298,16 @@ class Program:
     # --- checks before each call ------------------------------------------------------------
 
     def holds(self, args: tuple[Any, ...]) -> bool:
-        """Do the guards hold: the same `.grad`s present, the same branches of Python code?"""
+        """Do the guards hold: the same `.grad`s present, the same branches of Python code,
+        the same Python values the step names?"""
         for owner, was_none in self.guards:
             kind = self.kinds[owner]
             tensor = args[kind[1]] if kind[0] == "arg" else kind[1]
             if (tensor._grad is None) != was_none:
                 return False
-        return all(read() == value for read, value in self.python_guards)
+        return all(read() == value for read, value in self.python_guards) and all(
+            value.holds() for value in self.python_values
+        )
 
 
 SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at return)

@@ -58,6 +58,7 @@ class Trace:
     wrappers: dict[int, Tensor] = field(default_factory=dict)  # a tensor around each value
     grad_was_none: dict[int, bool] = field(default_factory=dict)  # owner -> guard
     guards: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
+    python_values: list[Any] = field(default_factory=list)  # PythonValues, before the call
     output: Any = None  # the structure returned, with Refs for tensors
     problem: str | None = None
 
