@@ -337,3 +337,50 @@ def test_a_global_deleted_after_compiling_fails_as_in_eager() -> None:
     del namespace["gone"]
     with pytest.raises(NameError, match="gone"):
         compiled(x)
+
+
+# --- dropout and the modules' settings ---------------------------------------------------------
+
+
+def _dropout_run(compiled: bool, steps: int = 12) -> list[np.ndarray]:
+    """An MLP with dropout trained from seed 0; half way, dropout's p changes; then the model
+    is switched to eval. Returns the outputs and the final parameters."""
+    tl.manual_seed(0)
+    model = tl.nn.Sequential(tl.nn.Linear(4, 8), tl.nn.ReLU(), tl.nn.Dropout(0.5),
+                             tl.nn.Linear(8, 1))  # fmt: skip
+    optimizer = tl.optim.SGD(model.parameters(), lr=0.05)
+    x, y = tl.randn(16, 4), tl.randn(16, 1)
+
+    def step(x: tl.Tensor, y: tl.Tensor) -> tl.Tensor:
+        optimizer.zero_grad()
+        out = model(x)
+        loss = ((out - y) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        return out
+
+    run = tl.compile(step) if compiled else step
+    outputs, codes = [], []
+    for k in range(steps):
+        if k == steps // 3:
+            model[2].p = 0.2
+        if k == 2 * steps // 3:
+            model.eval()
+        outputs.append(run(x, y).detach().numpy().copy())
+        codes.append(getattr(run, "code", None))
+    if compiled:  # replayed in each of the three parts; in training with its random draws
+        assert all(codes[k] is not None for k in (2, steps // 3 + 2, 2 * steps // 3 + 2))
+        assert "_generator().random(" in codes[2] and "random" not in codes[-1]
+    return outputs + [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_dropout_draws_a_fresh_mask_each_replayed_call_and_follows_p_and_eval() -> None:
+    """The seeded compiled run is the seeded eager run, bit for bit, through a change of
+    dropout's p (a module setting the step does not name) and a switch to eval mode."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        compiled = _dropout_run(compiled=True)
+    eager = _dropout_run(compiled=False)
+    assert not np.array_equal(compiled[0], compiled[1])  # a new mask at every call
+    for a, b in zip(compiled, eager):
+        np.testing.assert_array_equal(a, b, strict=True)

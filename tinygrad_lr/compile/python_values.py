@@ -6,8 +6,10 @@ step's code names are read before each recorded call, and the check before each 
 them again: when one has changed, the step is recorded anew. They are the globals and closure
 variables it names holding numbers, strings, booleans, None or tuples of those, and such
 attributes of the objects it names, read from their `__dict__` (`config.lr`, `self.lr`; no
-property is run). What the step's code does not name (a value read inside another function
-it calls, the items of a list) is not checked: pass such values as arguments.
+property is run), and every such setting of the modules it names and of the modules inside
+them (`training`, dropout's `p`). What the step's code does not name (a value read inside
+another function it calls, the items of a list) is not checked: pass such values as
+arguments.
 """
 
 from __future__ import annotations
@@ -86,8 +88,20 @@ def python_values(fn: Any) -> list[PythonValue]:
         if _simple(value):
             found.append(PythonValue(name, holder, key, value))
             continue
-        found += _attributes(name, value, names)
+        found += _module_settings(name, value) or _attributes(name, value, names)
     return found
+
+
+def _module_settings(name: str, model: Any) -> list[PythonValue]:
+    """Every simple setting of a module and of the modules inside it (`training`, dropout's
+    `p`, a loss's `reduction`...): their forwards read them, out of the step's sight."""
+    from ..nn.modules import Module
+
+    if not isinstance(model, Module):
+        return []
+    return [PythonValue(f"{name}.{path}{'.' if path else ''}{key}", vars(module), key, item)
+            for path, module in model.named_modules() for key, item in vars(module).items()
+            if _simple(item)]  # fmt: skip
 
 
 def _attributes(name: str, owner: Any, names: set[str]) -> list[PythonValue]:

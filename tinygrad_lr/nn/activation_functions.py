@@ -13,9 +13,8 @@ import warnings
 
 import numpy as np
 
-from ..creation import as_tensor
+from ..creation import rand
 from ..functions import where
-from ..generator import default_generator
 from ..tensor import Tensor
 
 __all__ = [
@@ -111,6 +110,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     if p == 1.0:
         return input * 0.0
-    keep = default_generator().random(input.shape) >= p
-    scale = (keep / (1.0 - p)).astype(input.dtype if input.dtype.kind == "f" else np.float64)
-    return input * as_tensor(scale)
+    # Drawn and scaled by recorded ops, so that a compiled step draws a fresh mask each call.
+    keep = rand(input.shape) >= p
+    scale = (keep / (1.0 - p)).to(input.dtype if input.dtype.kind == "f" else np.float64)
+    return input * scale
