@@ -61,10 +61,10 @@ from ..autograd import graph
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from .codegen import Mismatch
-from .guards import MISS, always_miss, check_and_run
+from .guards import MISS, always_miss, write_check
 from .names import outside_names
 from .program import Program
-from .python_values import python_values
+from .python_values import python_values, signature_key
 from .trace import Recorder, Trace, Unsupported
 
 MAX_RECORDS = 4  # records of one signature before giving up on it
@@ -130,12 +130,15 @@ class CompiledFunction:
         program = entry.program
         if program is not None and program.holds(args):
             self._check_and_run = entry.check_and_run
-            return program.function(*[a for a in args if isinstance(a, Tensor)])
+            try:
+                return program.function(*[a for a in args if isinstance(a, Tensor)])
+            except (IndexError, ValueError, TypeError) as error:
+                raise program.explain(error) from None
         return self._record(entry, args)
 
     def _record(self, entry: _Entry, args: tuple[Any, ...]) -> Any:
         recorder = Recorder(args)
-        values = python_values(self.fn)  # as the call finds them
+        values = python_values(self.fn, args)  # as the call finds them
         with graph.observe_ops(recorder):
             result = self.fn(*args)
         trace = recorder.finish(result)
@@ -154,7 +157,7 @@ class CompiledFunction:
                     self._tensor_names(args),
                     outside_names(self.fn, trace),
                 )
-                entry.check_and_run = check_and_run(entry.program, args)[1]
+                _, entry.check_and_run = write_check(entry.program, args)
                 entry.last, entry.records = None, 0  # the program holds what it needs
             except Mismatch as mismatch:
                 entry.program = None
@@ -191,7 +194,7 @@ def _signature(args: tuple[Any, ...]) -> Any:
                     f"tl.compile: arguments other than tensors must be hashable (they are part "
                     f"of the signature), got a {type(arg).__name__}"
                 ) from None
-            parts.append((type(arg).__name__, arg))
+            parts.append(signature_key(arg))
     return tuple(parts)
 
 

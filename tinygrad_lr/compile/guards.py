@@ -3,16 +3,17 @@
 A call may replay a program only when it is the call the program was recorded for: the same
 signature (grad mode; shapes, dtypes and requires_grad of the tensor arguments; the other
 arguments' values) and the program's guards (which tensors have a `.grad`, the optimisers'
-branches). Worked out in Python at every call, this costs more than the replay of a small
-step; written out as one `if` over attribute reads it costs about as much as one NumPy call.
+branches, the Python values the step reads: python_values.py). Worked out in Python at every
+call, this costs more than the replay of a small step; written out as one `if` over
+attribute reads it costs about as much as one NumPy call. For `step(X, y)`:
 
     def check_and_run(*args):
         if len(args) != 2:
             return MISS
-        X, y = args
+        a0, a1 = args
         if (_state.grad_enabled and not _state.detect_anomaly and ...
-                and isinstance(X, Tensor) and X._data.shape == (10, 2) and ...):
-            return step(X, y)
+                and isinstance(a0, Tensor) and a0._data.shape == (10, 2) and ...):
+            return step(a0, a1)
         return MISS
 
 MISS tells the caller to take the slow road: look the signature up, or record again.
@@ -25,38 +26,29 @@ from typing import Any
 
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
+from .python_values import UNSET, identical, is_simple
 
 MISS = object()  # returned by a check whose guards do not hold
 
-# Other arguments are checked by type and value. Containers could hold tensors, whose `==`
-# is elementwise: a call with one of those never takes the fast road.
-_VALUE_TYPES = (bool, int, float, complex, str, bytes, type(None))
 
-
-def check_and_run(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[..., Any]]:
-    """Source and function of `program`'s check: `check(*args)` runs the program when the
-    call matches the recorded one `args`, and returns MISS otherwise."""
-    namespace = {"_state": _state, "MISS": MISS, "step": program.function, "Tensor": Tensor}
+def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[..., Any]]:
+    """The source of `program`'s check and the function it defines, which runs the program
+    when a call matches the recorded call `args`, and returns MISS otherwise."""
+    namespace = {"_state": _state, "MISS": MISS, "step": program.function, "Tensor": Tensor,
+                 "_identical": identical, "UNSET": UNSET, "_explain": program.explain}  # fmt: skip
     grad_mode = "_state.grad_enabled" if _state.grad_enabled else "not _state.grad_enabled"
     tests = [grad_mode, "not _state.detect_anomaly", "not _state.saved_tensors_hooks"]
     names = [f"a{position}" for position in range(len(args))]
-    passed = []
-    for position, (name, arg) in enumerate(zip(names, args)):
+    tensors = []  # the names of the tensor arguments, the program's own arguments
+    for name, arg in zip(names, args):
+        namespace[f"_{name}"] = arg._data.dtype if isinstance(arg, Tensor) else arg
+        tests += _argument_tests(name, arg, namespace)
         if isinstance(arg, Tensor):
-            namespace[f"_dtype{position}"] = arg._data.dtype
-            tests += [f"isinstance({name}, Tensor)", f"{name}._data.shape == {arg._data.shape!r}",
-                      f"{name}._data.dtype == _dtype{position}",
-                      f"{'' if arg._requires_grad else 'not '}{name}._requires_grad"]  # fmt: skip
-            passed.append(name)
-        elif type(arg) in _VALUE_TYPES and arg == arg:  # NaN is never equal: slow road
-            namespace[f"_type{position}"], namespace[f"_value{position}"] = type(arg), arg
-            tests += [f"type({name}) is _type{position}", f"{name} == _value{position}"]
-        else:
-            tests.append("False")
+            tensors.append(name)
     for k, (owner, was_none) in enumerate(program.guards):
-        kind = program.kinds[owner]
+        kind = program.kinds[owner]  # ("arg", i): the i-th tensor argument; or ("ref", tensor)
         if kind[0] == "arg":
-            tensor = passed[kind[1]]
+            tensor = tensors[kind[1]]
         else:
             namespace[f"_owner{k}"], tensor = kind[1], f"_owner{k}"
         tests.append(f"{tensor}._grad is {'' if was_none else 'not '}None")
@@ -64,11 +56,9 @@ def check_and_run(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[..
         namespace[f"_read{k}"], namespace[f"_was{k}"] = read, value
         tests.append(f"_read{k}() == _was{k}")
     for k, named in enumerate(program.python_values):
-        # the same object as before (a global not assigned since) is the quick answer
         namespace[f"_named{k}"], namespace[f"_holder{k}"] = named, named.holder
         namespace[f"_was_named{k}"] = named.value
-        quick = "" if named.key is None else f"_holder{k}.get({named.key!r}) is _was_named{k} or "
-        tests.append(f"({quick}_named{k}.holds())")
+        tests.append(_value_test(k, named))
     condition = "\n            and ".join(tests)
     unpack = f"    {', '.join(names)}{',' if len(names) == 1 else ''} = args\n" if names else ""
     source = (
@@ -77,11 +67,40 @@ def check_and_run(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[..
         "        return MISS\n"
         f"{unpack}"
         f"    if ({condition}):\n"
-        f"        return step({', '.join(passed)})\n"
+        "        try:\n"
+        f"            return step({', '.join(tensors)})\n"
+        "        except (IndexError, ValueError, TypeError) as error:\n"
+        "            raise _explain(error) from None\n"
         "    return MISS\n"
     )
     exec(compile(source, f"<tl.compile check of {program.function.__name__}>", "exec"), namespace)
     return source, namespace["check_and_run"]
+
+
+def _argument_tests(name: str, arg: Any, namespace: dict[str, Any]) -> list[str]:
+    """Tests that argument `name` is what `arg` was (its expected value is `_name`)."""
+    if isinstance(arg, Tensor):
+        return [f"isinstance({name}, Tensor)", f"{name}._data.shape == {arg._data.shape!r}",
+                f"{name}._data.dtype == _{name}",
+                f"{'' if arg._requires_grad else 'not '}{name}._requires_grad"]  # fmt: skip
+    if type(arg) is float:  # to the bit: 0.0 is not -0.0, and NaN is NaN
+        namespace[f"_{name}_hex"] = arg.hex()
+        return [f"type({name}) is float", f"{name}.hex() == _{name}_hex"]
+    if type(arg) in (bool, int, str, bytes, type(None)):
+        return [f"type({name}) is type(_{name})", f"{name} == _{name}"]
+    if is_simple(arg):
+        return [f"_identical({name}, _{name})"]
+    return [f"{name} is _{name}"]  # another object: the same one (modules: their settings
+    # are python values of the step, see python_values.py)
+
+
+def _value_test(k: int, named: Any) -> str:
+    """The test that the k-th Python value reads as before; the quick answer first: the
+    namespace still holds the same object (a global not assigned since)."""
+    if named.key is None or not isinstance(named.holder, (dict, type(type.__dict__))):
+        return f"_named{k}.holds()"  # a closure cell, or a slot
+    quick = f"_holder{k}.get({named.key!r}, UNSET) is _was_named{k}"
+    return f"({quick} or _named{k}.holds())" if is_simple(named.value) else quick
 
 
 def always_miss(*args: Any) -> Any:

@@ -164,32 +164,37 @@ class Program:
                 self.lines.append(f"del {', '.join(dict.fromkeys(dead))}")
 
     def _planned(self) -> list[Step]:
-        """The steps the replay runs. All but the ops whose outputs nothing reads later (a loss
-        the step neither returns nor reads): leaving those out changes no value anybody can
-        see; every other kind of step changes state. And a sum with keepdims followed by the
-        reshape dropping the kept axes (how a broadcast's gradient is summed back) is one sum
-        without keepdims: the same reduction, so the same values."""
-        steps = self.trace.steps
+        """The steps the replay runs, in order: the live ones, with sums fused."""
+        live, uses = self._live_steps()
         returned = {r.vid for r in _all_refs(self.trace.output)}
-        wanted = set(returned)
-        uses: dict[int, int] = {}
-        run: list[Step] = []
-        for step in reversed(steps):
-            if step.kind != "op" or wanted.intersection(step.outputs):
-                run.append(step)
-                for ref in _all_refs(step.args):
-                    wanted.add(ref.vid)
-                    uses[ref.vid] = uses.get(ref.vid, 0) + 1
-        run.reverse()
         planned: list[Step] = []
-        for step in run:
+        for step in live:  # a sum and its reshape are next to each other, as the rule made them
             before = planned[-1] if planned else None
             if before is not None and self._sum_then_reshape(before, step, uses, returned):
+                # one sum without keepdims: the same reduction, so the same values
                 planned[-1] = Step("op", ops.Sum, (before.args[0], before.args[1], False),
                                    step.outputs, before.line)  # fmt: skip
             else:
                 planned.append(step)
         return planned
+
+    def _live_steps(self) -> tuple[list[Step], dict[int, int]]:
+        """All steps but the ops whose outputs nothing reads later (a loss the step neither
+        returns nor reads): leaving those out changes no value anybody can see. Kept are the
+        other kinds of step, which change state (in-place updates, .grad, random draws), and
+        the ops that check values and may raise (a label out of range, an index). Also
+        returned: how many live steps read each value."""
+        wanted = {r.vid for r in _all_refs(self.trace.output)}
+        uses: dict[int, int] = {}
+        live: list[Step] = []
+        for step in reversed(self.trace.steps):
+            if step.kind != "op" or _checks_values(step) or wanted.intersection(step.outputs):
+                live.append(step)
+                for ref in _all_refs(step.args):
+                    wanted.add(ref.vid)
+                    uses[ref.vid] = uses.get(ref.vid, 0) + 1
+        live.reverse()
+        return live, uses
 
     def _sum_then_reshape(
         self, before: Step, step: Step, uses: dict[int, int], returned: set[int]
@@ -295,6 +300,27 @@ class Program:
             return "{" + ", ".join(f"{k!r}: {self._output(v)}" for k, v in value.items()) + "}"
         return repr(value)
 
+    # --- errors of a replay ------------------------------------------------------------------
+
+    def explain(self, error: Exception) -> Exception:
+        """An error that a NumPy line of the replay raised, named as eager names it: the op,
+        then NumPy's words, then the step's line. Errors raised inside an op's own forward
+        (`_forward(...)` lines) name themselves already and are returned as they are."""
+        tb = error.__traceback__
+        while tb is not None and tb.tb_frame.f_code is not self.function.__code__:
+            tb = tb.tb_next
+        if tb is None or tb.tb_next is not None:
+            return error
+        lines = self.source.splitlines()[: tb.tb_lineno]
+        op = lines[-1].rsplit("  # ", 1)[-1] if "  # " in lines[-1] else "a replayed line"
+        step_line = next((line.strip()[2:] for line in reversed(lines)
+                          if line.strip().startswith("# ")), "")  # fmt: skip
+        where = f" (replaying {step_line})" if step_line else ""
+        try:
+            return type(error)(f"{op.lower()}: {error}{where}")
+        except Exception:  # an exception type that takes other arguments
+            return error
+
     # --- checks before each call ------------------------------------------------------------
 
     def holds(self, args: tuple[Any, ...]) -> bool:
@@ -314,7 +340,17 @@ SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at ret
 _VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the input's memory
 
 
-def _dropped(kept: np.ndarray, axes: Any) -> tuple[int, ...] | None:
+def _checks_values(step: Step) -> bool:
+    """Does the op raise for some values of its inputs? The check of class labels, and
+    indexing by a tensor of indices (an index out of range); other ops only warn."""
+    indexed_by_values = step.what in _INDEXING and bool(_all_refs(step.args[1]))
+    return step.what is ops.ClassIndexMask or indexed_by_values
+
+
+_INDEXING = (ops.GetItem, ops.IndexPut, ops.IndexAdd)  # their second argument is the index
+
+
+def _dropped(kept: np.ndarray, axes: Any) -> tuple[int, ...]:
     """The shape of `kept` (a sum with keepdims over `axes`) without the kept axes."""
     if axes is None:
         return ()

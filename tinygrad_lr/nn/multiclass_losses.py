@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..autograd.grad_mode import is_grad_enabled
 from ..creation import arange, as_tensor
 from ..errors import DTypeError, ShapeError
 from ..functions import where
@@ -33,13 +34,11 @@ def _class_dim(input: Tensor, name: str) -> int:
 
 def _class_weights(weight: Any, input: Tensor, name: str) -> Tensor | None:
     """The class weights as a tensor of the input's dtype (None stays None); a tensor is used
-    as it is (detached), so a compiled step reads its values at every call."""
+    as it is, so a compiled step reads its values at every call. As in PyTorch, class-index
+    targets take no gradient for the weights (probability targets do)."""
     if weight is None:
         return None
-    if isinstance(weight, Tensor):
-        weights = weight.detach()
-    else:
-        weights = as_tensor(_constant(weight, "weight", name))
+    weights = weight if isinstance(weight, Tensor) else as_tensor(_constant(weight, "weight", name))
     num_classes = input.shape[_class_dim(input, name)]
     if weights.shape != (num_classes,):
         raise ShapeError(
@@ -47,6 +46,14 @@ def _class_weights(weight: Any, input: Tensor, name: str) -> Tensor | None:
             f"{weights.shape}"
         )
     return weights.to(input.dtype)
+
+
+def _refuse_weights_requiring_grad(weights: Tensor | None, name: str) -> None:
+    if weights is not None and weights.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{name}: with class-index targets the loss has no gradient for weight, which "
+            "requires grad (as in PyTorch); pass weight.detach()"
+        )
 
 
 def _valid_labels(target: Tensor, input: Tensor, ignore_index: int, name: str) -> Tensor:
@@ -117,6 +124,7 @@ def nll_loss(
         )
     valid = _valid_labels(target, input, ignore_index, "nll_loss")
     weights = _class_weights(weight, input, "nll_loss")
+    _refuse_weights_requiring_grad(weights, "nll_loss")
     losses, example_weights = _picked_losses(input, target, valid, weights)
     return _reduce_weighted(losses, example_weights.sum(), reduction, "nll_loss")
 
@@ -151,6 +159,7 @@ def cross_entropy(
     log_probs = input.log_softmax(class_dim)
     class_weights = None if weights is None else weights.reshape(_along_classes(input, class_dim))
     if target.dtype.kind in "iu":
+        _refuse_weights_requiring_grad(weights, "cross_entropy")
         valid = _valid_labels(target, input, ignore_index, "cross_entropy")
         losses, example_weights = _picked_losses(log_probs, target, valid, weights)
         weight_sum = example_weights.sum()
