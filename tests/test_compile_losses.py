@@ -333,3 +333,31 @@ def test_eager_values_and_gradients_match_torch(data: st.DataObject) -> None:
     theirs = _ours(logits, labels, options, torch)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_class_weights_that_require_grad_are_refused_with_class_indices(loss: str) -> None:
+    """As in PyTorch: the loss of class-index targets has no gradient for the weights."""
+    logits = tl.randn(4, 3, requires_grad=True)
+    weight = tl.ones(3, requires_grad=True)
+    inputs = logits if loss == "cross_entropy" else logits.log_softmax(1)
+    with pytest.raises(RuntimeError, match=rf"{loss}: with class-index targets .* pass weight"):
+        getattr(F, loss)(inputs, tl.tensor([0, 1, 2, 1]), weight=weight)
+    with tl.no_grad():  # no graph, no gradient asked for: allowed
+        getattr(F, loss)(inputs, tl.tensor([0, 1, 2, 1]), weight=weight)
+
+
+def test_class_weights_get_their_gradient_with_probability_targets_as_in_torch() -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    logits, weight = rng.standard_normal((5, 3)), rng.uniform(0.5, 2.0, 3)
+    target = np.exp(rng.standard_normal((5, 3)))
+    target /= target.sum(axis=1, keepdims=True)
+    grads = []
+    for lib in (tl, torch):
+        x = lib.tensor(logits, requires_grad=True)
+        w = lib.tensor(weight, requires_grad=True)
+        lib.nn.functional.cross_entropy(x, lib.tensor(target), weight=w).backward()
+        grads.append((x.grad.numpy(), w.grad.numpy()))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

@@ -127,13 +127,16 @@ _IN_PLACE = {"add_": "np.add({0}, {1}, out={0})", "sub_": "np.subtract({0}, {1},
              "zero_": "{0}.fill({1})"}  # fmt: skip
 
 
-def op_lines(step: Step, src: Source, out: list[str], ndim: int = 1) -> list[str]:
+def op_lines(
+    step: Step, src: Source, out: list[str], ndim: int = 1, fresh: Callable[[str], str] = str
+) -> list[str]:
     """The lines computing `step`'s outputs (named `out`) from its arguments (`src(arg)`);
-    `ndim` is that of the first argument."""
+    `ndim` is that of the first argument, `fresh(name)` gives a free name for a temporary."""
     op, args = step.what, step.args
     z = out[0]
     if op in (ops.Softmax, ops.LogSoftmax) and ndim > 0:
-        return _softmax_lines(op, src(args[0]), (args[1],), z)
+        temp = fresh(f"{z}_exp" if op is ops.Softmax else f"{z}_max")
+        return _softmax_lines(op, src(args[0]), args[1], z, temp)
     if op in _BINARY:  # a float64 number may be written as a Python float: it rounds the same
         number = op is not ops.MatMul
         return [f"{z} = {src(args[0], number)} {_BINARY[op]} {src(args[1], number)}"]
@@ -185,18 +188,19 @@ def op_lines(step: Step, src: Source, out: list[str], ndim: int = 1) -> list[str
     return [f"{targets} = _forward({op.__name__}, {', '.join(src(a) for a in args)})"]
 
 
-def _softmax_lines(op: Any, x: str, axis: tuple[int, ...], z: str) -> list[str]:
+def _softmax_lines(op: Any, x: str, dim: int, z: str, temp: str) -> list[str]:
     """Softmax and LogSoftmax as their forwards compute them, shifted by the max (e^x
-    overflows at x = 710); the temporaries are named after the output."""
+    overflows at x = 710); `temp` names the temporary."""
     if op is ops.Softmax:
-        return [f"{z}_exp = np.exp({x} - np.max({x}, axis={axis[0]}, keepdims=True))",
-                f"{z} = {z}_exp / np.sum({z}_exp, axis={axis[0]}, keepdims=True)",
-                f"del {z}_exp"]  # fmt: skip
-    return [f"{z}_max = np.max({x}, axis={axis}, keepdims=True)",
-            f"{z}_max = np.where(np.isfinite({z}_max), {z}_max, 0.0)  # all -inf: NumPy's",
-            f"{z} = {x} - ({z}_max + np.log(np.sum(np.exp({x} - {z}_max), axis={axis}, "
+        return [f"{temp} = np.exp({x} - np.max({x}, axis={dim}, keepdims=True))",
+                f"{z} = {temp} / np.sum({temp}, axis={dim}, keepdims=True)",
+                f"del {temp}"]  # fmt: skip
+    axis = (dim,)
+    return [f"{temp} = np.max({x}, axis={axis}, keepdims=True)",
+            f"{temp} = np.where(np.isfinite({temp}), {temp}, 0.0)  # all -inf: NumPy's",
+            f"{z} = {x} - ({temp} + np.log(np.sum(np.exp({x} - {temp}), axis={axis}, "
             "keepdims=True)))",
-            f"del {z}_max"]  # fmt: skip
+            f"del {temp}"]  # fmt: skip
 
 
 def run_forward(op: Any, *args: Any) -> tuple[np.ndarray, ...]:

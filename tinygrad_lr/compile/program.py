@@ -264,7 +264,7 @@ class Program:
         if step.kind == "op":
             first = step.args[0] if step.args else None
             ndim = self.trace.arrays[first.vid].ndim if isinstance(first, Ref) else 0
-            lines = op_lines(step, self.src, out, ndim)
+            lines = op_lines(step, self.src, out, ndim, self._fresh)
             if len(lines) == 1 and len(out) == 1 and self.trace.arrays[step.outputs[0]].ndim == 0:
                 target, expression = lines[0].split(" = ", 1)  # NumPy gives scalars: keep arrays
                 lines = [f"{target} = np.asarray({expression})"]

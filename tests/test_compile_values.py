@@ -1,0 +1,262 @@
+"""tl.compile and the Python values a step reads (python_values.py): each kind of value, when
+changed between calls, is seen before the next replay, and the call agrees with eager. Also
+the values the check compares to the bit (0.0 and -0.0), and what is deliberately not a
+value of the step (a loop variable named like a method it calls)."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_lr as tl
+from tinygrad_lr.compile import CompileWarning
+from tinygrad_lr.compile.guards import MISS
+
+nn = tl.nn
+
+
+def _follows(step, change, calls: int = 3) -> None:  # type: ignore[no-untyped-def]
+    """Compile `step` (no arguments but x), record and replay it, call `change()`, and check
+    that the next calls give what the eager step gives, with no warning."""
+    x = tl.tensor([1.0, 2.0, 3.0])
+    compiled = tl.compile(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for _ in range(calls):
+            compiled(x)
+        assert compiled.code is not None
+        change()
+        for _ in range(calls):
+            np.testing.assert_array_equal(compiled(x).numpy(), step(x).numpy(), strict=True)
+
+
+class Mode(enum.Enum):
+    DOUBLE = 2
+    TRIPLE = 3
+
+
+class Base:
+    lr = 0.1
+
+
+class Sub(Base):
+    pass
+
+
+class Slotted:
+    __slots__ = ("lr",)
+
+    def __init__(self) -> None:
+        self.lr = 0.1
+
+
+class Inner:
+    def __init__(self) -> None:
+        self.lr = 0.1
+
+
+class Outer:
+    def __init__(self) -> None:
+        self.opt = Inner()
+
+
+numpy_lr = np.float64(0.1)
+mode = Mode.DOUBLE
+negative_zero = 0.0
+config = Outer()
+slotted = Slotted()
+weights = tl.tensor([1.0, 1.0, 1.0])
+
+
+def test_a_numpy_scalar_global_is_compared_by_value() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return x * numpy_lr
+
+    def change() -> None:
+        global numpy_lr
+        numpy_lr = np.float64(0.5)
+
+    try:
+        _follows(step, change)
+    finally:
+        globals()["numpy_lr"] = np.float64(0.1)
+
+
+def test_an_enum_global_picks_the_branch() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return x * 2.0 if mode is Mode.DOUBLE else x * 3.0
+
+    try:
+        _follows(step, lambda: globals().update(mode=Mode.TRIPLE))
+    finally:
+        globals()["mode"] = Mode.DOUBLE
+
+
+def test_a_nested_attribute_a_slot_and_an_inherited_class_attribute_are_followed() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return x * config.opt.lr + x * slotted.lr + x * Sub.lr
+
+    def change() -> None:
+        config.opt.lr, slotted.lr, Base.lr = 0.5, 0.25, 2.0
+
+    try:
+        _follows(step, change)
+    finally:
+        config.opt.lr, slotted.lr, Base.lr = 0.1, 0.1, 0.1
+
+
+def test_a_global_tensor_rebound_to_another_tensor_is_followed() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return x * weights
+
+    try:
+        _follows(step, lambda: globals().update(weights=tl.tensor([5.0, 5.0, 5.0])))
+    finally:
+        globals()["weights"] = tl.tensor([1.0, 1.0, 1.0])
+
+
+def test_zero_and_negative_zero_are_different_values_and_arguments() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return 1.0 / (x * negative_zero)  # inf, or -inf
+
+    with np.errstate(divide="ignore"):
+        try:
+            _follows(step, lambda: globals().update(negative_zero=-0.0))
+        finally:
+            globals()["negative_zero"] = 0.0
+
+        def divided(x: tl.Tensor, zero: float) -> tl.Tensor:
+            return 1.0 / (x * zero)
+
+        compiled = tl.compile(divided)
+        x = tl.ones(2)
+        for zero in (0.0, -0.0, 0.0, -0.0):
+            results = [compiled(x, zero).tolist() for _ in range(3)]
+            assert (
+                results == [divided(x, zero).tolist()] * 3 == [[np.copysign(np.inf, zero)] * 2] * 3
+            )
+        assert len(compiled._entries) == 2
+
+
+def test_steps_that_are_partials_decorated_functions_and_callable_objects() -> None:
+    scale = {"now": 2.0}  # a dict's items are not checked; its owner's attribute is
+
+    class Scaler:
+        factor = 2.0
+
+        def __call__(self, x: tl.Tensor) -> tl.Tensor:
+            return x * self.factor
+
+    def decorate(fn):  # type: ignore[no-untyped-def]
+        @functools.wraps(fn)
+        def wrapper(*args):  # type: ignore[no-untyped-def]
+            return fn(*args)
+
+        return wrapper
+
+    scaler = Scaler()
+
+    @decorate
+    def decorated(x: tl.Tensor) -> tl.Tensor:
+        return x * scaler.factor
+
+    def scaled(x: tl.Tensor, by: float) -> tl.Tensor:
+        return x * by * scaler.factor
+
+    for step in (scaler, decorated, functools.partial(scaled, by=scale["now"])):
+        scaler.factor = 2.0
+        _follows(step, lambda: setattr(scaler, "factor", 7.0))
+
+
+def test_a_model_passed_as_an_argument_or_held_by_self_follows_eval() -> None:
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 1))
+    x = tl.randn(8, 4)
+
+    def predict(net: nn.Module, x: tl.Tensor) -> tl.Tensor:
+        with tl.no_grad():
+            return net(x)
+
+    class Predictor:
+        def __init__(self, net: nn.Module) -> None:
+            self.model = net
+
+        def __call__(self, x: tl.Tensor) -> tl.Tensor:
+            with tl.no_grad():
+                return self.model(x)
+
+    for compiled, eager in (
+        (tl.compile(predict), predict),
+        (tl.compile(Predictor(model)), Predictor(model)),
+    ):
+        model.train()
+        args = (model, x) if eager is predict else (x,)
+        for _ in range(3):
+            compiled(*args)
+        model.eval()
+        tl.manual_seed(1)
+        replayed = compiled(*args)
+        tl.manual_seed(1)
+        np.testing.assert_array_equal(replayed.numpy(), eager(*args).numpy(), strict=True)
+
+
+def test_a_loop_variable_named_like_a_method_the_step_calls_is_not_its_value() -> None:
+    """`opt.step()` loads the attribute `step`, not the global: a loop `for step in ...` at
+    module level must not make the step look like it reads a changing value."""
+    namespace: dict[str, object] = {"tl": tl, "nn": nn}
+    exec(
+        "model = nn.Linear(3, 1)\n"
+        "opt = tl.optim.SGD(model.parameters(), lr=0.1)\n"
+        "def train(x, y):\n"
+        "    opt.zero_grad()\n"
+        "    loss = nn.functional.mse_loss(model(x), y)\n"
+        "    loss.backward()\n"
+        "    opt.step()\n"
+        "    return loss\n",
+        namespace,
+    )
+    compiled = tl.compile(namespace["train"])
+    x, y = tl.ones(4, 3), tl.zeros(4, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for step in range(6):
+            namespace["step"] = step
+            compiled(x, y)
+    assert compiled.code is not None
+
+
+def test_a_compiled_model_takes_the_fast_road() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+    compiled = tl.compile(model)
+    x = tl.ones(2, 3)
+    with tl.no_grad():
+        for _ in range(3):
+            out = compiled(x)
+        training = tuple(m.training for m in model.modules())
+        fast = compiled._forward._check_and_run(training, x)
+    assert fast is not MISS
+    np.testing.assert_array_equal(fast.numpy(), out.numpy(), strict=True)
+
+
+def test_a_value_changed_by_the_step_itself_runs_it_eagerly_with_the_name() -> None:
+    state = {"calls": 0}
+
+    class Counter:
+        count = 0
+
+    counter = Counter()
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        counter.count += 1
+        state["calls"] += 1
+        return x * counter.count
+
+    compiled = tl.compile(step)
+    x = tl.ones(1)
+    with pytest.warns(CompileWarning, match=r"counter\.count changes from call to call"):
+        results = [compiled(x).item() for _ in range(8)]
+    assert results == [float(k) for k in range(1, 9)] and state["calls"] == 8
