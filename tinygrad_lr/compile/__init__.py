@@ -26,12 +26,13 @@ are read and written at every call; an optimiser's hyper-parameters (a scheduler
 Adam's bias corrections are computed again at their place in every call, and its branches
 (weight decay on? which parameters have a `.grad`? its groups and state tensors) are checked
 before every call; random draws come from the library's generator at every call. The Python
-values the step's own code names (a global `lr`, a flag, `config.lr`, `self.lr`: numbers,
-strings, booleans, None, tuples of them) are checked before every call, and a change records
-the step again (python_values.py); one that changes at every call makes the step run eagerly,
-with a warning naming it. What is frozen: Python values read only inside other functions the
-step calls, and the items of lists and dicts: pass such values as arguments, the signature
-then checks them.
+values the step's code names are checked before every call, and a change records the step
+again (python_values.py): numbers, strings, flags, enums and tuples of them by value (a global
+`lr`, `config.lr`, `self.lr`), other objects by identity (a tensor or a model rebound), and
+the settings of the models it names or takes (`model.eval()`, dropout's `p`); one that
+changes at every call makes the step run eagerly, with a warning naming it. What is frozen:
+values read only inside other functions (the library's), what a property computes, and the
+items of lists and dicts: pass such values as arguments, the signature then checks them.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
@@ -39,7 +40,8 @@ What falls back to eager, with one warning naming the line (or, with `fullgraph=
 changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step, a
 scheduler's `step()` inside the step, a user's Function computing outside Tensor operations,
 anomaly mode and saved-tensor hooks. The result of a compiled call has no graph: call backward
-inside the step.
+inside the step. An error that a replayed NumPy line raises (an index out of range) names the
+op and the step's line, as the eager error names the op.
 A user's own `Function` is replayed through the built-in ops its forward and backward ran.
 `cross_entropy` and `nll_loss` with class-index targets are replayed (the label check is an op).
 
