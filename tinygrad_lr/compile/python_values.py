@@ -96,7 +96,7 @@ def python_values(fn: Any, args: tuple[Any, ...] = ()) -> list[PythonValue]:
     for function, owner in _functions(fn):
         found.function(function, owner)
     for position, arg in enumerate(args):
-        found.attributes(f"argument {position}", arg, set(), 1)
+        found.attributes(f"argument {position}", arg, frozenset(), 1)
     return found.values
 
 
@@ -129,7 +129,8 @@ def _functions(fn: Any) -> list[tuple[types.FunctionType, Any]]:
     return found
 
 
-def _names(code: types.CodeType) -> tuple[set[str], set[str]]:
+@functools.lru_cache(maxsize=256)  # reading bytecode costs more than a small step's replay
+def _names(code: types.CodeType) -> tuple[frozenset[str], frozenset[str]]:
     """The global names and the attribute names that `code` and the code in it load."""
     globals_: set[str] = set()
     attributes: set[str] = set()
@@ -142,7 +143,7 @@ def _names(code: types.CodeType) -> tuple[set[str], set[str]]:
                 globals_.add(instruction.argval)
             elif instruction.opname in ("LOAD_ATTR", "LOAD_METHOD"):
                 attributes.add(instruction.argval)
-    return globals_, attributes
+    return frozenset(globals_), frozenset(attributes)
 
 
 class _Found:
@@ -174,7 +175,7 @@ class _Found:
         if owner is not None:
             self.attributes("self", owner, attributes, 1)
 
-    def named(self, name: str, holder: Any, key: str | None, attributes: set[str],
+    def named(self, name: str, holder: Any, key: str | None, attributes: frozenset[str],
               function: types.FunctionType, depth: int) -> None:  # fmt: skip
         value = PythonValue(name, holder, key, None).read()
         if isinstance(value, types.ModuleType):  # a module is not rebound: its attributes may be
@@ -187,7 +188,7 @@ class _Found:
         if helper and depth < 2:  # a function of the step's own module: its code is the step's
             self.function(value, None, depth + 1)
 
-    def attributes(self, name: str, owner: Any, attributes: set[str], depth: int) -> None:
+    def attributes(self, name: str, owner: Any, attributes: frozenset[str], depth: int) -> None:
         """The attributes among `attributes` that `owner` holds, and its modules' settings."""
         from ..nn.modules import Module
 
