@@ -229,7 +229,8 @@ def read_name(read: Callable[[], Any]) -> str:
     """A readable name for a live value's read function (e.g. lr, step_size)."""
     if isinstance(read, functools.partial):
         keys = [a for a in read.args if isinstance(a, str)]
-        return keys[0] if keys else read.func.__name__.strip("_")
+        transforms = [a.__name__.strip("_") for a in read.args if callable(a)]  # _one_minus
+        return "_".join(transforms + keys[:1]) if keys else read.func.__name__.strip("_")
     return getattr(read, "__name__", "value").strip("_<>") or "value"
 
 
