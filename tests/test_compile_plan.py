@@ -129,13 +129,24 @@ def test_grad_mode_and_anomaly_mode_are_checked_at_every_call() -> None:
     assert eager_result.requires_grad
 
 
-def test_arguments_of_every_simple_type_are_checked_by_type_and_value() -> None:
-    seen = []
+def _counting_records(compiled):  # type: ignore[no-untyped-def]
+    """`compiled`, and a list that grows by one at each recorded call."""
+    records: list[None] = []
+    record = compiled._record
 
-    @tl.compile
-    def shift(x: tl.Tensor, value: object) -> tl.Tensor:
-        seen.append(value)
+    def counted(entry, args):  # type: ignore[no-untyped-def]
+        records.append(None)
+        return record(entry, args)
+
+    compiled._record = counted
+    return compiled, records
+
+
+def test_arguments_of_every_simple_type_are_checked_by_type_and_value() -> None:
+    def step(x: tl.Tensor, value: object) -> tl.Tensor:
         return x + (1.0 if value is None else 2.0)
+
+    shift, seen = _counting_records(tl.compile(step))
 
     x = tl.ones(2)
     for value in (None, "a", True, 1, b"x", 1.5):
@@ -148,12 +159,11 @@ def test_arguments_of_every_simple_type_are_checked_by_type_and_value() -> None:
 
 def test_a_nan_argument_replays_on_the_fast_road() -> None:
     """Other arguments are compared to the bit, so NaN is NaN (though NaN != NaN)."""
-    seen = []
 
-    @tl.compile
-    def shift(x: tl.Tensor, value: float) -> tl.Tensor:
-        seen.append(value)
+    def step(x: tl.Tensor, value: float) -> tl.Tensor:
         return x + 1.0
+
+    shift, seen = _counting_records(tl.compile(step))
 
     x = tl.ones(2)
     nan = float("nan")

@@ -108,8 +108,12 @@ class CompiledFunction:
 
     @property
     def code(self) -> str | None:
-        """The generated source of the latest signature (None before the first replay)."""
-        return None if self._latest is None else self._latest.source
+        """The generated source of the latest signature (None before the first replay, and
+        once that signature runs eagerly)."""
+        latest = self._latest
+        if latest is None or not any(e.program is latest for e in self._entries.values()):
+            return None
+        return latest.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs:  # the fast road: the call is the one the last replayed program is for
@@ -127,6 +131,11 @@ class CompiledFunction:
             entry = self._entries[key] = _Entry()
             while len(self._entries) > MAX_SIGNATURES:
                 self._entries.pop(next(iter(self._entries)))
+                self._warn(
+                    f"tl.compile: {getattr(self.fn, '__name__', 'the step')} has been called "
+                    f"with more than {MAX_SIGNATURES} signatures, each recorded anew (a number "
+                    "argument that changes from call to call? pass it as a tensor)"
+                )
         if entry.eager:
             return self.fn(*args)
         program = entry.program
@@ -140,7 +149,11 @@ class CompiledFunction:
 
     def _record(self, entry: _Entry, args: tuple[Any, ...]) -> Any:
         recorder = Recorder(args)
-        values = python_values(self.fn, args)  # as the call finds them
+        values, effect = python_values(self.fn, args)  # as the call finds them
+        if effect is not None:  # a replay would not do it
+            entry.eager, entry.last, entry.program = True, None, None
+            self._give_up(f"the step {effect}, a Python side effect a replay would not repeat")
+            return self.fn(*args)
         with graph.observe_ops(recorder):
             result = self.fn(*args)
         trace = recorder.finish(result)
@@ -177,9 +190,12 @@ class CompiledFunction:
         message = f"tl.compile: {why}; {getattr(self.fn, '__name__', 'the step')} runs eagerly"
         if self.fullgraph:
             raise Unsupported(message)
+        self._warn(message)
+
+    def _warn(self, message: str) -> None:
         if not self._warned:
             self._warned = True
-            warnings.warn(message, CompileWarning, stacklevel=3)
+            warnings.warn(message, CompileWarning, stacklevel=4)
 
 
 def _signature(args: tuple[Any, ...]) -> Any:

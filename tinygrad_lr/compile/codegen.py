@@ -100,7 +100,8 @@ def compare(old: Trace, new: Trace) -> None:
         ):
             raise Mismatch(
                 f"the Python value {now.name} changes from call to call ({shown(before.value)}, "
-                f"then {shown(now.value)}; pass it as an argument)"
+                f"then {shown(now.value)}; pass it to the step as a tensor, which is read at "
+                "every call)"
             )
     if len(old.python_values) != len(new.python_values):
         raise Mismatch("the step reads other Python values from call to call")

@@ -61,8 +61,10 @@ def outside_names(
     # tensors and modules before optimisers, so that optimiser state is named after parameters
     from ..optim import Optimizer
 
-    for name, value in sorted(visible.items(), key=lambda kv: isinstance(kv[1], Optimizer)):
+    # type() rather than isinstance: a proxy object may raise when asked for its __class__
+    for name, value in sorted(visible.items(), key=lambda kv: issubclass(type(kv[1]), Optimizer)):
         if not name.startswith("__"):
-            _tensors(name, value, by_array)
+            with contextlib.suppress(Exception):  # an object that refuses to be looked at
+                _tensors(name, value, by_array)
     return {vid: by_array[id(trace.arrays[vid])] for vid in trace.sources
             if id(trace.arrays[vid]) in by_array}  # fmt: skip

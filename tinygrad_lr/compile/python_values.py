@@ -1,20 +1,24 @@
-"""The Python values a step reads by name, checked before every replay.
+"""The Python values a step reads, checked before every replay, and the Python side effects
+that a replay would not repeat.
 
 A recorded step has its Python values built in: `p -= lr * p.grad` with a global `lr` replays
-with the `lr` of the recording, `if use_bias:` with the branch it took, `forward(x)` with the
-function `forward` was then. So before each recorded call the values the step's code reads
-by name are noted, and the check before each replay reads them again; when one has changed,
-the step is recorded anew. They are:
-- the globals the step's code loads and its closure variables;
-- the attributes its code loads from those (`config.lr`, `self.model`, `conf.opt.lr`), read
-  from the objects' `__dict__` or `__slots__` (no property is run), and from their classes;
-- every setting of the modules among them and inside those (`training`, dropout's `p`);
-- the same in the functions of the step's own module that it names (its helpers).
-Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are compared by
-value (floats to the bit: 0.0 is not -0.0); other objects (a tensor, a model, a function) by
-identity. Not checked: the items of lists and dicts, what a property computes, and values
-read inside other functions (the library's, or the step's arguments'): pass those as
-arguments, and the signature checks them.
+with the `lr` of the recording, `if use_bias:` with the branch it took, `self.model(x)` with
+the model it had. So before each recorded call the values the step's code reads are noted
+(from its bytecode: each name it loads and the attributes it loads from it, `self.model.fc`),
+and the check before each replay reads them again; when one has changed, the step is
+recorded anew. Followed from the step's code: globals, closure variables, its arguments that
+are not tensors, attribute chains through instance dicts, slots and plain class attributes
+(no property is run), every entry of the models met on the way and of the modules inside
+them (`training`, dropout's `p`, a parameter or a submodule assigned anew), and the Python
+functions among them that are not the library's (helpers, decorated functions), to a depth
+of 4. Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are compared
+by value, floats to the bit (0.0 is not -0.0); other objects by identity. Not followed: what
+a property computes, the items of lists and dicts, the library's own functions.
+
+A replay runs NumPy lines only, so Python side effects of the step would happen only while it
+is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
+than a tensor's `.grad`/`.data`, calls `append`/`update`/... on a list, dict or set it did not
+make, or prints, runs eagerly (see `side_effect`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from __future__ import annotations
 import dis
 import enum
 import functools
+import inspect
+import sys
 import types
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +35,16 @@ from typing import Any
 import numpy as np
 
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
-_MAX_DEPTH = 3  # attribute chains followed: self.model.layer.p
+_MAX_DEPTH = 4  # helpers of helpers followed
+_MUTATORS = {"append", "extend", "insert", "pop", "popitem", "remove", "clear", "update",
+             "setdefault", "add", "discard", "appendleft", "popleft", "extendleft", "write",
+             "writelines"}  # fmt: skip
+_CONTAINERS = (list, dict, set, bytearray)
+_TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad", "name"}  # set by a step, and recorded
+_LIBRARIES = tuple(
+    p for p in {sys.prefix, sys.base_prefix, np.__file__.rsplit("/", 2)[0]} if p
+)  # functions from files here are the library's or the standard library's
+_PACKAGE = __name__.rsplit(".", 2)[0]
 
 
 class _Unset:
@@ -60,168 +75,16 @@ def identical(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(map(identical, a, b))
     if isinstance(a, np.generic):
         return a.dtype == b.dtype and a.tobytes() == b.tobytes()
-    return a is b or bool(a == b)
-
-
-@dataclass(frozen=True)
-class PythonValue:
-    """What the step's code calls `name`: `holder[key]` for a namespace (a dict or a class's
-    mapping), `getattr(holder, key)` for a slot, or a closure cell's contents (key None)."""
-
-    name: str
-    holder: Any
-    key: str | None
-    value: Any  # before the recorded call
-
-    def read(self) -> Any:
-        if self.key is None:
-            try:
-                return self.holder.cell_contents
-            except ValueError:  # an empty cell
-                return UNSET
-        if isinstance(self.holder, (dict, types.MappingProxyType)):
-            return self.holder.get(self.key, UNSET)
-        return getattr(self.holder, self.key, UNSET)
-
-    def holds(self) -> bool:
-        """Does it read as before: the same simple value, or the very same object?"""
-        now = self.read()
-        return now is self.value or (is_simple(self.value) and identical(now, self.value))
-
-
-def python_values(fn: Any, args: tuple[Any, ...] = ()) -> list[PythonValue]:
-    """The values `fn` reads by name, as they are now (see the module docstring), and the
-    settings of the modules among `args` (which the signature knows only by identity)."""
-    found = _Found()
-    for function, owner in _functions(fn):
-        found.function(function, owner)
-    for position, arg in enumerate(args):
-        found.attributes(f"argument {position}", arg, frozenset(), 1)
-    return found.values
-
-
-def _code(value: Any) -> bool:
-    """A function, method or class: something called, not a value with settings."""
-    return isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
-                              type))  # fmt: skip
-
-
-def _functions(fn: Any) -> list[tuple[types.FunctionType, Any]]:
-    """The Python functions whose code runs when `fn` is called, with the object a method is
-    bound to: through bound methods, functools.partial, decorators' __wrapped__, __call__."""
-    found: list[tuple[types.FunctionType, Any]] = []
-    todo: list[tuple[Any, Any]] = [(fn, None)]
-    while todo and len(found) < 8:
-        item, owner = todo.pop()
-        if isinstance(item, functools.partial):
-            todo.append((item.func, owner))
-        elif isinstance(item, types.MethodType):
-            todo.append((item.__func__, item.__self__))
-        elif isinstance(item, types.FunctionType):
-            found.append((item, owner))
-            if hasattr(item, "__wrapped__"):
-                todo.append((item.__wrapped__, owner))
-        else:  # an object with a __call__ method written in Python
-            call = next((c.__dict__["__call__"] for c in type(item).__mro__
-                         if "__call__" in c.__dict__), None)  # fmt: skip
-            if isinstance(call, types.FunctionType):
-                todo.append((call, item))
-    return found
-
-
-@functools.lru_cache(maxsize=256)  # reading bytecode costs more than a small step's replay
-def _names(code: types.CodeType) -> tuple[frozenset[str], frozenset[str]]:
-    """The global names and the attribute names that `code` and the code in it load."""
-    globals_: set[str] = set()
-    attributes: set[str] = set()
-    codes = [code]
-    while codes:
-        current = codes.pop()
-        codes += [c for c in current.co_consts if isinstance(c, types.CodeType)]
-        for instruction in dis.get_instructions(current):
-            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
-                globals_.add(instruction.argval)
-            elif instruction.opname in ("LOAD_ATTR", "LOAD_METHOD"):
-                attributes.add(instruction.argval)
-    return frozenset(globals_), frozenset(attributes)
-
-
-class _Found:
-    """The values found so far, each holder and key once."""
-
-    def __init__(self) -> None:
-        self.values: list[PythonValue] = []
-        self._seen: set[tuple[int, str | None]] = set()
-        self._functions: set[int] = set()
-
-    def add(self, name: str, holder: Any, key: str | None, value: Any) -> bool:
-        if (id(holder), key) in self._seen:
-            return False
-        self._seen.add((id(holder), key))
-        self.values.append(PythonValue(name, holder, key, value))
-        return True
-
-    def function(self, function: types.FunctionType, owner: Any, depth: int = 0) -> None:
-        """The globals and closure variables `function` loads, and what they lead to."""
-        if id(function) in self._functions:
-            return
-        self._functions.add(id(function))
-        global_names, attributes = _names(function.__code__)
-        cells = zip(function.__code__.co_freevars, function.__closure__ or ())
-        for name, cell in cells:
-            self.named(name, cell, None, attributes, function, depth)
-        for name in sorted(global_names & function.__globals__.keys()):
-            self.named(name, function.__globals__, name, attributes, function, depth)
-        if owner is not None:
-            self.attributes("self", owner, attributes, 1)
-
-    def named(self, name: str, holder: Any, key: str | None, attributes: frozenset[str],
-              function: types.FunctionType, depth: int) -> None:  # fmt: skip
-        value = PythonValue(name, holder, key, None).read()
-        if isinstance(value, types.ModuleType):  # a module is not rebound: its attributes may be
-            self.attributes(name, value, attributes, 1)
-            return
-        if not self.add(name, holder, key, value) or is_simple(value):
-            return
-        self.attributes(name, value, attributes, 1)
-        helper = isinstance(value, types.FunctionType) and value.__globals__ is function.__globals__
-        if helper and depth < 2:  # a function of the step's own module: its code is the step's
-            self.function(value, None, depth + 1)
-
-    def attributes(self, name: str, owner: Any, attributes: frozenset[str], depth: int) -> None:
-        """The attributes among `attributes` that `owner` holds, and its modules' settings."""
-        from ..nn.modules import Module
-
-        if isinstance(owner, Module):
-            for path, module in owner.named_modules(prefix=name):
-                for key, item in vars(module).items():
-                    if is_simple(item):
-                        self.add(f"{path}.{key}", vars(module), key, item)
-        own = getattr(owner, "__dict__", None)
-        for attribute in sorted(attributes):
-            if isinstance(own, (dict, types.MappingProxyType)) and attribute in own:
-                item = own[attribute]
-                added = self.add(f"{name}.{attribute}", own, attribute, item)
-                if added and depth < _MAX_DEPTH and not is_simple(item) and not _code(item):
-                    self.attributes(f"{name}.{attribute}", item, attributes, depth + 1)
-                continue
-            for cls in owner.__mro__ if isinstance(owner, type) else type(owner).__mro__:
-                found = cls.__dict__.get(attribute, UNSET)
-                if found is UNSET:
-                    continue
-                if isinstance(found, types.MemberDescriptorType):  # a slot of the object
-                    item = getattr(owner, attribute, UNSET)
-                    if is_simple(item):
-                        self.add(f"{name}.{attribute}", owner, attribute, item)
-                elif is_simple(found):  # a class attribute, until the object sets its own
-                    if isinstance(own, (dict, types.MappingProxyType)):
-                        self.add(f"{name}.{attribute}", own, attribute, UNSET)
-                    self.add(f"{cls.__name__}.{attribute}", cls.__dict__, attribute, found)
-                break
+    try:
+        return a is b or bool(a == b)
+    except Exception:  # an __eq__ that raises: not the same, record again
+        return False
 
 
 def signature_key(value: Any) -> Any:
-    """A key equal for identical values only (floats by their bits; see `identical`)."""
+    """A key equal for identical values only (see `identical`)."""
+    if isinstance(value, np.generic):
+        return (type(value), value.tobytes())
     if isinstance(value, float):
         return (type(value), value.hex())
     if isinstance(value, complex):
@@ -235,3 +98,329 @@ def shown(value: Any) -> str:
     """A value for a message: its repr if simple and short, else its type."""
     text = repr(value) if is_simple(value) else f"a {type(value).__name__}"
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass(frozen=True)
+class PythonValue:
+    """What the step's code calls `name`: `holder[key]` for a namespace (a dict or a class's
+    mapping), `getattr(holder, key)` for a slot, or a closure cell's contents (key None)."""
+
+    name: str
+    holder: Any
+    key: str | None
+    value: Any  # before the recorded call
+
+    def read(self) -> Any:
+        try:
+            if self.key is None:
+                return self.holder.cell_contents
+            if isinstance(self.holder, (dict, types.MappingProxyType)):
+                return self.holder.get(self.key, UNSET)
+            return getattr(self.holder, self.key, UNSET)
+        except Exception:  # an empty cell, a slot's getter that raises
+            return UNSET
+
+    def holds(self) -> bool:
+        """Does it read as before: the same simple value, or the very same object?"""
+        now = self.read()
+        return now is self.value or (is_simple(self.value) and identical(now, self.value))
+
+
+# --- what the bytecode reads and does -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reads:
+    chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...); kind global/cell/local
+    stores: tuple[tuple[str, str, int], ...]  # (what, name, line): STORE_GLOBAL, STORE_DEREF...
+    attribute_stores: tuple[tuple[tuple[str, ...], str, int], ...]  # (chain, attribute, line)
+    lines: tuple[tuple[tuple[str, ...], int], ...]  # where chains that may change state are
+
+
+@functools.lru_cache(maxsize=256)  # reading bytecode costs more than a small step's replay
+def _reads(code: types.CodeType, top: bool = True) -> _Reads:
+    """The name-and-attribute chains `code` loads, and the stores it makes (nested code: only
+    chains from globals and closure variables, whose values are known)."""
+    chains: set[tuple[str, ...]] = set()
+    stores: list[tuple[str, str, int]] = []
+    attribute_stores: list[tuple[tuple[str, ...], str, int]] = []
+    lines: list[tuple[tuple[str, ...], int]] = []
+    current: list[str] | None = None
+    line = code.co_firstlineno
+    kinds = {"LOAD_GLOBAL": "global", "LOAD_NAME": "global", "LOAD_DEREF": "cell"}
+    if top:
+        kinds["LOAD_FAST"] = "local"
+    for instruction in dis.get_instructions(code):
+        line = instruction.starts_line or line
+        name = instruction.argval
+        if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and current is not None:
+            current.append(name)
+            continue
+        if instruction.opname == "STORE_ATTR" and current is not None:
+            attribute_stores.append((tuple(current), name, line))
+        if current is not None:
+            chains.add(tuple(current))
+            if current[-1] in _MUTATORS or current == ["global", "print"]:
+                lines.append((tuple(current), line))
+        current = [kinds[instruction.opname], name] if instruction.opname in kinds else None
+        if instruction.opname == "STORE_GLOBAL" or (
+            instruction.opname == "STORE_DEREF" and name in code.co_freevars
+        ):
+            stores.append((instruction.opname, name, line))
+    if current is not None:
+        chains.add(tuple(current))
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            inner = _reads(constant, top=False)
+            chains |= inner.chains
+            stores += [s for s in inner.stores if s[0] == "STORE_GLOBAL"]
+    return _Reads(frozenset(chains), tuple(stores), tuple(attribute_stores), tuple(lines))
+
+
+# --- from a step to its values ---------------------------------------------------------------
+
+
+def python_values(fn: Any, args: tuple[Any, ...] = ()) -> tuple[list[PythonValue], str | None]:
+    """The values `fn(*args)` reads, as they are now, and the first Python side effect its
+    code has (None if none): see the module docstring."""
+    found = _Found()
+    for position, (function, owner, bound) in enumerate(_functions(fn)):
+        locals_ = dict(bound)
+        if position == 0:
+            locals_.update(_parameters(function, owner, args))
+        found.function(function, locals_)
+    for position, arg in enumerate(args):  # the signature knows them by identity only
+        found.module_settings(f"argument {position}", arg)
+    return found.values, found.effect
+
+
+def _parameters(function: types.FunctionType, owner: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+    """The step's parameter names with the values of this call (self first for a method)."""
+    names = list(inspect.signature(function).parameters)
+    values = ((owner,) if owner is not None else ()) + args
+    return dict(zip(names, values))
+
+
+def _functions(fn: Any) -> list[tuple[types.FunctionType, Any, dict[str, Any]]]:
+    """The Python functions whose code runs first when `fn` is called: through bound and
+    static methods, functools.partial (its bound arguments), decorators' __wrapped__, and
+    objects' __call__; each with its bound object and the arguments already bound."""
+    found: list[tuple[types.FunctionType, Any, dict[str, Any]]] = []
+    todo: list[tuple[Any, Any, dict[str, Any]]] = [(fn, None, {})]
+    while todo and len(found) < 8:
+        item, owner, bound = todo.pop()
+        if isinstance(item, functools.partial):
+            todo.append((item.func, owner, {**bound, **item.keywords}))
+        elif isinstance(item, (types.MethodType, staticmethod, classmethod)):
+            todo.append((item.__func__, getattr(item, "__self__", owner), bound))
+        elif isinstance(item, types.FunctionType):
+            found.append((item, owner, bound))
+            if hasattr(item, "__wrapped__"):
+                todo.append((item.__wrapped__, owner, bound))
+        else:  # an object with a __call__ method written in Python
+            call = next((c.__dict__["__call__"] for c in type(item).__mro__
+                         if "__call__" in c.__dict__), None)  # fmt: skip
+            if isinstance(call, (types.FunctionType, staticmethod)):
+                todo.append((call, item, bound))
+    return found
+
+
+def _users(function: Any) -> bool:
+    """A Python function of the user's, not of this library, NumPy or the standard library."""
+    if not isinstance(function, types.FunctionType):
+        return False
+    module = getattr(function, "__module__", "") or ""
+    filename = function.__code__.co_filename
+    return not module.startswith(_PACKAGE) and not filename.startswith(_LIBRARIES)
+
+
+class _Found:
+    """The values found so far (each holder and key once), and the first side effect."""
+
+    def __init__(self) -> None:
+        self.values: list[PythonValue] = []
+        self.effect: str | None = None
+        self._seen: set[tuple[int, str | None]] = set()
+        self._done: set[int] = set()  # functions and models already looked at
+
+    def add(self, name: str, holder: Any, key: str | None, value: Any) -> None:
+        if (id(holder), key) not in self._seen:
+            self._seen.add((id(holder), key))
+            self.values.append(PythonValue(name, holder, key, value))
+
+    def function(
+        self, function: types.FunctionType, locals_: dict[str, Any], depth: int = 0
+    ) -> None:
+        """What `function`'s code reads, given the values of some of its locals."""
+        if id(function) in self._done or depth > _MAX_DEPTH:
+            return
+        self._done.add(id(function))
+        reads = _reads(function.__code__)
+        filename = function.__code__.co_filename.rsplit("/", 1)[-1]
+        where = f"{filename}:{function.__code__.co_firstlineno}"
+        at = {chain: f"{filename}:{line}" for chain, line in reads.lines}
+        for what, name, line in reads.stores:
+            kind = "a global" if what == "STORE_GLOBAL" else "a nonlocal"
+            self._effect(f"assigns {kind}, {name} ({filename}:{line})")
+        cells = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
+        for chain in sorted(reads.chains):
+            try:
+                self.follow(chain, function, cells, locals_, depth, at.get(chain, where))
+            except Exception:  # an object that refuses to be looked at (a proxy): its name
+                continue  # is checked by identity if it was added, its attributes are not
+        for chain, attribute, line in reads.attribute_stores:
+            try:
+                owner = self.resolve(chain, function, cells, locals_)
+                if owner is UNSET or (_is_tensor(owner) and attribute in _TENSOR_ATTRIBUTES):
+                    continue  # an object the step made, or a tensor's .grad: recorded
+            except Exception:  # an object that refuses to be looked at: counted as changed
+                pass
+            self._effect(f"sets {'.'.join(chain[1:])}.{attribute} ({filename}:{line})")
+
+    def follow(self, chain: tuple[str, ...], function: types.FunctionType, cells: dict[str, Any],
+               locals_: dict[str, Any], depth: int, where: str) -> None:  # fmt: skip
+        """Note the value a chain starts from, then follow its attributes."""
+        kind, name, attributes = chain[0], chain[1], chain[2:]
+        if kind == "global":
+            if name not in function.__globals__:  # a builtin
+                if name == "print":
+                    self._effect(f"prints ({where})")
+                return
+            holder: Any = function.__globals__
+            value = PythonValue(name, holder, name, None).read()
+            if not isinstance(value, types.ModuleType):  # modules are not rebound
+                self.add(name, holder, name, value)
+        elif kind == "cell" and name in cells:
+            value = PythonValue(name, cells[name], None, None).read()
+            self.add(name, cells[name], None, value)
+        elif kind == "local" and name in locals_:
+            value = locals_[name]  # an argument: the signature checks it
+        else:
+            return  # a local the step makes
+        self.chain(name, value, attributes, depth, where)
+
+    def chain(self, name: str, value: Any, attributes: tuple[str, ...], depth: int,
+              where: str) -> None:  # fmt: skip
+        """Follow `value.a.b...`, noting each attribute, the models and functions met."""
+        for position, attribute in enumerate(attributes):
+            self.module_settings(name, value)
+            if _users(value):
+                self.function(value, {}, depth + 1)
+            if (
+                attribute in _MUTATORS
+                and isinstance(value, _CONTAINERS)
+                and (position == len(attributes) - 1)
+            ):
+                self._effect(f"calls {name}.{attribute}() on a {type(value).__name__} ({where})")
+            located = _locate(value, attribute)
+            if located is None:
+                return
+            holder, key, found, extra = located
+            for guard in extra:
+                self.add(*guard)
+            self.add(f"{name}.{attribute}", holder, key, found)
+            if isinstance(found, (types.FunctionType, staticmethod, classmethod)):
+                self.method(found, value, depth)  # its code runs: what it reads counts too
+                return
+            name, value = f"{name}.{attribute}", found
+            if is_simple(value):
+                return
+        self.module_settings(name, value)
+        if _users(value):
+            self.function(value, {}, depth + 1)
+
+    def method(self, method: Any, owner: Any, depth: int) -> None:
+        """The code of a method of the user's, called on `owner` (or on its class)."""
+        function = getattr(method, "__func__", method)
+        if not _users(function):
+            return
+        first = function.__code__.co_varnames[:1]
+        if isinstance(method, staticmethod) or not first:
+            self.function(function, {}, depth + 1)
+        else:
+            bound = (
+                owner
+                if not isinstance(method, classmethod) or isinstance(owner, type)
+                else type(owner)
+            )
+            self.function(function, {first[0]: bound}, depth + 1)
+
+    def module_settings(self, name: str, model: Any) -> None:
+        """Every entry of a model's modules: settings by value, parameters and submodules by
+        identity (their forwards read them, out of the step's sight)."""
+        from ..nn.modules import Module
+
+        if not isinstance(model, Module) or id(model) in self._done:
+            return
+        self._done.add(id(model))
+        try:
+            modules = list(model.named_modules(prefix=name))
+        except Exception:  # a module that skipped Module.__init__: known by identity only
+            return
+        for path, module in modules:
+            for key, item in vars(module).items():
+                if key in ("_parameters", "_modules") and isinstance(item, dict):
+                    for entry, value in item.items():
+                        self.add(f"{path}.{entry}", item, entry, value)
+                else:
+                    self.add(f"{path}.{key}", vars(module), key, item)
+
+    def resolve(self, chain: tuple[str, ...], function: types.FunctionType,
+                cells: dict[str, Any], locals_: dict[str, Any]) -> Any:  # fmt: skip
+        """The object a chain leads to now (UNSET when unknown: a local made by the step)."""
+        kind, name = chain[0], chain[1]
+        if kind == "global":
+            value = function.__globals__.get(name, UNSET)
+        elif kind == "cell" and name in cells:
+            value = PythonValue(name, cells[name], None, None).read()
+        else:
+            value = locals_.get(name, UNSET)
+        for attribute in chain[2:]:
+            located = _locate(value, attribute) if value is not UNSET else None
+            value = UNSET if located is None else located[2]
+        return value
+
+    def _effect(self, what: str) -> None:
+        if self.effect is None:
+            self.effect = what
+
+
+def _is_tensor(value: Any) -> bool:
+    from ..tensor import Tensor
+
+    return isinstance(value, Tensor)
+
+
+def _locate(owner: Any, attribute: str) -> tuple[Any, str, Any, list[tuple[Any, ...]]] | None:
+    """Where `owner.attribute` lives: (holder, key, value, further guards), or None where it
+    cannot be read without running code (a property, a method, __getattr__)."""
+    try:
+        own = object.__getattribute__(owner, "__dict__")
+    except Exception:
+        own = None
+    if not isinstance(own, (dict, types.MappingProxyType)):
+        own = None
+    try:
+        if own is not None and attribute in own:
+            return own, attribute, own[attribute], []
+        if own is not None:  # a model's parameters and submodules
+            for container in ("_parameters", "_modules"):
+                entries = own.get(container)
+                if isinstance(entries, dict) and attribute in entries:
+                    return entries, attribute, entries[attribute], []
+        classes = owner.__mro__ if isinstance(owner, type) else type(owner).__mro__
+        for cls in classes:
+            if attribute not in cls.__dict__:
+                continue
+            found = cls.__dict__[attribute]
+            if isinstance(found, types.MemberDescriptorType):  # a slot
+                return owner, attribute, getattr(owner, attribute, UNSET), []
+            methods = (types.FunctionType, staticmethod, classmethod)
+            if hasattr(type(found), "__get__") and not isinstance(found, methods):
+                return None  # a property or another descriptor: code, whose result is not known
+            unshadowed = [] if own is None or isinstance(owner, type) else [
+                (f"{attribute} (own)", own, attribute, UNSET)]  # fmt: skip
+            return cls.__dict__, attribute, found, unshadowed
+    except Exception:  # an object that refuses to be looked at: its attribute is not followed
+        return None
+    return None
