@@ -260,3 +260,132 @@ def test_a_value_changed_by_the_step_itself_runs_it_eagerly_with_the_name() -> N
     with pytest.warns(CompileWarning, match=r"counter\.count changes from call to call"):
         results = [compiled(x).item() for _ in range(8)]
     assert results == [float(k) for k in range(1, 9)] and state["calls"] == 8
+
+
+# --- the review's second round: models rebuilt, methods, side effects, odd objects -------------
+
+
+class _Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, x: tl.Tensor) -> tl.Tensor:
+        return self.fc(x)
+
+
+def test_a_submodule_or_a_parameter_assigned_anew_is_seen() -> None:
+    tl.manual_seed(0)
+    net = _Net()
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        with tl.no_grad():
+            return net(x)
+
+    def new_layer() -> None:
+        net.fc = nn.Linear(3, 1)
+
+    def new_weight() -> None:
+        net.fc.weight = nn.Parameter(tl.ones(1, 3))
+
+    _follows(step, new_layer)
+    _follows(step, new_weight)
+
+
+class _Scaler:
+    act = staticmethod(tl.relu)
+
+    def __init__(self) -> None:
+        self.k = 2.0
+
+    def apply(self, x: tl.Tensor) -> tl.Tensor:
+        return self.act(x) * self.k
+
+
+scaler = _Scaler()
+
+
+def test_a_method_the_step_calls_is_read_too_and_a_class_attribute_function() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return scaler.apply(x - 2.0)
+
+    try:
+        _follows(step, lambda: setattr(scaler, "k", 3.0))
+        _follows(step, lambda: setattr(_Scaler, "act", staticmethod(tl.tanh)))
+    finally:
+        scaler.k, _Scaler.act = 2.0, staticmethod(tl.relu)
+
+
+history: list[tl.Tensor] = []
+total = 0
+
+
+@pytest.mark.parametrize(
+    "effect, message",
+    [("append", r"calls history\.append\(\) on a list"), ("global", r"assigns a global, total"),
+     ("print", "prints"), ("attribute", r"sets scaler\.last")],
+)  # fmt: skip
+def test_a_step_with_a_python_side_effect_runs_eagerly_with_a_warning(
+    effect: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def appends(x: tl.Tensor) -> tl.Tensor:
+        history.append(x * 2.0)
+        return x * 2.0
+
+    def assigns(x: tl.Tensor) -> tl.Tensor:
+        global total
+        total = total + 1
+        return x * 2.0
+
+    def prints(x: tl.Tensor) -> tl.Tensor:
+        print("step")
+        return x * 2.0
+
+    def sets(x: tl.Tensor) -> tl.Tensor:
+        scaler.last = x * 2.0  # type: ignore[attr-defined]
+        return x * 2.0
+
+    step = {"append": appends, "global": assigns, "print": prints, "attribute": sets}[effect]
+    compiled = tl.compile(step)
+    x = tl.ones(2)
+    history.clear()
+    with pytest.warns(CompileWarning, match=message + ".*a replay would not repeat"):
+        for _ in range(4):
+            compiled(x)
+    assert compiled.code is None
+    if effect == "append":
+        assert len(history) == 4  # every call did it: they all ran eagerly
+    if effect == "print":
+        assert capsys.readouterr().out == "step\n" * 4
+
+
+class _Proxy:
+    """An object that refuses every look, as a context-bound proxy outside its context does."""
+
+    def __getattribute__(self, name: str) -> object:
+        raise RuntimeError("working outside of context")
+
+
+proxy = _Proxy()
+
+
+def test_an_object_that_refuses_to_be_looked_at_does_not_break_recording() -> None:
+    def step(x: tl.Tensor, use: bool = False) -> tl.Tensor:
+        return x * 2.0 if not use else x * proxy.scale
+
+    compiled = tl.compile(step)
+    x = tl.ones(2)
+    for _ in range(3):
+        assert compiled(x).tolist() == [2.0, 2.0]
+    assert compiled.code is not None
+
+
+def test_a_number_argument_changing_at_every_call_is_named_in_a_warning() -> None:
+    def step(x: tl.Tensor, lr: float) -> tl.Tensor:
+        return x * lr
+
+    compiled = tl.compile(step)
+    x = tl.ones(1)
+    with pytest.warns(CompileWarning, match="more than 8 signatures.*pass it as a tensor"):
+        results = [compiled(x, 0.5**k).item() for k in range(12)]
+    assert results == [0.5**k for k in range(12)]

@@ -26,13 +26,16 @@ are read and written at every call; an optimiser's hyper-parameters (a scheduler
 Adam's bias corrections are computed again at their place in every call, and its branches
 (weight decay on? which parameters have a `.grad`? its groups and state tensors) are checked
 before every call; random draws come from the library's generator at every call. The Python
-values the step's code names are checked before every call, and a change records the step
-again (python_values.py): numbers, strings, flags, enums and tuples of them by value (a global
-`lr`, `config.lr`, `self.lr`), other objects by identity (a tensor or a model rebound), and
-the settings of the models it names or takes (`model.eval()`, dropout's `p`); one that
-changes at every call makes the step run eagerly, with a warning naming it. What is frozen:
-values read only inside other functions (the library's), what a property computes, and the
-items of lists and dicts: pass such values as arguments, the signature then checks them.
+values the step reads are checked before every call, and a change records the step again
+(python_values.py): the globals, closure variables and arguments its code loads and the
+attribute chains it loads from them (`lr`, `config.lr`, `self.model`), the methods of the
+user's it calls on them, and every entry of the models met on the way (`model.eval()`,
+dropout's `p`, a layer or a parameter assigned anew). Numbers, strings, flags, enums and
+tuples of them are compared by value, other objects by identity; a value that changes at
+every call makes the step run eagerly, with a warning naming it. Not followed: what a
+property computes, the items of lists and dicts, the library's own functions.
+A step with a Python side effect (it assigns a global, sets an attribute of an object, appends
+to a list it did not make, prints) runs eagerly with a warning: a replay would not repeat it.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,

@@ -11,8 +11,9 @@ attribute reads it costs about as much as one NumPy call. For `step(X, y)`:
         if len(args) != 2:
             return MISS
         a0, a1 = args
-        if (_state.grad_enabled and not _state.detect_anomaly and ...
-                and isinstance(a0, Tensor) and a0._data.shape == (10, 2) and ...):
+        holds = (_state.grad_enabled and not _state.detect_anomaly and ...
+                 and isinstance(a0, Tensor) and a0._data.shape == (10, 2) and ...)
+        if holds:
             return step(a0, a1)
         return MISS
 
@@ -59,14 +60,18 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
         namespace[f"_named{k}"], namespace[f"_holder{k}"] = named, named.holder
         namespace[f"_was_named{k}"] = named.value
         tests.append(_value_test(k, named))
-    condition = "\n            and ".join(tests)
+    condition = "\n                 and ".join(tests)
     unpack = f"    {', '.join(names)}{',' if len(names) == 1 else ''} = args\n" if names else ""
     source = (
         "def check_and_run(*args):\n"
         f"    if len(args) != {len(args)}:\n"
         "        return MISS\n"
         f"{unpack}"
-        f"    if ({condition}):\n"
+        "    try:\n"
+        f"        holds = ({condition})\n"
+        "    except Exception:  # a value that cannot be read as before: the slow road\n"
+        "        return MISS\n"
+        "    if holds:\n"
         "        try:\n"
         f"            return step({', '.join(tensors)})\n"
         "        except (IndexError, ValueError, TypeError) as error:\n"
@@ -97,9 +102,12 @@ def _argument_tests(name: str, arg: Any, namespace: dict[str, Any]) -> list[str]
 def _value_test(k: int, named: Any) -> str:
     """The test that the k-th Python value reads as before; the quick answer first: the
     namespace still holds the same object (a global not assigned since)."""
-    if named.key is None or not isinstance(named.holder, (dict, type(type.__dict__))):
-        return f"_named{k}.holds()"  # a closure cell, or a slot
-    quick = f"_holder{k}.get({named.key!r}, UNSET) is _was_named{k}"
+    if named.key is None:  # a closure cell (an empty one raises: the slow road)
+        quick = f"_holder{k}.cell_contents is _was_named{k}"
+    elif isinstance(named.holder, (dict, type(type.__dict__))):
+        quick = f"_holder{k}.get({named.key!r}, UNSET) is _was_named{k}"
+    else:
+        return f"_named{k}.holds()"  # a slot
     return f"({quick} or _named{k}.holds())" if is_simple(named.value) else quick
 
 
