@@ -196,7 +196,10 @@ def python_values(fn: Any, args: tuple[Any, ...] = ()) -> tuple[list[PythonValue
 
 def _parameters(function: types.FunctionType, owner: Any, args: tuple[Any, ...]) -> dict[str, Any]:
     """The step's parameter names with the values of this call (self first for a method)."""
-    names = list(inspect.signature(function).parameters)
+    try:
+        names = list(inspect.signature(function, follow_wrapped=False).parameters)
+    except (TypeError, ValueError):  # no signature to read: its locals stay unknown
+        return {}
     values = ((owner,) if owner is not None else ()) + args
     return dict(zip(names, values))
 
