@@ -152,10 +152,15 @@ class CompiledFunction:
 
     def _record(self, entry: _Entry, args: tuple[Any, ...]) -> Any:
         recorder = Recorder(args)
-        values, effect = python_values(self.fn, args)  # as the call finds them
+        try:
+            values, effect = python_values(self.fn, args)  # as the call finds them
+        except Exception as error:  # code that cannot be read: run it as it is
+            values, effect = [], f"cannot be read ({type(error).__name__}: {error})"
         if effect is not None:  # a replay would not do it
             entry.eager, entry.last, entry.program = True, None, None
-            self._give_up(f"the step {effect}, a Python side effect a replay would not repeat")
+            if not effect.startswith("cannot"):
+                effect += ", a Python side effect which a replay would not repeat"
+            self._give_up(f"the step {effect}")
             return self.fn(*args)
         with graph.observe_ops(recorder):
             result = self.fn(*args)
