@@ -17,8 +17,9 @@ a property computes, the items of lists and dicts, the library's own functions.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
-than a tensor's `.grad`/`.data`, calls `append`/`update`/... on a list, dict or set it did not
-make, or prints, runs eagerly (see `side_effect`).
+than a tensor's `.grad`/`.data`, changes a list, dict or set it did not make (`append`,
+`update`, `history[k] = v`), or prints, runs eagerly. They are found in the bytecode, so even
+in a branch that does not run.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class _Reads:
     stores: tuple[tuple[str, str, int], ...]  # (what, name, line): STORE_GLOBAL, STORE_DEREF...
     attribute_stores: tuple[tuple[tuple[str, ...], str, int], ...]  # (chain, attribute, line)
     lines: tuple[tuple[tuple[str, ...], int], ...]  # where chains that may change state are
+    item_stores: tuple[tuple[tuple[str, ...], int], ...]  # chains of a line storing an item
 
 
 @functools.lru_cache(maxsize=256)  # reading bytecode costs more than a small step's replay
@@ -145,14 +147,19 @@ def _reads(code: types.CodeType, top: bool = True) -> _Reads:
     stores: list[tuple[str, str, int]] = []
     attribute_stores: list[tuple[tuple[str, ...], str, int]] = []
     lines: list[tuple[tuple[str, ...], int]] = []
-    current: list[str] | None = None
+    item_stores: list[tuple[tuple[str, ...], int]] = []
+    in_line: list[tuple[str, ...]] = []  # the chains of the current line, one of them the
+    current: list[str] | None = None  # container of an item assignment (x[k] = v) in it
     line = code.co_firstlineno
     kinds = {"LOAD_GLOBAL": "global", "LOAD_NAME": "global", "LOAD_DEREF": "cell"}
     if top:
         kinds["LOAD_FAST"] = "local"
     for instruction in dis.get_instructions(code):
-        line = instruction.starts_line or line
+        if instruction.starts_line:
+            line, in_line = instruction.starts_line, []
         name = instruction.argval
+        if instruction.opname in ("STORE_SUBSCR", "DELETE_SUBSCR"):
+            item_stores += [(c, line) for c in in_line + ([tuple(current)] if current else [])]
         if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and current is not None:
             current.append(name)
             continue
@@ -160,6 +167,7 @@ def _reads(code: types.CodeType, top: bool = True) -> _Reads:
             attribute_stores.append((tuple(current), name, line))
         if current is not None:
             chains.add(tuple(current))
+            in_line.append(tuple(current))
             if current[-1] in _MUTATORS or current == ["global", "print"]:
                 lines.append((tuple(current), line))
         current = [kinds[instruction.opname], name] if instruction.opname in kinds else None
@@ -174,7 +182,8 @@ def _reads(code: types.CodeType, top: bool = True) -> _Reads:
             inner = _reads(constant, top=False)
             chains |= inner.chains
             stores += [s for s in inner.stores if s[0] == "STORE_GLOBAL"]
-    return _Reads(frozenset(chains), tuple(stores), tuple(attribute_stores), tuple(lines))
+    return _Reads(frozenset(chains), tuple(stores), tuple(attribute_stores), tuple(lines),
+                  tuple(item_stores))  # fmt: skip
 
 
 # --- from a step to its values ---------------------------------------------------------------
@@ -279,6 +288,13 @@ class _Found:
             except Exception:  # an object that refuses to be looked at: counted as changed
                 pass
             self._effect(f"sets {'.'.join(chain[1:])}.{attribute} ({filename}:{line})")
+        for chain, line in reads.item_stores:
+            try:
+                container = self.resolve(chain, function, cells, locals_)
+            except Exception:
+                continue
+            if isinstance(container, _CONTAINERS):  # a list or dict from outside the step
+                self._effect(f"changes an item of {'.'.join(chain[1:])} ({filename}:{line})")
 
     def follow(self, chain: tuple[str, ...], function: types.FunctionType, cells: dict[str, Any],
                locals_: dict[str, Any], depth: int, where: str) -> None:  # fmt: skip
