@@ -22,6 +22,7 @@ MISS tells the caller to take the slow road: look the signature up, or record ag
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -104,7 +105,7 @@ def _value_test(k: int, named: Any) -> str:
     namespace still holds the same object (a global not assigned since)."""
     if named.key is None:  # a closure cell (an empty one raises: the slow road)
         quick = f"_holder{k}.cell_contents is _was_named{k}"
-    elif isinstance(named.holder, (dict, type(type.__dict__))):
+    elif isinstance(named.holder, (dict, types.MappingProxyType)):
         quick = f"_holder{k}.get({named.key!r}, UNSET) is _was_named{k}"
     else:
         return f"_named{k}.holds()"  # a slot

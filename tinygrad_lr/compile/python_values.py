@@ -24,28 +24,19 @@ in a branch that does not run.
 
 from __future__ import annotations
 
-import dis
 import enum
-import functools
-import inspect
-import sys
 import types
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .bytecode import MUTATORS, functions_called, parameters, reads, users_function
+
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
 _MAX_DEPTH = 4  # helpers of helpers followed
-_MUTATORS = {"append", "extend", "insert", "pop", "popitem", "remove", "clear", "update",
-             "setdefault", "add", "discard", "appendleft", "popleft", "extendleft", "write",
-             "writelines"}  # fmt: skip
 _CONTAINERS = (list, dict, set, bytearray)
 _TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad", "name"}  # set by a step, and recorded
-_LIBRARIES = tuple(
-    p for p in {sys.prefix, sys.base_prefix, np.__file__.rsplit("/", 2)[0]} if p
-)  # functions from files here are the library's or the standard library's
-_PACKAGE = __name__.rsplit(".", 2)[0]
 
 
 class _Unset:
@@ -127,65 +118,6 @@ class PythonValue:
         return now is self.value or (is_simple(self.value) and identical(now, self.value))
 
 
-# --- what the bytecode reads and does -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Reads:
-    chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...); kind global/cell/local
-    stores: tuple[tuple[str, str, int], ...]  # (what, name, line): STORE_GLOBAL, STORE_DEREF...
-    attribute_stores: tuple[tuple[tuple[str, ...], str, int], ...]  # (chain, attribute, line)
-    lines: tuple[tuple[tuple[str, ...], int], ...]  # where chains that may change state are
-    item_stores: tuple[tuple[tuple[str, ...], int], ...]  # chains of a line storing an item
-
-
-@functools.lru_cache(maxsize=256)  # reading bytecode costs more than a small step's replay
-def _reads(code: types.CodeType, top: bool = True) -> _Reads:
-    """The name-and-attribute chains `code` loads, and the stores it makes (nested code: only
-    chains from globals and closure variables, whose values are known)."""
-    chains: set[tuple[str, ...]] = set()
-    stores: list[tuple[str, str, int]] = []
-    attribute_stores: list[tuple[tuple[str, ...], str, int]] = []
-    lines: list[tuple[tuple[str, ...], int]] = []
-    item_stores: list[tuple[tuple[str, ...], int]] = []
-    in_line: list[tuple[str, ...]] = []  # the chains of the current line, one of them the
-    current: list[str] | None = None  # container of an item assignment (x[k] = v) in it
-    line = code.co_firstlineno
-    kinds = {"LOAD_GLOBAL": "global", "LOAD_NAME": "global", "LOAD_DEREF": "cell"}
-    if top:
-        kinds["LOAD_FAST"] = "local"
-    for instruction in dis.get_instructions(code):
-        if instruction.starts_line:
-            line, in_line = instruction.starts_line, []
-        name = instruction.argval
-        if instruction.opname in ("STORE_SUBSCR", "DELETE_SUBSCR"):
-            item_stores += [(c, line) for c in in_line + ([tuple(current)] if current else [])]
-        if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and current is not None:
-            current.append(name)
-            continue
-        if instruction.opname == "STORE_ATTR" and current is not None:
-            attribute_stores.append((tuple(current), name, line))
-        if current is not None:
-            chains.add(tuple(current))
-            in_line.append(tuple(current))
-            if current[-1] in _MUTATORS or current == ["global", "print"]:
-                lines.append((tuple(current), line))
-        current = [kinds[instruction.opname], name] if instruction.opname in kinds else None
-        if instruction.opname == "STORE_GLOBAL" or (
-            instruction.opname == "STORE_DEREF" and name in code.co_freevars
-        ):
-            stores.append((instruction.opname, name, line))
-    if current is not None:
-        chains.add(tuple(current))
-    for constant in code.co_consts:
-        if isinstance(constant, types.CodeType):
-            inner = _reads(constant, top=False)
-            chains |= inner.chains
-            stores += [s for s in inner.stores if s[0] == "STORE_GLOBAL"]
-    return _Reads(frozenset(chains), tuple(stores), tuple(attribute_stores), tuple(lines),
-                  tuple(item_stores))  # fmt: skip
-
-
 # --- from a step to its values ---------------------------------------------------------------
 
 
@@ -193,57 +125,14 @@ def python_values(fn: Any, args: tuple[Any, ...] = ()) -> tuple[list[PythonValue
     """The values `fn(*args)` reads, as they are now, and the first Python side effect its
     code has (None if none): see the module docstring."""
     found = _Found()
-    for position, (function, owner, bound) in enumerate(_functions(fn)):
+    for position, (function, owner, bound) in enumerate(functions_called(fn)):
         locals_ = dict(bound)
         if position == 0:
-            locals_.update(_parameters(function, owner, args))
+            locals_.update(parameters(function, owner, args))
         found.function(function, locals_)
     for position, arg in enumerate(args):  # the signature knows them by identity only
         found.module_settings(f"argument {position}", arg)
     return found.values, found.effect
-
-
-def _parameters(function: types.FunctionType, owner: Any, args: tuple[Any, ...]) -> dict[str, Any]:
-    """The step's parameter names with the values of this call (self first for a method)."""
-    try:
-        names = list(inspect.signature(function, follow_wrapped=False).parameters)
-    except (TypeError, ValueError):  # no signature to read: its locals stay unknown
-        return {}
-    values = ((owner,) if owner is not None else ()) + args
-    return dict(zip(names, values))
-
-
-def _functions(fn: Any) -> list[tuple[types.FunctionType, Any, dict[str, Any]]]:
-    """The Python functions whose code runs first when `fn` is called: through bound and
-    static methods, functools.partial (its bound arguments), decorators' __wrapped__, and
-    objects' __call__; each with its bound object and the arguments already bound."""
-    found: list[tuple[types.FunctionType, Any, dict[str, Any]]] = []
-    todo: list[tuple[Any, Any, dict[str, Any]]] = [(fn, None, {})]
-    while todo and len(found) < 8:
-        item, owner, bound = todo.pop()
-        if isinstance(item, functools.partial):
-            todo.append((item.func, owner, {**bound, **item.keywords}))
-        elif isinstance(item, (types.MethodType, staticmethod, classmethod)):
-            todo.append((item.__func__, getattr(item, "__self__", owner), bound))
-        elif isinstance(item, types.FunctionType):
-            found.append((item, owner, bound))
-            if hasattr(item, "__wrapped__"):
-                todo.append((item.__wrapped__, owner, bound))
-        else:  # an object with a __call__ method written in Python
-            call = next((c.__dict__["__call__"] for c in type(item).__mro__
-                         if "__call__" in c.__dict__), None)  # fmt: skip
-            if isinstance(call, (types.FunctionType, staticmethod)):
-                todo.append((call, item, bound))
-    return found
-
-
-def _users(function: Any) -> bool:
-    """A Python function of the user's, not of this library, NumPy or the standard library."""
-    if not isinstance(function, types.FunctionType):
-        return False
-    module = getattr(function, "__module__", "") or ""
-    filename = function.__code__.co_filename
-    return not module.startswith(_PACKAGE) and not filename.startswith(_LIBRARIES)
 
 
 class _Found:
@@ -267,20 +156,20 @@ class _Found:
         if id(function) in self._done or depth > _MAX_DEPTH:
             return
         self._done.add(id(function))
-        reads = _reads(function.__code__)
+        code_reads = reads(function.__code__)
         filename = function.__code__.co_filename.rsplit("/", 1)[-1]
         where = f"{filename}:{function.__code__.co_firstlineno}"
-        at = {chain: f"{filename}:{line}" for chain, line in reads.lines}
-        for what, name, line in reads.stores:
+        at = {chain: f"{filename}:{line}" for chain, line in code_reads.lines}
+        for what, name, line in code_reads.stores:
             kind = "a global" if what == "STORE_GLOBAL" else "a nonlocal"
             self._effect(f"assigns {kind}, {name} ({filename}:{line})")
         cells = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
-        for chain in sorted(reads.chains):
+        for chain in sorted(code_reads.chains):
             try:
                 self.follow(chain, function, cells, locals_, depth, at.get(chain, where))
             except Exception:  # an object that refuses to be looked at (a proxy): its name
                 continue  # is checked by identity if it was added, its attributes are not
-        for chain, attribute, line in reads.attribute_stores:
+        for chain, attribute, line in code_reads.attribute_stores:
             try:
                 owner = self.resolve(chain, function, cells, locals_)
                 if owner is UNSET or (_is_tensor(owner) and attribute in _TENSOR_ATTRIBUTES):
@@ -288,7 +177,7 @@ class _Found:
             except Exception:  # an object that refuses to be looked at: counted as changed
                 pass
             self._effect(f"sets {'.'.join(chain[1:])}.{attribute} ({filename}:{line})")
-        for chain, line in reads.item_stores:
+        for chain, line in code_reads.item_stores:
             try:
                 container = self.resolve(chain, function, cells, locals_)
             except Exception:
@@ -323,10 +212,10 @@ class _Found:
         """Follow `value.a.b...`, noting each attribute, the models and functions met."""
         for position, attribute in enumerate(attributes):
             self.module_settings(name, value)
-            if _users(value):
+            if users_function(value):
                 self.function(value, {}, depth + 1)
             if (
-                attribute in _MUTATORS
+                attribute in MUTATORS
                 and isinstance(value, _CONTAINERS)
                 and (position == len(attributes) - 1)
             ):
@@ -345,13 +234,13 @@ class _Found:
             if is_simple(value):
                 return
         self.module_settings(name, value)
-        if _users(value):
+        if users_function(value):
             self.function(value, {}, depth + 1)
 
     def method(self, method: Any, owner: Any, depth: int) -> None:
         """The code of a method of the user's, called on `owner` (or on its class)."""
         function = getattr(method, "__func__", method)
-        if not _users(function):
+        if not users_function(function):
             return
         first = function.__code__.co_varnames[:1]
         if isinstance(method, staticmethod) or not first:

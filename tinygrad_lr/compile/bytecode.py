@@ -1,0 +1,127 @@
+"""What a step's bytecode reads and does, and which Python functions run when it is called.
+
+python_values.py follows these to the values a replay must check. The bytecode gives, for
+each function, the chains of names and attributes it loads (`self.model.fc`: a local, then
+two attributes) and the stores that would be Python side effects (a global, an attribute,
+an item of a container).
+"""
+
+from __future__ import annotations
+
+import dis
+import functools
+import inspect
+import sys
+import types
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# the methods that change a list, dict, set or file
+MUTATORS = {"append", "extend", "insert", "pop", "popitem", "remove", "clear", "update",
+            "setdefault", "add", "discard", "appendleft", "popleft", "extendleft", "write",
+            "writelines"}  # fmt: skip
+_LIBRARIES = tuple(
+    p for p in {sys.prefix, sys.base_prefix, np.__file__.rsplit("/", 2)[0]} if p
+)  # functions from files here are the library's or the standard library's
+_PACKAGE = __name__.rsplit(".", 2)[0]
+
+
+@dataclass(frozen=True)
+class Reads:
+    chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...); kind global/cell/local
+    stores: tuple[tuple[str, str, int], ...]  # (what, name, line): STORE_GLOBAL, STORE_DEREF...
+    attribute_stores: tuple[tuple[tuple[str, ...], str, int], ...]  # (chain, attribute, line)
+    lines: tuple[tuple[tuple[str, ...], int], ...]  # where chains that may change state are
+    item_stores: tuple[tuple[tuple[str, ...], int], ...]  # chains of a line storing an item
+
+
+@functools.lru_cache(maxsize=256)  # reading bytecode costs more than a small step's replay
+def reads(code: types.CodeType, top: bool = True) -> Reads:
+    """The name-and-attribute chains `code` loads, and the stores it makes (nested code: only
+    chains from globals and closure variables, whose values are known)."""
+    chains: set[tuple[str, ...]] = set()
+    stores: list[tuple[str, str, int]] = []
+    attribute_stores: list[tuple[tuple[str, ...], str, int]] = []
+    lines: list[tuple[tuple[str, ...], int]] = []
+    item_stores: list[tuple[tuple[str, ...], int]] = []
+    in_line: list[tuple[str, ...]] = []  # the chains of the current line, one of them the
+    current: list[str] | None = None  # container of an item assignment (x[k] = v) in it
+    line = code.co_firstlineno
+    kinds = {"LOAD_GLOBAL": "global", "LOAD_NAME": "global", "LOAD_DEREF": "cell"}
+    if top:
+        kinds["LOAD_FAST"] = "local"
+    for instruction in dis.get_instructions(code):
+        if instruction.starts_line:
+            line, in_line = instruction.starts_line, []
+        name = instruction.argval
+        if instruction.opname in ("STORE_SUBSCR", "DELETE_SUBSCR"):
+            item_stores += [(c, line) for c in in_line + ([tuple(current)] if current else [])]
+        if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and current is not None:
+            current.append(name)
+            continue
+        if instruction.opname == "STORE_ATTR" and current is not None:
+            attribute_stores.append((tuple(current), name, line))
+        if current is not None:
+            chains.add(tuple(current))
+            in_line.append(tuple(current))
+            if current[-1] in MUTATORS or current == ["global", "print"]:
+                lines.append((tuple(current), line))
+        current = [kinds[instruction.opname], name] if instruction.opname in kinds else None
+        if instruction.opname == "STORE_GLOBAL" or (
+            instruction.opname == "STORE_DEREF" and name in code.co_freevars
+        ):
+            stores.append((instruction.opname, name, line))
+    if current is not None:
+        chains.add(tuple(current))
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            inner = reads(constant, top=False)
+            chains |= inner.chains
+            stores += [s for s in inner.stores if s[0] == "STORE_GLOBAL"]
+    return Reads(frozenset(chains), tuple(stores), tuple(attribute_stores), tuple(lines),
+                  tuple(item_stores))  # fmt: skip
+
+
+def parameters(function: types.FunctionType, owner: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+    """The step's parameter names with the values of this call (self first for a method)."""
+    try:
+        names = list(inspect.signature(function, follow_wrapped=False).parameters)
+    except (TypeError, ValueError):  # no signature to read: its locals stay unknown
+        return {}
+    values = ((owner,) if owner is not None else ()) + args
+    return dict(zip(names, values))
+
+
+def functions_called(fn: Any) -> list[tuple[types.FunctionType, Any, dict[str, Any]]]:
+    """The Python functions whose code runs first when `fn` is called: through bound and
+    static methods, functools.partial (its bound arguments), decorators' __wrapped__, and
+    objects' __call__; each with its bound object and the arguments already bound."""
+    found: list[tuple[types.FunctionType, Any, dict[str, Any]]] = []
+    todo: list[tuple[Any, Any, dict[str, Any]]] = [(fn, None, {})]
+    while todo and len(found) < 8:
+        item, owner, bound = todo.pop()
+        if isinstance(item, functools.partial):
+            todo.append((item.func, owner, {**bound, **item.keywords}))
+        elif isinstance(item, (types.MethodType, staticmethod, classmethod)):
+            todo.append((item.__func__, getattr(item, "__self__", owner), bound))
+        elif isinstance(item, types.FunctionType):
+            found.append((item, owner, bound))
+            if hasattr(item, "__wrapped__"):
+                todo.append((item.__wrapped__, owner, bound))
+        else:  # an object with a __call__ method written in Python
+            call = next((c.__dict__["__call__"] for c in type(item).__mro__
+                         if "__call__" in c.__dict__), None)  # fmt: skip
+            if isinstance(call, (types.FunctionType, staticmethod)):
+                todo.append((call, item, bound))
+    return found
+
+
+def users_function(function: Any) -> bool:
+    """A Python function of the user's, not of this library, NumPy or the standard library."""
+    if not isinstance(function, types.FunctionType):
+        return False
+    module = getattr(function, "__module__", "") or ""
+    filename = function.__code__.co_filename
+    return not module.startswith(_PACKAGE) and not filename.startswith(_LIBRARIES)
