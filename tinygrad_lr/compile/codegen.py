@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import creation, ops
 from ..tensor import Tensor
-from .python_values import identical, is_simple, shown
+from .python_values import shown
 from .trace import Ref, Step, Trace
 
 Source = Callable[..., str]  # an argument -> its Python source
@@ -94,10 +94,7 @@ def compare(old: Trace, new: Trace) -> None:
     if old.grad_was_none != new.grad_was_none or len(old.guards) != len(new.guards):
         raise Mismatch("which tensors have a .grad differs from call to call")
     for before, now in zip(old.python_values, new.python_values):
-        if before.name != now.name or not (
-            before.value is now.value
-            or (is_simple(now.value) and identical(before.value, now.value))
-        ):
+        if before.name != now.name or not before.same(now.value):
             raise Mismatch(
                 f"the Python value {now.name} changes from call to call ({shown(before.value)}, "
                 f"then {shown(now.value)}; pass it to the step as a tensor, which is read at "

@@ -113,8 +113,11 @@ class PythonValue:
             return UNSET
 
     def holds(self) -> bool:
-        """Does it read as before: the same simple value, or the very same object?"""
-        now = self.read()
+        """Does it read as before?"""
+        return self.same(self.read())
+
+    def same(self, now: Any) -> bool:
+        """Is `now` what this value was: the same simple value, or the very same object?"""
         return now is self.value or (is_simple(self.value) and identical(now, self.value))
 
 
