@@ -169,6 +169,7 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
+        graph.note_untraced("assigning `.data`")  # tl.compile cannot replay it
         self._data = _to_array(value, None, copy=False, where="data")
 
     def size(self, dim: int | None = None) -> Any:

@@ -260,3 +260,13 @@ def note_read(tensor: Tensor, how: str) -> None:
         on_read = getattr(observer, "on_read", None)
         if on_read is not None:
             on_read(tensor, how)
+
+
+def note_untraced(what: str) -> None:
+    """Tell op observers that Python code changes state here that a trace of ops cannot replay
+    (a scheduler setting `lr`, `.data =` assigning a new array): tl.compile then runs the step
+    eagerly."""
+    for observer in _observers:
+        on_untraced = getattr(observer, "on_untraced", None)
+        if on_untraced is not None:
+            on_untraced(what)

@@ -22,7 +22,9 @@ Records that differ (an optimiser's first step makes its state) are recorded aga
 call is the one the code was made for; if not, the signature is looked up or recorded.
 
 What is live: tensors the step reads from outside (parameters, data, optimiser state, `.grad`)
-are read and written at every call; an optimiser's hyper-parameters (a scheduler's `lr`) and
+are read and written at every call (their versions count the in-place changes, as eager
+counts them; and they must have the shape, dtype and requires_grad they had, and no hook, or
+the step is recorded again); an optimiser's hyper-parameters (a scheduler's `lr`) and
 Adam's bias corrections are computed again at their place in every call, and its branches
 (weight decay on? which parameters have a `.grad`? its groups and state tensors) are checked
 before every call; random draws come from the library's generator at every call. The Python
@@ -40,13 +42,13 @@ to a list it did not make, prints) runs eagerly with a warning: a replay would n
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
 `.numpy()`, `np.asarray(t)`, printing), boolean-mask indexing, hooks and retain_grad, in-place
-changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step, a
-scheduler's `step()` inside the step, a user's Function computing outside Tensor operations,
-anomaly mode and saved-tensor hooks. The result of a compiled call has no graph: call backward
-inside the step. An error that a replayed NumPy line raises (an index out of range) names the
-op and the step's line, as the eager error names the op.
-A user's own `Function` is replayed through the built-in ops its forward and backward ran.
-`cross_entropy` and `nll_loss` with class-index targets are replayed (the label check is an op).
+changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step,
+assigning `.data`, a scheduler's `step()` inside the step, a user's Function computing outside
+Tensor operations, anomaly mode and saved-tensor hooks. The result of a compiled call has no
+graph: call backward inside the step. An error that a replayed NumPy line raises (an index out
+of range) names the op and the step's line, as the eager error names the op. A user's own
+`Function` is replayed through the built-in ops its forward and backward ran. `cross_entropy`
+and `nll_loss` with class-index targets are replayed (the label check is an op).
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
 and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph

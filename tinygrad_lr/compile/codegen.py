@@ -62,8 +62,11 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
             kinds[vid] = ("const", new.snapshots[vid])
         elif old.wrappers.get(vid) is new.wrappers.get(vid):
             kinds[vid] = ("ref", new.wrappers[vid])
-        elif old.arrays[vid] is new.arrays[vid]:
+        elif old.arrays[vid] is new.arrays[vid]:  # new wrappers of the same array (p.data)
             kinds[vid] = ("ref", Tensor._make(new.arrays[vid]))
+            counter = new.wrappers[vid]._version_counter
+            if old.wrappers[vid]._version_counter is counter:  # what the wrappers count with
+                kinds[vid][1]._version_counter = counter
         elif _same(old.snapshots[vid], new.snapshots[vid]):
             kinds[vid] = ("const", new.snapshots[vid])
         else:

@@ -54,6 +54,12 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
         else:
             namespace[f"_owner{k}"], tensor = kind[1], f"_owner{k}"
         tests.append(f"{tensor}._grad is {'' if was_none else 'not '}None")
+    for k, expected in enumerate(program.outside):  # see Expected in program.py
+        namespace[f"_outside{k}"], namespace[f"_dtype{k}"] = expected.tensor, expected.dtype
+        tests += [f"not _outside{k}._hooks",
+                  f"_outside{k}._requires_grad is {expected.requires_grad}",
+                  f"_outside{k}._data.shape == {expected.shape!r}",
+                  f"_outside{k}._data.dtype == _dtype{k}"]  # fmt: skip
     for k, (read, value) in enumerate(program.python_guards):
         namespace[f"_read{k}"], namespace[f"_was{k}"] = read, value
         tests.append(f"_read{k}() == _was{k}")
@@ -86,9 +92,10 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
 def _argument_tests(name: str, arg: Any, namespace: dict[str, Any]) -> list[str]:
     """Tests that argument `name` is what `arg` was (its expected value is `_name`)."""
     if isinstance(arg, Tensor):
+        hooks = [f"not {name}._hooks"] if arg._requires_grad else []  # not replayed
         return [f"isinstance({name}, Tensor)", f"{name}._data.shape == {arg._data.shape!r}",
                 f"{name}._data.dtype == _{name}",
-                f"{'' if arg._requires_grad else 'not '}{name}._requires_grad"]  # fmt: skip
+                f"{'' if arg._requires_grad else 'not '}{name}._requires_grad", *hooks]  # fmt: skip
     if type(arg) is float:  # to the bit: 0.0 is not -0.0, and NaN is NaN
         namespace[f"_{name}_hex"] = arg.hex()
         return [f"type({name}) is float", f"{name}.hex() == _{name}_hex"]

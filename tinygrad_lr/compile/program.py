@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..tensor import Tensor
 from .codegen import (
     NAMESPACE,
     compare,
@@ -49,6 +50,12 @@ class Program:
         self.guards = [(owner, was_none) for owner, was_none in new.grad_was_none.items()
                        if self.kinds[owner][0] == "arg" or self.kinds[owner][1] is
                        new.wrappers.get(owner)]  # fmt: skip
+        # the outside tensors as the code expects them: hooks, requires_grad, shape, dtype
+        self.outside = [
+            Expected(tensor, new.arrays[vid].shape, new.arrays[vid].dtype)
+            for vid, (kind, tensor, *_) in sorted(self.kinds.items())
+            if kind == "ref" and vid in new.wrappers and tensor is new.wrappers[vid]
+        ]
         self.python_guards = new.guards
         self.python_values = new.python_values
         self.lines: list[str] = []
@@ -133,6 +140,30 @@ class Program:
         if reads:
             self.lines.append("# the arrays inside the tensors, read at every call")
             self.lines += reads
+        counted = self._version_counts()
+        if counted:
+            self.lines.append("# versions: each in-place change below counts one, as in eager")
+            self.lines += [f"{tensor}._version_counter[0] += {n}" for tensor, n in counted]
+
+    def _version_counts(self) -> list[tuple[str, int]]:
+        """The outside tensors the step changes in place, with how many changes each: eager
+        raises a tensor's version at every change (a value saved for backward is checked
+        against it), and so does the replay, before the changes, so that a replay stopped by
+        an error leaves no change uncounted. A view counts with the tensor it views."""
+        counts: dict[int, int] = {}
+        for step in self.trace.steps:
+            if step.kind == "inplace":
+                root = self.counted_with.get(step.args[0].vid, step.args[0].vid)
+                if self.kinds.get(root, ("",))[0] in ("arg", "ref", "grad"):
+                    counts[root] = counts.get(root, 0) + 1
+        return [(self._tensor_expression(vid), n) for vid, n in sorted(counts.items())]
+
+    def _tensor_expression(self, vid: int) -> str:
+        """Python source for the Tensor that holds outside value `vid` at every call."""
+        kind = self.kinds[vid]
+        if kind[0] == "grad":
+            return f"{self._tensor_name(kind[1])}._grad"
+        return self._tensor_name(vid)
 
     def _body(self) -> None:
         steps = self._planned()
@@ -251,10 +282,13 @@ class Program:
         """Which values share memory (views), and which memory is written or handed out: a
         constant there is copied at every call instead of being shared between calls."""
         self.roots: dict[int, int] = {}
+        self.counted_with: dict[int, int] = {}  # a view -> the value whose version it shares
         for step in self.trace.steps:
             if step.kind == "op" and step.what in _VIEWS:
                 source = step.args[0].vid
                 self.roots[step.outputs[0]] = self.roots.get(source, source)
+                if not (step.what is ops.GetItem and _indexes_by_tensor(step.args[1])):
+                    self.counted_with[step.outputs[0]] = self.counted_with.get(source, source)
         written = [s.args[0].vid for s in self.trace.steps if s.kind == "inplace"]
         written += [s.args[1].vid for s in self.trace.steps if s.kind == "grad" and s.args[1]]
         written += [r.vid for r in _all_refs(self.trace.output)]
@@ -324,16 +358,38 @@ class Program:
     # --- checks before each call ------------------------------------------------------------
 
     def holds(self, args: tuple[Any, ...]) -> bool:
-        """Do the guards hold: the same `.grad`s present, the same branches of Python code,
-        the same Python values the step names?"""
+        """Do the guards hold: no hooks on the arguments, the outside tensors as expected,
+        the same `.grad`s present, the same branches of Python code, the same Python values
+        the step names?"""
+        if any(isinstance(arg, Tensor) and arg._hooks for arg in args):
+            return False
         for owner, was_none in self.guards:
             kind = self.kinds[owner]
             tensor = args[kind[1]] if kind[0] == "arg" else kind[1]
             if (tensor._grad is None) != was_none:
                 return False
-        return all(read() == value for read, value in self.python_guards) and all(
-            value.holds() for value in self.python_values
+        return (
+            all(expected.holds() for expected in self.outside)
+            and all(read() == value for read, value in self.python_guards)
+            and all(value.holds() for value in self.python_values)
         )
+
+
+class Expected:
+    """An outside tensor as the code was made for it. A hook or requires_grad would change
+    what eager's backward does (the replay runs none of it); a new shape or dtype (`.data =`)
+    could change what NumPy's broadcasting and promotion do."""
+
+    def __init__(self, tensor: Tensor, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.tensor, self.shape, self.dtype = tensor, shape, dtype
+        self.requires_grad = tensor._requires_grad
+
+    def holds(self) -> bool:
+        tensor = self.tensor
+        return (
+            not tensor._hooks and tensor._requires_grad is self.requires_grad
+            and tensor._data.shape == self.shape and tensor._data.dtype == self.dtype
+        )  # fmt: skip
 
 
 SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at return)
@@ -348,6 +404,11 @@ def _checks_values(step: Step) -> bool:
 
 
 _INDEXING = (ops.GetItem, ops.IndexPut, ops.IndexAdd)  # their second argument is the index
+
+
+def _indexes_by_tensor(index: Any) -> bool:
+    """Is a tensor one of the index's parts? Then GetItem copies (see ops.shape.GetItem)."""
+    return any(isinstance(part, Ref) for part in (index if isinstance(index, tuple) else (index,)))
 
 
 def _dropped(kept: np.ndarray, axes: Any) -> tuple[int, ...]:

@@ -20,7 +20,7 @@ import numpy as np
 from ..autograd import graph
 from ..tensor import Tensor
 
-__all__ = ["count", "grad_checked", "guard", "hyper", "live", "untraced"]
+__all__ = ["count", "grad_checked", "guard", "hyper", "live"]
 
 
 def live(read: Callable[[], float], like: Tensor) -> Tensor:
@@ -67,15 +67,6 @@ def grad_checked(param: Tensor) -> None:
         on_grad_checked = getattr(observer, "on_grad_checked", None)
         if on_grad_checked is not None:
             on_grad_checked(param)
-
-
-def untraced(what: str) -> None:
-    """Tell observers that Python code changes state here that a trace of ops cannot replay
-    (a scheduler setting `lr`): tl.compile then runs the step eagerly."""
-    for observer in graph._observers:
-        on_untraced = getattr(observer, "on_untraced", None)
-        if on_untraced is not None:
-            on_untraced(what)
 
 
 def count(step: Tensor) -> float:

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .live import untraced
+from ..autograd.graph import note_untraced
 from .optimizer import Optimizer
 
 __all__ = [
@@ -67,7 +67,7 @@ class LRScheduler:
 
     def step(self) -> None:
         """Move to the next epoch and set its learning rates."""
-        untraced(f"{type(self).__name__}.step()")  # Python state: a trace would not repeat it
+        note_untraced(f"{type(self).__name__}.step()")  # Python state: a trace would not repeat it
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
@@ -268,7 +268,7 @@ class ReduceLROnPlateau(LRScheduler):
         """Record this epoch's metric (e.g. the validation loss) and lower the rate if due."""
         if metrics is None:
             raise TypeError("ReduceLROnPlateau.step: needs the metric, e.g. step(val_loss)")
-        untraced("ReduceLROnPlateau.step()")
+        note_untraced("ReduceLROnPlateau.step()")
         current = float(metrics)
         self.last_epoch += 1
         if self._is_better(current):
