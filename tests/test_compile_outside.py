@@ -138,3 +138,169 @@ def test_assigning_data_inside_the_step_makes_it_run_eagerly_with_a_warning_nami
     (compiled, messages), (eager, _) = run(True), run(False)
     assert compiled == eager
     assert any("`.data`" in message for message in messages), messages
+
+
+def _eager_and_compiled(
+    make: Callable[[], tuple[Callable[[], Any], Any]],
+    between: Callable[[Any], Any] = lambda state: None,
+) -> list[tuple[Any, Any]]:
+    """`make()` gives a step without arguments and the state it changes: for the eager and
+    the compiled step, three calls, `between(state)`, three calls; then (state, last
+    result). The compiled step must have been replaying, without a warning."""
+    outcomes = []
+    for compiled in (False, True):
+        step, state = make()
+        run = tl.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)
+            for _ in range(3):
+                run()
+            assert not compiled or run.code is not None  # type: ignore[attr-defined]
+            between(state)
+            for _ in range(2):
+                run()
+            outcomes.append((state, run()))
+    return outcomes
+
+
+def _values(tensor: tl.Tensor | None) -> Any:
+    return None if tensor is None else tensor.detach().numpy().tolist()
+
+
+def test_a_returned_detach_of_a_parameter_is_a_new_tensor_as_in_eager() -> None:
+    def make() -> tuple[Callable[[], Any], Any]:
+        w, x = tl.ones(3, requires_grad=True), tl.tensor([1.0, 2.0, 3.0])
+
+        def step() -> Any:
+            (x * w * w).sum().backward()
+            with tl.no_grad():
+                w.sub_(0.1 * w.grad)
+                w.grad = None
+            return w.detach(), w.data, w
+
+        return step, w
+
+    for w, (detached, data, itself) in _eager_and_compiled(make):
+        assert detached is not w and data is not w and itself is w
+        assert not detached.requires_grad and _values(detached) == _values(w)
+        assert np.shares_memory(detached.numpy(), w.detach().numpy())
+
+
+@pytest.mark.parametrize("reinitialise", [False, True])
+def test_a_parameter_first_met_through_its_data_is_read_and_given_its_grad(
+    reinitialise: bool,
+) -> None:
+    def make() -> tuple[Callable[[], Any], Any]:
+        w, x = tl.ones(3, requires_grad=True), tl.tensor([1.0, 2.0, 3.0])
+        optimizer = tl.optim.SGD([w], lr=0.1)
+
+        def step() -> Any:
+            w.data.mul_(0.99)  # a decay by hand, before the forward
+            optimizer.zero_grad()
+            loss = (x * w * w).sum()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step, w
+
+    def between(w: tl.Tensor) -> None:
+        if reinitialise:
+            w.data = tl.full((3,), 0.5)
+
+    (eager, _), (compiled, _) = _eager_and_compiled(make, between)
+    assert _values(compiled) == _values(eager)
+    assert _values(compiled.grad) == _values(eager.grad)
+
+
+def test_a_grad_zeroed_before_its_parameter_is_met_is_read_from_the_parameter() -> None:
+    def make() -> tuple[Callable[[], Any], Any]:
+        tl.manual_seed(0)
+        model = tl.nn.Linear(3, 1)
+        optimizer = tl.optim.SGD(model.parameters(), lr=0.1)
+        x, y = tl.randn(4, 3), tl.randn(4, 1)
+
+        def step() -> Any:
+            optimizer.zero_grad(set_to_none=False)  # p.grad.zero_(): the grad comes first
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step, model
+
+    def new_grads(model: Any) -> None:
+        for p in model.parameters():
+            p.grad = tl.zeros(*p.shape)
+
+    (eager, _), (compiled, _) = _eager_and_compiled(make, new_grads)
+    for p, q in zip(compiled.parameters(), eager.parameters()):
+        assert _values(p) == _values(q) and _values(p.grad) == _values(q.grad)
+
+
+def test_a_tensor_made_in_the_step_from_an_outside_array_reads_its_values_at_every_call() -> None:
+    rng = np.random.default_rng(0)
+    arrays = {"x": rng.standard_normal((8, 3)), "y": rng.standard_normal((8, 1))}
+
+    def make() -> tuple[Callable[[], Any], Any]:
+        x, y = arrays["x"].copy(), arrays["y"].copy()
+        w = tl.zeros(3, 1, requires_grad=True)
+
+        def step() -> Any:
+            # copied, shared, and a constant the step makes
+            inputs, targets, weights = tl.tensor(x), tl.from_numpy(y), tl.tensor(np.eye(1))
+            loss = ((inputs @ w - targets) ** 2 * weights).mean()
+            loss.backward()
+            with tl.no_grad():
+                w.sub_(0.1 * w.grad)
+                w.grad = None
+            return loss
+
+        return step, (w, x, y)
+
+    def new_epoch(state: Any) -> None:
+        _, x, y = state
+        np.random.default_rng(1).shuffle(x)  # in place: the same arrays, new rows
+        y *= -1.0
+
+    (eager, eager_loss), (compiled, compiled_loss) = _eager_and_compiled(make, new_epoch)
+    assert _values(compiled[0]) == _values(eager[0])
+    assert compiled_loss.item() == eager_loss.item()
+
+
+def test_a_tensor_made_from_a_new_view_of_an_array_at_every_call_runs_eagerly() -> None:
+    x = np.arange(12.0).reshape(4, 3)
+    w = tl.ones(3, requires_grad=True)
+
+    def step() -> tl.Tensor:
+        return (tl.tensor(x[0:2]) @ w).sum()  # x[0:2] is a new view at every call
+
+    compiled = tl.compile(step)
+    with pytest.warns(CompileWarning, match=r"a view of a NumPy array .*pass it in"):
+        for _ in range(3):
+            compiled()
+    x[0] = 100.0
+    assert compiled().item() == step().item() == 312.0
+
+
+def test_arguments_that_were_one_tensor_or_a_global_when_recorded_are_checked() -> None:
+    def run(compiled: bool, two: bool) -> list[Any]:
+        tl.manual_seed(0)
+        a, b, w = tl.randn(3), tl.randn(3), tl.randn(3, requires_grad=True)
+
+        def pair(x: tl.Tensor, target: tl.Tensor) -> tl.Tensor:
+            return ((x * w - target) ** 2).sum()
+
+        def one(x: tl.Tensor) -> tl.Tensor:
+            return ((x * w - b) ** 2).sum()  # b: a tensor also read by name
+
+        step: Any = tl.compile(pair if two else one) if compiled else pair if two else one
+        for _ in range(3):  # recorded with one tensor in two places
+            step(a, a) if two else step(b)
+        assert not compiled or step.code is not None
+        last = step(a, b) if two else step(a)
+        again = step(b, b) if two else step(b)  # and back
+        return [last.item(), again.item(), *w.tolist()]
+
+    for two in (True, False):
+        assert run(True, two) == run(False, two)

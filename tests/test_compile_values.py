@@ -5,9 +5,14 @@ value of the step (a loop variable named like a method it calls)."""
 
 from __future__ import annotations
 
+import collections
 import enum
 import functools
+import logging
+import random
+import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -394,3 +399,69 @@ def test_a_number_argument_changing_at_every_call_is_named_in_a_warning() -> Non
     with pytest.warns(CompileWarning, match="more than 8 signatures.*pass it as a tensor"):
         results = [compiled(x, 0.5**k).item() for k in range(12)]
     assert results == [0.5**k for k in range(12)]
+
+
+numpy_draws = np.random.RandomState(0)
+python_draws = random.Random(0)
+log = logging.getLogger("tinygrad_lr.tests.compiled_step")
+recent: collections.deque[tl.Tensor] = collections.deque(maxlen=3)
+rates = iter([0.1] * 100)
+v = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+
+# Each step's value does not depend on the call in it, so two records agree and would be
+# replayed if the call were not seen.
+def _numpy_draw(x: tl.Tensor) -> tl.Tensor:
+    return (x * v * float(np.random.randint(1, 2))).sum()
+
+
+def _python_draw(x: tl.Tensor) -> tl.Tensor:
+    return (x * v * (1.0 + 0.0 * python_draws.random())).sum()
+
+
+def _state_draw(x: tl.Tensor) -> tl.Tensor:
+    return (x * v * float(numpy_draws.randint(1, 2))).sum()
+
+
+def _next(x: tl.Tensor) -> tl.Tensor:
+    return (x * v * (1.0 + 0.0 * next(rates))).sum()
+
+
+def _clock(x: tl.Tensor) -> tl.Tensor:
+    return (x * v * (1.0 + 0.0 * time.perf_counter())).sum()
+
+
+def _reseeds(x: tl.Tensor) -> tl.Tensor:
+    tl.manual_seed(0)
+    return (x * v).sum()
+
+
+def _keeps(x: tl.Tensor) -> tl.Tensor:
+    recent.append(v)
+    return (x * v).sum()
+
+
+def _logs(x: tl.Tensor) -> tl.Tensor:
+    log.info("step")
+    return (x * v).sum()
+
+
+@pytest.mark.parametrize(
+    "step, message",
+    [(_numpy_draw, r"calls np\.random\.randint\(\)"),
+     (_python_draw, r"calls python_draws\.random\(\) on a Random"),
+     (_state_draw, r"calls numpy_draws\.randint\(\) on a RandomState"),
+     (_next, r"calls next\(\)"), (_clock, r"calls time\.perf_counter\(\)"),
+     (_reseeds, "manual_seed"), (_keeps, r"calls recent\.append\(\) on a deque"),
+     (_logs, r"calls log\.info\(\) on a Logger")],
+)  # fmt: skip
+def test_a_step_that_draws_reads_the_clock_or_logs_runs_eagerly_with_a_warning(
+    step: Callable[[tl.Tensor], tl.Tensor], message: str
+) -> None:
+    """What such a call returns or does is new at every call, and a replay would not call
+    it: a sample index drawn alike twice would be frozen, a log line written twice only."""
+    compiled = tl.compile(step)
+    with pytest.warns(CompileWarning, match=message):
+        for _ in range(4):
+            compiled(tl.ones(3))
+    assert compiled.code is None

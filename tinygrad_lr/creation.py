@@ -93,6 +93,8 @@ def tensor(
     check_device(device, "tensor")
     made = _new(_to_array(data, dtype, copy=True, where="tensor"), None, requires_grad)
     made.name = name
+    if isinstance(data, np.ndarray) and graph._observers:
+        graph.note_from_array(made, data)
     return made
 
 
@@ -101,7 +103,10 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
         return data
-    return Tensor._make(_to_array(data, dtype, copy=False, where="as_tensor"), False, None)
+    made = Tensor._make(_to_array(data, dtype, copy=False, where="as_tensor"), False, None)
+    if isinstance(data, np.ndarray) and graph._observers:
+        graph.note_from_array(made, data)
+    return made
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -109,8 +114,12 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
     if array.dtype.kind in "fiub":  # numbers: nothing to check or convert (every data batch)
-        return Tensor._make(array)
-    return Tensor._make(_to_array(array, None, copy=False, where="from_numpy"), False, None)
+        made = Tensor._make(array)
+    else:
+        made = Tensor._make(_to_array(array, None, copy=False, where="from_numpy"), False, None)
+    if graph._observers:
+        graph.note_from_array(made, array)
+    return made
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

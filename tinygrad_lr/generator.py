@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import graph
 from .device import check_device, device
 
 _SEED_LIMIT = 2**64  # seeds are 64-bit: [-2**63, 2**64 - 1], negatives wrap as in PyTorch
@@ -49,6 +50,7 @@ class Generator:
 
     def manual_seed(self, seed: int) -> Generator:
         """Restart the stream from `seed`; returns the generator itself, as in PyTorch."""
+        graph.note_untraced("manual_seed")  # tl.compile: a replay draws on, it cannot reseed
         self._initial_seed = _checked_seed(seed, "manual_seed")
         self._rng = np.random.default_rng(self._initial_seed)
         return self

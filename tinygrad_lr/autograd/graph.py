@@ -262,6 +262,15 @@ def note_read(tensor: Tensor, how: str) -> None:
             on_read(tensor, how)
 
 
+def note_from_array(tensor: Tensor, array: Any) -> None:
+    """Tell op observers that `tensor` was made from the NumPy array `array` (`tl.tensor`,
+    `as_tensor`, `from_numpy`): tl.compile reads the array again at every call."""
+    for observer in _observers:
+        on_from_array = getattr(observer, "on_from_array", None)
+        if on_from_array is not None:
+            on_from_array(tensor, array)
+
+
 def note_untraced(what: str) -> None:
     """Tell op observers that Python code changes state here that a trace of ops cannot replay
     (a scheduler setting `lr`, `.data =` assigning a new array): tl.compile then runs the step

@@ -37,7 +37,12 @@ tuples of them are compared by value, other objects by identity; a value that ch
 every call makes the step run eagerly, with a warning naming it. Not followed: what a
 property computes, the items of lists and dicts, the library's own functions.
 A step with a Python side effect (it assigns a global, sets an attribute of an object, appends
-to a list it did not make, prints) runs eagerly with a warning: a replay would not repeat it.
+to a list it did not make, prints, logs) or a Python call whose result is new at every call (a
+draw from `random` or `np.random`, the clock, `next()`, `tl.manual_seed`) runs eagerly with a
+warning: a replay would not repeat it. A tensor made in the step from a NumPy array
+(`tl.tensor(X)`, `tl.from_numpy(X)`) reads that array again at every call; made from a new view
+at every call (`tl.tensor(X[0:4])`), the step runs eagerly. An argument that was also a tensor
+the step names, or the same tensor as another argument, when recorded, must be so again.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
@@ -67,7 +72,7 @@ from typing import Any
 from ..autograd import graph
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
-from .codegen import Mismatch
+from .codegen import Mismatch, Unfaithful
 from .guards import MISS, always_miss, write_check
 from .names import outside_names
 from .program import Program
@@ -186,9 +191,11 @@ class CompiledFunction:
                 entry.last, entry.records = None, 0  # the program holds what it needs
             except Mismatch as mismatch:
                 entry.program = None
-                if entry.records >= MAX_RECORDS:
+                if isinstance(mismatch, Unfaithful) or entry.records >= MAX_RECORDS:
                     entry.eager, entry.last = True, None
-                    self._give_up(f"{mismatch} after {entry.records} calls")
+                    unfaithful = isinstance(mismatch, Unfaithful)
+                    self._give_up(str(mismatch) if unfaithful else f"{mismatch} after "
+                                  f"{entry.records} calls")  # fmt: skip
         return result
 
     def _tensor_names(self, args: tuple[Any, ...]) -> list[str]:

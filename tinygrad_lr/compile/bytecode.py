@@ -33,7 +33,7 @@ class Reads:
     chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...); kind global/cell/local
     stores: tuple[tuple[str, str, int], ...]  # (what, name, line): STORE_GLOBAL, STORE_DEREF...
     attribute_stores: tuple[tuple[tuple[str, ...], str, int], ...]  # (chain, attribute, line)
-    lines: tuple[tuple[tuple[str, ...], int], ...]  # where chains that may change state are
+    lines: tuple[tuple[tuple[str, ...], int], ...]  # the lines where each chain is loaded
     item_stores: tuple[tuple[tuple[str, ...], int], ...]  # chains of a line storing an item
 
 
@@ -66,8 +66,7 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
         if current is not None:
             chains.add(tuple(current))
             in_line.append(tuple(current))
-            if current[-1] in MUTATORS or current == ["global", "print"]:
-                lines.append((tuple(current), line))
+            lines.append((tuple(current), line))
         current = [kinds[instruction.opname], name] if instruction.opname in kinds else None
         if instruction.opname == "STORE_GLOBAL" or (
             instruction.opname == "STORE_DEREF" and name in code.co_freevars

@@ -25,6 +25,10 @@ class Mismatch(Exception):  # noqa: N818  (a reason, not an error)
     """Two recorded calls differ: the step is not the same from call to call."""
 
 
+class Unfaithful(Mismatch):
+    """Two recorded calls agree, but a replay could not do what eager does: run eagerly."""
+
+
 # --- comparing two calls ------------------------------------------------------------------
 
 
@@ -58,6 +62,17 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
             if old.sources[vid] != source:
                 raise Mismatch("the step reads different tensors from call to call")
             kinds[vid] = source
+        elif vid in new.array_sources and _views_of_the_same_memory(vid, old, new):
+            array = new.array_sources[vid]
+            step = next((s for s in new.steps if Ref(vid) in _refs(s.args)), None)
+            where = f"; first used at {step.line}" if step is not None else ""
+            raise Unfaithful(
+                f"a tensor is made from a view of a NumPy array (such as X[0:4]), a new view "
+                f"at every call ({array.dtype}, shape {array.shape}{where}): a replay would "
+                "keep the first one's values; make the tensor outside the step and pass it in"
+            )
+        elif _same_array_source(vid, old, new) and new.arrays[vid] is not new.array_sources[vid]:
+            kinds[vid] = ("copy", new.array_sources[vid])  # tl.tensor(array): copied again
         elif _is_number(new.arrays[vid]) and _same(old.snapshots[vid], new.snapshots[vid]):
             kinds[vid] = ("const", new.snapshots[vid])
         elif old.wrappers.get(vid) is new.wrappers.get(vid):
@@ -74,6 +89,27 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
             where = f" (at {step.line})" if step is not None else ""
             raise Mismatch(f"a tensor made outside Tensor operations changes between calls{where}")
     return kinds
+
+
+def _same_array_source(vid: int, old: Trace, new: Trace) -> bool:
+    """Was value `vid` made from the same NumPy array of numbers at both calls (a global X,
+    whose values a replay reads again)?"""
+    array = new.array_sources.get(vid)
+    return array is not None and old.array_sources.get(vid) is array and array.dtype.kind in "fiub"
+
+
+def _views_of_the_same_memory(vid: int, old: Trace, new: Trace) -> bool:
+    """Was value `vid` made from two different arrays that view the same memory (`X[0:4]`)?
+    Its values then depend on that memory, which a replay cannot read again; two arrays
+    that own their memory are a constant made in the step (`np.eye(3)`), as for numbers."""
+    before, now = old.array_sources.get(vid), new.array_sources[vid]
+    return before is not now and before is not None and _memory(before) is _memory(now)
+
+
+def _memory(array: np.ndarray) -> np.ndarray:
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
 
 
 def _is_number(array: np.ndarray) -> bool:

@@ -47,6 +47,11 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
         tests += _argument_tests(name, arg, namespace)
         if isinstance(arg, Tensor):
             tensors.append(name)
+    for i, j in program.aliases:  # see program._aliasing
+        tests.append(f"{tensors[i]}._data is {tensors[j]}._data")
+    for i, tensor in program.pinned:
+        namespace[f"_pinned{i}"] = tensor
+        tests.append(f"{tensors[i]} is _pinned{i}")
     for k, (owner, was_none) in enumerate(program.guards):
         kind = program.kinds[owner]  # ("arg", i): the i-th tensor argument; or ("ref", tensor)
         if kind[0] == "arg":

@@ -9,6 +9,8 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..tensor import Tensor
 from .trace import Trace
 
@@ -35,6 +37,8 @@ def _tensors(name: str, value: Any, into: dict[int, str]) -> None:
 
     if isinstance(value, Tensor):
         into.setdefault(id(value._data), name)
+    elif isinstance(value, np.ndarray):  # made a tensor in the step (tl.tensor(X))
+        into.setdefault(id(value), name)
     elif isinstance(value, (list, tuple)) and 0 < len(value) <= 64:
         for k, item in enumerate(value):
             if isinstance(item, Tensor):
@@ -66,5 +70,5 @@ def outside_names(
         if not name.startswith("__"):
             with contextlib.suppress(Exception):  # an object that refuses to be looked at
                 _tensors(name, value, by_array)
-    return {vid: by_array[id(trace.arrays[vid])] for vid in trace.sources
-            if id(trace.arrays[vid]) in by_array}  # fmt: skip
+    arrays = {vid: trace.array_sources.get(vid, trace.arrays[vid]) for vid in trace.sources}
+    return {vid: by_array[id(array)] for vid, array in arrays.items() if id(array) in by_array}

@@ -56,6 +56,7 @@ class Program:
             for vid, (kind, tensor, *_) in sorted(self.kinds.items())
             if kind == "ref" and vid in new.wrappers and tensor is new.wrappers[vid]
         ]
+        self.aliases, self.pinned = _aliasing(new)
         self.python_guards = new.guards
         self.python_values = new.python_values
         self.lines: list[str] = []
@@ -116,7 +117,10 @@ class Program:
 
     def _prologue(self) -> None:
         reads = []
-        for vid, kind in sorted(self.kinds.items()):
+        # a .grad is named after its tensor: after it, though it may have been met first
+        for vid, kind in sorted(
+            self.kinds.items(), key=lambda item: (item[1][0] == "grad", item[0])
+        ):
             if kind[0] == "arg":
                 wanted = self.arg_names[kind[1]] + "_data"
             elif kind[0] == "grad":
@@ -135,6 +139,12 @@ class Program:
                 self.namespace[self.names[vid]] = value
             elif kind[0] == "grad":
                 reads.append(f"{self.names[vid]} = {self._tensor_name(kind[1])}._grad._data")
+            elif kind[0] == "copy":  # tl.tensor(array) in the step: a copy at every call
+                array = self._global("_" + self.names[vid], kind[1])
+                dtype = self.trace.arrays[vid].dtype.name
+                reads.append(
+                    f"{self.names[vid]} = {array}.astype(np.{dtype})  # copied, as tl.tensor does"
+                )
             else:
                 reads.append(f"{self.names[vid]} = {self._tensor_name(vid)}._data")
         if reads:
@@ -323,7 +333,7 @@ class Program:
 
     def _output(self, value: Any) -> str:
         if isinstance(value, Ref):
-            if value.vid in self.kinds and self.kinds[value.vid][0] in ("arg", "ref"):
+            if type(value) is Ref and self._users_tensor(value.vid):  # `return w`: w itself
                 return self._tensor_name(value.vid)
             return f"_tensor({self.src(value)})"
         if isinstance(value, tuple):
@@ -333,6 +343,14 @@ class Program:
         if isinstance(value, dict):
             return "{" + ", ".join(f"{k!r}: {self._output(v)}" for k, v in value.items()) + "}"
         return repr(value)
+
+    def _users_tensor(self, vid: int) -> bool:
+        """Is outside value `vid` read from a tensor of the user's (an argument, a parameter)
+        rather than from a tensor the recording made around its array?"""
+        kind = self.kinds.get(vid, ("",))
+        return kind[0] == "arg" or (
+            kind[0] == "ref" and any(e.tensor is kind[1] for e in self.outside)
+        )
 
     # --- errors of a replay ------------------------------------------------------------------
 
@@ -361,7 +379,10 @@ class Program:
         """Do the guards hold: no hooks on the arguments, the outside tensors as expected,
         the same `.grad`s present, the same branches of Python code, the same Python values
         the step names?"""
-        if any(isinstance(arg, Tensor) and arg._hooks for arg in args):
+        tensors = [arg for arg in args if isinstance(arg, Tensor)]
+        if any(t._hooks for t in tensors) or any(tensors[i] is not t for i, t in self.pinned):
+            return False
+        if any(tensors[i]._data is not tensors[j]._data for i, j in self.aliases):
             return False
         for owner, was_none in self.guards:
             kind = self.kinds[owner]
@@ -390,6 +411,20 @@ class Expected:
             not tensor._hooks and tensor._requires_grad is self.requires_grad
             and tensor._data.shape == self.shape and tensor._data.dtype == self.dtype
         )  # fmt: skip
+
+
+def _aliasing(trace: Trace) -> tuple[list[tuple[int, int]], list[tuple[int, Tensor]]]:
+    """What a replay takes on trust about the tensor arguments, k-th among them: pairs (i, j)
+    given the same array, which the code reads under one name; and (i, tensor) for an
+    argument that is also a tensor the step reads by name (a global passed in), which the
+    code cannot tell apart from it, so a replay needs that very tensor."""
+    arguments = {source[1]: vid for vid, source in trace.sources.items() if source[0] == "arg"}
+    arrays = [trace.arrays[arguments[k]] for k in sorted(arguments)]
+    aliases = [(i, j) for j in range(len(arrays)) for i in range(j) if arrays[i] is arrays[j]]
+    named = [v.value for v in trace.python_values if isinstance(v.value, Tensor)]
+    pinned = [(k, trace.wrappers[arguments[k]]) for k in sorted(arguments)
+              if any(t._data is arrays[k] for t in named)]  # fmt: skip
+    return aliases, pinned
 
 
 SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at return)

@@ -18,13 +18,20 @@ a property computes, the items of lists and dicts, the library's own functions.
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
 than a tensor's `.grad`/`.data`, changes a list, dict or set it did not make (`append`,
-`update`, `history[k] = v`), or prints, runs eagerly. They are found in the bytecode, so even
-in a branch that does not run.
+`update`, `history[k] = v`), or prints, runs eagerly. So does a step that calls what gives a
+new result at every call: a random number generator's method (`np.random.randint`,
+`random.random`, a global `RandomState`), the clock, `next()`, logging. They are found in the
+bytecode, so even in a branch that does not run; what the library's functions or other objects'
+methods do is not followed (a progress bar's `update`).
 """
 
 from __future__ import annotations
 
+import collections
 import enum
+import io
+import logging
+import random
 import types
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +42,12 @@ from .bytecode import MUTATORS, functions_called, parameters, reads, users_funct
 
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
 _MAX_DEPTH = 4  # helpers of helpers followed
-_CONTAINERS = (list, dict, set, bytearray)
+_CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
+# objects whose every method call draws anew or changes state (a replay calls none of them)
+_DRAWING = (random.Random, np.random.Generator, np.random.RandomState, logging.Logger,
+            logging.LoggerAdapter)  # fmt: skip
+_DRAWING_MODULES = ("time", "logging", "random", "numpy.random")  # their functions
+_DRAWING_BUILTINS = {"next": "calls next()", "input": "reads input()", "print": "prints"}
 _TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad", "name"}  # set by a step, and recorded
 
 
@@ -194,8 +206,8 @@ class _Found:
         kind, name, attributes = chain[0], chain[1], chain[2:]
         if kind == "global":
             if name not in function.__globals__:  # a builtin
-                if name == "print":
-                    self._effect(f"prints ({where})")
+                if name in _DRAWING_BUILTINS:
+                    self._effect(f"{_DRAWING_BUILTINS[name]} ({where})")
                 return
             holder: Any = function.__globals__
             value = PythonValue(name, holder, name, None).read()
@@ -221,12 +233,14 @@ class _Found:
                 attribute in MUTATORS
                 and isinstance(value, _CONTAINERS)
                 and (position == len(attributes) - 1)
-            ):
+            ) or isinstance(value, _DRAWING):
                 self._effect(f"calls {name}.{attribute}() on a {type(value).__name__} ({where})")
             located = _locate(value, attribute)
             if located is None:
                 return
             holder, key, found, extra = located
+            if _draws(found):
+                self._effect(f"calls {name}.{attribute}(), which draws or reads anew ({where})")
             for guard in extra:
                 self.add(*guard)
             self.add(f"{name}.{attribute}", holder, key, found)
@@ -294,6 +308,19 @@ class _Found:
     def _effect(self, what: str) -> None:
         if self.effect is None:
             self.effect = what
+
+
+def _draws(function: Any) -> bool:
+    """A function whose result or effect is new at every call: a method of a random number
+    generator (`np.random.randint`, `random.random`), the clock, logging."""
+    owner = getattr(function, "__self__", None)
+    if isinstance(owner, _DRAWING):
+        return True
+    module = owner.__name__ if isinstance(owner, types.ModuleType) else None
+    module = module or getattr(function, "__module__", None)
+    return isinstance(module, str) and (
+        module in _DRAWING_MODULES or module.startswith("numpy.random.")
+    )
 
 
 def _is_tensor(value: Any) -> bool:

@@ -37,6 +37,12 @@ class Ref:
     vid: int
 
 
+@dataclass(frozen=True)
+class Rewrapped(Ref):
+    """A returned tensor around an outside value's array that is not that value's tensor
+    (`w.detach()`, `w.data`): the replay returns a new tensor around the array."""
+
+
 @dataclass
 class Step:
     """One thing that happened: kind "op" (an op class), "inplace" (name: add_, copy_...),
@@ -55,6 +61,7 @@ class Trace:
     arrays: list[np.ndarray] = field(default_factory=list)  # value number -> array
     sources: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # outside values
     snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # outside values' content
+    array_sources: dict[int, np.ndarray] = field(default_factory=dict)  # tl.tensor(array)
     wrappers: dict[int, Tensor] = field(default_factory=dict)  # a tensor around each value
     grad_was_none: dict[int, bool] = field(default_factory=dict)  # owner -> guard
     guards: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
@@ -113,12 +120,25 @@ class Recorder:
         """The number of the value `tensor` holds, registering an outside value on first use."""
         vid = self._ids.get(id(tensor._data))
         if vid is not None:
+            if self._is_new_parameter(tensor, vid):  # first met through w.data, now as w
+                self.trace.wrappers[vid] = tensor  # the tensor read at every call
+                self._leaves.append(tensor)
+                self.trace.grad_was_none[vid] = tensor.grad is None
             return vid
         for owner in self._leaves:
             grad = owner.grad
             if grad is not None and grad._data is tensor._data:
                 return self._outside(tensor, ("grad", self.value(owner)))
         return self._outside(tensor, ("outside",))
+
+    def _is_new_parameter(self, tensor: Tensor, vid: int) -> bool:
+        """Is `tensor` a leaf that requires grad, met for the first time, whose array an
+        outside value already has (through a tensor sharing it, such as `w.data`)?"""
+        return (
+            tensor.is_leaf and tensor.requires_grad
+            and self.trace.sources.get(vid) == ("outside",)
+            and not any(leaf is tensor for leaf in self._leaves)
+        )  # fmt: skip
 
     def encode(self, arg: Any) -> Any:
         """An op's argument with tensors (also inside index tuples) replaced by Refs."""
@@ -168,7 +188,7 @@ class Recorder:
             return
         if name == "grad":
             # First seen here: its .grad before the assignment decides nothing, so no guard.
-            first_seen = id(tensor._data) not in self._ids
+            first_seen = not any(leaf is tensor for leaf in self._leaves)
             owner = self.value(tensor)
             if first_seen:
                 self.trace.grad_was_none.pop(owner, None)
@@ -228,6 +248,14 @@ class Recorder:
             vid = self._new(tensor._data, None)
             self.trace.steps.append(Step("live", read, (tensor.dtype,), (vid,), user_line()))
 
+    def on_from_array(self, tensor: Tensor, array: np.ndarray) -> None:
+        """A tensor made inside the step from a NumPy array: a replay must take its values
+        from that array at every call (see codegen.outside_kinds)."""
+        if self.trace.problem is None:
+            vid = self.value(tensor)
+            if self.trace.sources.get(vid) == ("outside",):
+                self.trace.array_sources[vid] = array
+
     def on_guard(self, read: Callable[[], Any], value: Any) -> None:
         self.trace.guards.append((read, value))
 
@@ -246,6 +274,7 @@ class Recorder:
         """Encode what the step returned, and refuse graph features the replay has not got."""
         if self.trace.problem is None:
             self.trace.output = self._output(result)
+        self._find_grads()
         for tensor in self._leaves:
             accumulator = tensor._accumulator() if tensor._accumulator is not None else None
             if tensor._hooks or (accumulator is not None and _has_hooks(accumulator)):
@@ -255,9 +284,22 @@ class Recorder:
         self._nodes = []
         return self.trace
 
+    def _find_grads(self) -> None:
+        """Outside tensors met before their parameter (`p.grad.zero_()` first): each is the
+        `.grad` of that parameter, to be read from it at every call."""
+        for vid, source in self.trace.sources.items():
+            if source == ("outside",):
+                owner = next((leaf for leaf in self._leaves
+                              if leaf._grad is self.trace.wrappers.get(vid)), None)  # fmt: skip
+                if owner is not None:
+                    self.trace.sources[vid] = ("grad", self.value(owner))
+
     def _output(self, result: Any) -> Any:
         if isinstance(result, Tensor):
-            return Ref(self.value(result))
+            vid = self.value(result)
+            if vid in self.trace.sources and self.trace.wrappers.get(vid) is not result:
+                return Rewrapped(vid)
+            return Ref(vid)
         if isinstance(result, (tuple, list)):
             return type(result)(self._output(r) for r in result)
         if isinstance(result, dict):
