@@ -268,12 +268,15 @@ def test_a_tensor_made_in_the_step_from_an_outside_array_reads_its_values_at_eve
     assert compiled_loss.item() == eager_loss.item()
 
 
-def test_a_tensor_made_from_a_new_view_of_an_array_at_every_call_runs_eagerly() -> None:
+@pytest.mark.parametrize("make", [tl.tensor, tl.from_numpy, tl.as_tensor])
+def test_a_tensor_made_from_a_new_view_of_an_array_at_every_call_runs_eagerly(
+    make: Callable[[np.ndarray], tl.Tensor],
+) -> None:
     x = np.arange(12.0).reshape(4, 3)
     w = tl.ones(3, requires_grad=True)
 
     def step() -> tl.Tensor:
-        return (tl.tensor(x[0:2]) @ w).sum()  # x[0:2] is a new view at every call
+        return (make(x[0:2]) @ w).sum()  # x[0:2] is a new view at every call
 
     compiled = tl.compile(step)
     with pytest.warns(CompileWarning, match=r"a view of a NumPy array .*pass it in"):

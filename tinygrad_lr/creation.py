@@ -114,12 +114,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
     if array.dtype.kind in "fiub":  # numbers: nothing to check or convert (every data batch)
-        made = Tensor._make(array)
-    else:
-        made = Tensor._make(_to_array(array, None, copy=False, where="from_numpy"), False, None)
-    if graph._observers:
-        graph.note_from_array(made, array)
-    return made
+        return Tensor._make(array)  # (its array is the array: tl.compile needs no note)
+    return Tensor._make(_to_array(array, None, copy=False, where="from_numpy"), False, None)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

@@ -62,15 +62,6 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
             if old.sources[vid] != source:
                 raise Mismatch("the step reads different tensors from call to call")
             kinds[vid] = source
-        elif vid in new.array_sources and _views_of_the_same_memory(vid, old, new):
-            array = new.array_sources[vid]
-            step = next((s for s in new.steps if Ref(vid) in _refs(s.args)), None)
-            where = f"; first used at {step.line}" if step is not None else ""
-            raise Unfaithful(
-                f"a tensor is made from a view of a NumPy array (such as X[0:4]), a new view "
-                f"at every call ({array.dtype}, shape {array.shape}{where}): a replay would "
-                "keep the first one's values; make the tensor outside the step and pass it in"
-            )
         elif _same_array_source(vid, old, new) and new.arrays[vid] is not new.array_sources[vid]:
             kinds[vid] = ("copy", new.array_sources[vid])  # tl.tensor(array): copied again
         elif _is_number(new.arrays[vid]) and _same(old.snapshots[vid], new.snapshots[vid]):
@@ -82,6 +73,15 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
             counter = new.wrappers[vid]._version_counter
             if old.wrappers[vid]._version_counter is counter:  # what the wrappers count with
                 kinds[vid][1]._version_counter = counter
+        elif _views_of_the_same_memory(vid, old, new):
+            array = new.array_sources.get(vid, new.arrays[vid])
+            step = next((s for s in new.steps if Ref(vid) in _refs(s.args)), None)
+            where = f"; first used at {step.line}" if step is not None else ""
+            raise Unfaithful(
+                f"a tensor is made from a view of a NumPy array (such as X[0:4]), a new view "
+                f"at every call ({array.dtype}, shape {array.shape}{where}): a replay would "
+                "keep the first one's values; make the tensor outside the step and pass it in"
+            )
         elif _same(old.snapshots[vid], new.snapshots[vid]):
             kinds[vid] = ("const", new.snapshots[vid])
         else:
@@ -99,11 +99,12 @@ def _same_array_source(vid: int, old: Trace, new: Trace) -> bool:
 
 
 def _views_of_the_same_memory(vid: int, old: Trace, new: Trace) -> bool:
-    """Was value `vid` made from two different arrays that view the same memory (`X[0:4]`)?
-    Its values then depend on that memory, which a replay cannot read again; two arrays
-    that own their memory are a constant made in the step (`np.eye(3)`), as for numbers."""
-    before, now = old.array_sources.get(vid), new.array_sources[vid]
-    return before is not now and before is not None and _memory(before) is _memory(now)
+    """Was value `vid` made from (or is it) two different arrays that view the same memory,
+    such as `X[0:4]`? Its values then depend on that memory, which a replay cannot read
+    again. Two arrays that own their memory are a constant made in the step (`np.eye(3)`)."""
+    before = old.array_sources.get(vid, old.arrays[vid])
+    now = new.array_sources.get(vid, new.arrays[vid])
+    return before is not now and _memory(before) is _memory(now)
 
 
 def _memory(array: np.ndarray) -> np.ndarray:
