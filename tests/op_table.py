@@ -545,6 +545,12 @@ CONSTANT_OPS = [
         unique=True,
         shapes=TWO_D,
     ),
+    _unary(  # the check of binary_cross_entropy's input; torch has no op of its own for it
+        "probability_check",
+        lambda x: tl.ops.ProbabilityCheck.apply(x.sigmoid(), "binary_cross_entropy"),
+        lambda a: np.asarray(True),
+        torch_fn=lambda x: (x.sigmoid() >= 0).all(),
+    ),
     _unary(  # the label check of cross_entropy and nll_loss; torch has no op of its own for it
         "class_index_mask",
         lambda x: tl.ops.ClassIndexMask.apply(_labels_of(x), -1, 2, "cross_entropy"),

@@ -361,3 +361,74 @@ def test_class_weights_get_their_gradient_with_probability_targets_as_in_torch()
         grads.append((x.grad.numpy(), w.grad.numpy()))
     for ours, theirs in zip(*grads):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+# --- binary classification and clipping ---------------------------------------------------
+
+POSITIVE = tl.tensor([1.5])
+BINARY: dict[str, Callable[[nn.Module, tl.Tensor, tl.Tensor], tl.Tensor]] = {
+    "bce": lambda model, x, y: F.binary_cross_entropy(model(x).sigmoid(), y),
+    "bce_module_weight": lambda model, x, y: nn.BCELoss(weight=tl.full((BATCH, 1), 0.5))(
+        tl.sigmoid(model(x)), y
+    ),
+    "logits_pos_weight": lambda model, x, y: nn.BCEWithLogitsLoss(pos_weight=POSITIVE)(model(x), y),
+    "logits_weight": lambda model, x, y: F.binary_cross_entropy_with_logits(
+        model(x), y, weight=tl.full((BATCH, 1), 2.0)
+    ),
+}
+
+
+def _logistic(loss: str, compiled: bool, clip: str) -> list[Any]:
+    """Logistic regression by SGD on batches that change every call, with its gradients
+    clipped (`clip`: "norm", "value" or "") before the update."""
+    tl.manual_seed(0)
+    model = nn.Linear(FEATURES, 1)
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    rng = np.random.default_rng(3)
+    x = tl.tensor(rng.standard_normal((4 * BATCH, FEATURES)))
+    y = tl.tensor((rng.random((4 * BATCH, 1)) > 0.5).astype(np.float64))
+
+    def step(xb: tl.Tensor, yb: tl.Tensor) -> tl.Tensor:
+        opt.zero_grad()
+        value = BINARY[loss](model, xb, yb)
+        value.backward()
+        if clip == "norm":
+            nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.05)
+        elif clip == "value":
+            nn.utils.clip_grad_value_(model.parameters(), clip_value=0.01)
+        opt.step()
+        return value
+
+    run = tl.compile(step) if compiled else step
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        losses = [run(x[k % 4 * BATCH :][:BATCH], y[k % 4 * BATCH :][:BATCH]).item()
+                  for k in range(12)]  # fmt: skip
+    assert not compiled or run.code is not None  # type: ignore[attr-defined]
+    return [losses, *(p.tolist() for p in model.parameters())]
+
+
+@pytest.mark.parametrize("clip", ["", "norm", "value"])
+@pytest.mark.parametrize("loss", BINARY)
+def test_a_logistic_regression_step_with_clipping_replays_bit_for_bit(loss: str, clip: str) -> None:
+    assert _logistic(loss, True, clip) == _logistic(loss, False, clip)
+
+
+def test_probabilities_out_of_range_raise_in_a_replayed_step() -> None:
+    w = tl.zeros(FEATURES, 1, requires_grad=True)
+    x = tl.tensor(np.random.default_rng(4).standard_normal((BATCH, FEATURES)))
+
+    @tl.compile
+    def step(p_shift: tl.Tensor) -> tl.Tensor:
+        loss = F.binary_cross_entropy((x @ w).sigmoid() + p_shift, tl.ones(BATCH, 1))
+        loss.backward()
+        with tl.no_grad():
+            w.sub_(0.1 * w.grad)
+            w.grad.zero_()
+        return loss
+
+    for _ in range(3):
+        step(tl.zeros(BATCH, 1))
+    assert step.code is not None and "ProbabilityCheck" in step.code
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: input must hold probabilities"):
+        step(tl.full((BATCH, 1), 2.0))

@@ -307,3 +307,63 @@ def test_arguments_that_were_one_tensor_or_a_global_when_recorded_are_checked() 
 
     for two in (True, False):
         assert run(True, two) == run(False, two)
+
+
+def test_keyword_only_arguments_and_tensors_inside_a_list_run_as_in_eager() -> None:
+    w = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+    def by_keyword(x: tl.Tensor, *, scale: float = 1.0) -> tl.Tensor:
+        return (x * w * scale).sum()
+
+    def by_list(batch: list[tl.Tensor]) -> tl.Tensor:
+        x, y = batch
+        return ((x * w - y) ** 2).sum()
+
+    x, y = tl.ones(3), tl.zeros(3)
+    keyword = tl.compile(by_keyword)
+    for _ in range(3):
+        assert keyword(x, scale=2.0).item() == by_keyword(x, scale=2.0).item() == 12.0
+    assert keyword.code is not None
+    listed = tl.compile(by_list)
+    with pytest.warns(CompileWarning, match=r"argument 0 is a list of tensors .*step\(\*batch\)"):
+        for _ in range(3):
+            assert listed([x, y]).item() == by_list([x, y]).item() == 14.0
+
+
+def test_a_float64_number_changing_a_float32_tensor_in_place_rounds_as_in_eager() -> None:
+    def run(compiled: bool) -> list[float]:
+        w = tl.tensor([0.1, 0.7, 1.3], dtype=tl.float32)
+
+        def decay() -> None:
+            w.mul_(tl.tensor(0.9))  # a 0-d float64 tensor: NumPy computes in float64
+
+        step = tl.compile(decay) if compiled else decay
+        for _ in range(5):
+            step()
+        return w.tolist()
+
+    assert run(True) == run(False)
+
+
+def test_an_array_converted_as_an_operand_is_converted_again_at_every_call() -> None:
+    def run(compiled: bool) -> tuple[float, Any]:
+        targets = np.zeros((3, 1), dtype=np.float32)  # float32: converted for the op
+        w = tl.ones(2, 1, requires_grad=True)
+        x = tl.tensor([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]])
+
+        def step() -> tl.Tensor:
+            loss = ((x @ w - targets) ** 2).mean()  # the array itself, as an operand
+            loss.backward()
+            with tl.no_grad():
+                w.sub_(0.1 * w.grad)
+                w.grad = None
+            return loss
+
+        fn = tl.compile(step) if compiled else step
+        for _ in range(3):
+            fn()
+        assert not compiled or fn.code is not None  # type: ignore[attr-defined]
+        targets[...] = [[1.5], [-2.0], [0.25]]  # refilled in place
+        return fn().item(), _values(w)
+
+    assert run(True) == run(False)

@@ -465,3 +465,29 @@ def test_a_step_that_draws_reads_the_clock_or_logs_runs_eagerly_with_a_warning(
         for _ in range(4):
             compiled(tl.ones(3))
     assert compiled.code is None
+
+
+def test_an_augmented_assignment_of_a_global_tensor_is_no_side_effect() -> None:
+    """`global w` and `w -= lr * w.grad` store back the tensor changed in place: replayed."""
+    results, compiled = [], tl.compile(_global_update)
+    for step in (compiled, _global_update):
+        with tl.no_grad():
+            g_w.copy_(tl.tensor([1.0, -1.0, 0.5]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)
+            results.append([step(tl.tensor([1.0, 2.0, 3.0])).tolist() for _ in range(4)])
+    assert compiled.code is not None
+    assert results[0] == results[1]
+
+
+g_w = tl.tensor([1.0, -1.0, 0.5], requires_grad=True)
+
+
+def _global_update(x: tl.Tensor) -> tl.Tensor:
+    global g_w
+    loss = (x * g_w).sum()
+    loss.backward()
+    with tl.no_grad():
+        g_w -= 0.1 * g_w.grad
+        g_w.grad.zero_()
+    return g_w.detach() * 1.0

@@ -245,7 +245,12 @@ def _as_dtype(value: Any, dtype: np.dtype) -> Tensor:
         from .ops import cast  # here: the ops build on this module
 
         return cast(value, dtype)
-    return _tensor.Tensor._make(_to_array(value, dtype, copy=False, where="operand"))
+    made = _tensor.Tensor._make(_to_array(value, dtype, copy=False, where="operand"))
+    if isinstance(value, np.ndarray) and made._data is not value:  # a converted copy
+        from .autograd import graph
+
+        graph.note_from_array(made, value)  # tl.compile converts the array again each call
+    return made
 
 
 def _dim(dim: int, ndim: int, op: str) -> int:

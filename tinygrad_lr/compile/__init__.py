@@ -130,12 +130,17 @@ class CompiledFunction:
             result = self._check_and_run(*args)
             if result is not MISS:
                 return result
+        call = functools.partial(self.fn, *args, **kwargs)  # the call as made, for eager runs
         if _state.detect_anomaly or _state.saved_tensors_hooks:
             self._give_up("anomaly mode or saved-tensor hooks are on")
-            return self.fn(*args, **kwargs)
-        if kwargs:  # keyword arguments are passed by position
+            return call()
+        if kwargs:  # keyword arguments are recorded and replayed by position
             args = tuple(inspect.signature(self.fn).bind(*args, **kwargs).arguments.values())
-        key = _signature(args)
+        try:
+            key = _signature(args)
+        except _SignatureError as why:
+            self._give_up(str(why))
+            return call()
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry()
@@ -147,7 +152,7 @@ class CompiledFunction:
                     "argument that changes from call to call? pass it as a tensor)"
                 )
         if entry.eager:
-            return self.fn(*args)
+            return call()
         program = entry.program
         if program is not None and program.holds(args):
             self._check_and_run = entry.check_and_run
@@ -155,9 +160,9 @@ class CompiledFunction:
                 return program.function(*[a for a in args if isinstance(a, Tensor)])
             except (IndexError, ValueError, TypeError) as error:
                 raise program.explain(error) from None
-        return self._record(entry, args)
+        return self._record(entry, args, call)
 
-    def _record(self, entry: _Entry, args: tuple[Any, ...]) -> Any:
+    def _record(self, entry: _Entry, args: tuple[Any, ...], call: Callable[[], Any]) -> Any:
         recorder = Recorder(args)
         try:
             values, effect = python_values(self.fn, args)  # as the call finds them
@@ -168,9 +173,9 @@ class CompiledFunction:
             if not effect.startswith("cannot"):
                 effect += ", a Python side effect which a replay would not repeat"
             self._give_up(f"the step {effect}")
-            return self.fn(*args)
+            return call()
         with graph.observe_ops(recorder):
-            result = self.fn(*args)
+            result = call()
         trace = recorder.finish(result)
         trace.python_values = values
         if trace.problem is not None:
@@ -215,21 +220,33 @@ class CompiledFunction:
             warnings.warn(message, CompileWarning, stacklevel=4)
 
 
+class _SignatureError(Exception):
+    """An argument that cannot be part of a signature: the call runs eagerly."""
+
+
 def _signature(args: tuple[Any, ...]) -> Any:
     """What a program is specific to: tensor metadata, other arguments' values, grad mode."""
     parts: list[Any] = [_state.grad_enabled]
-    for arg in args:
+    for position, arg in enumerate(args):
         if isinstance(arg, Tensor):
             parts.append(("tensor", arg.shape, arg.dtype.str, arg.requires_grad))
-        else:
-            try:
-                hash(arg)
-            except TypeError:
-                raise TypeError(
-                    f"tl.compile: arguments other than tensors must be hashable (they are part "
-                    f"of the signature), got a {type(arg).__name__}"
-                ) from None
-            parts.append(signature_key(arg))
+            continue
+        kind = type(arg).__name__
+        if isinstance(arg, (tuple, list, dict)) and any(
+            isinstance(item, Tensor) for item in (arg.values() if isinstance(arg, dict) else arg)
+        ):
+            raise _SignatureError(
+                f"argument {position} is a {kind} of tensors (pass the tensors as arguments of "
+                "their own: step(*batch))"
+            )
+        try:
+            hash(arg)
+        except TypeError:
+            raise _SignatureError(
+                f"argument {position} is a {kind}, which cannot be part of a signature (pass "
+                "hashable values: numbers, strings, tuples)"
+            ) from None
+        parts.append(signature_key(arg))
     return tuple(parts)
 
 

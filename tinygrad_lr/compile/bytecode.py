@@ -31,7 +31,8 @@ _PACKAGE = __name__.rsplit(".", 2)[0]
 @dataclass(frozen=True)
 class Reads:
     chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...); kind global/cell/local
-    stores: tuple[tuple[str, str, int], ...]  # (what, name, line): STORE_GLOBAL, STORE_DEREF...
+    # (what, name, line, operator): STORE_GLOBAL or STORE_DEREF, after `-=` ("-=") or not ("")
+    stores: tuple[tuple[str, str, int, str], ...]
     attribute_stores: tuple[tuple[tuple[str, ...], str, int], ...]  # (chain, attribute, line)
     lines: tuple[tuple[tuple[str, ...], int], ...]  # the lines where each chain is loaded
     item_stores: tuple[tuple[tuple[str, ...], int], ...]  # chains of a line storing an item
@@ -42,7 +43,7 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
     """The name-and-attribute chains `code` loads, and the stores it makes (nested code: only
     chains from globals and closure variables, whose values are known)."""
     chains: set[tuple[str, ...]] = set()
-    stores: list[tuple[str, str, int]] = []
+    stores: list[tuple[str, str, int, str]] = []
     attribute_stores: list[tuple[tuple[str, ...], str, int]] = []
     lines: list[tuple[tuple[str, ...], int]] = []
     item_stores: list[tuple[tuple[str, ...], int]] = []
@@ -52,6 +53,7 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
     kinds = {"LOAD_GLOBAL": "global", "LOAD_NAME": "global", "LOAD_DEREF": "cell"}
     if top:
         kinds["LOAD_FAST"] = "local"
+    previous: dis.Instruction | None = None
     for instruction in dis.get_instructions(code):
         if instruction.starts_line:
             line, in_line = instruction.starts_line, []
@@ -71,7 +73,10 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
         if instruction.opname == "STORE_GLOBAL" or (
             instruction.opname == "STORE_DEREF" and name in code.co_freevars
         ):
-            stores.append((instruction.opname, name, line))
+            operator = previous.argrepr if previous is not None and previous.opname == (
+                "BINARY_OP") and previous.argrepr.endswith("=") else ""  # fmt: skip
+            stores.append((instruction.opname, name, line, operator))
+        previous = instruction
     if current is not None:
         chains.add(tuple(current))
     for constant in code.co_consts:

@@ -249,9 +249,12 @@ def run_forward(op: Any, *args: Any) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(o._data) for o in outputs)
 
 
-def in_place_line(step: Step, src: Source) -> str:
+def in_place_line(step: Step, src: Source, float64: bool) -> str:
+    """The in-place change; a float64 number is written as a Python float only into a
+    float64 array: into float32, NumPy would compute in float32 with the Python float, where
+    eager's 0-d float64 array makes it compute in float64 and round once."""
     value = 0 if step.what == "zero_" else step.args[1]
-    return _IN_PLACE[step.what].format(src(step.args[0]), src(value, True))
+    return _IN_PLACE[step.what].format(src(step.args[0]), src(value, float64))
 
 
 def random_line(step: Step, z: str, dtype: np.dtype) -> str:

@@ -316,7 +316,8 @@ class Program:
             lines[named] += f"  # {step.what.__name__}"
             return lines
         if step.kind == "inplace":
-            return [in_place_line(step, self.src) + f"  # {step.what}"]
+            float64 = self.trace.arrays[step.args[0].vid].dtype == np.float64
+            return [in_place_line(step, self.src, float64) + f"  # {step.what}"]
         if step.kind == "grad":
             owner, value = step.args
             target = self._tensor_name(owner.vid)
@@ -435,7 +436,7 @@ def _checks_values(step: Step) -> bool:
     """Does the op raise for some values of its inputs? The check of class labels, and
     indexing by a tensor of indices (an index out of range); other ops only warn."""
     indexed_by_values = step.what in _INDEXING and bool(_all_refs(step.args[1]))
-    return step.what is ops.ClassIndexMask or indexed_by_values
+    return step.what in (ops.ClassIndexMask, ops.ProbabilityCheck) or indexed_by_values
 
 
 _INDEXING = (ops.GetItem, ops.IndexPut, ops.IndexAdd)  # their second argument is the index

@@ -48,6 +48,7 @@ _DRAWING = (random.Random, np.random.Generator, np.random.RandomState, logging.L
             logging.LoggerAdapter)  # fmt: skip
 _DRAWING_MODULES = ("time", "logging", "random", "numpy.random")  # their functions
 _DRAWING_BUILTINS = {"next": "calls next()", "input": "reads input()", "print": "prints"}
+_IN_PLACE = {"+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "/=": "__itruediv__"}
 _TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad", "name"}  # set by a step, and recorded
 
 
@@ -175,10 +176,17 @@ class _Found:
         filename = function.__code__.co_filename.rsplit("/", 1)[-1]
         where = f"{filename}:{function.__code__.co_firstlineno}"
         at = {chain: f"{filename}:{line}" for chain, line in code_reads.lines}
-        for what, name, line in code_reads.stores:
+        cells = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
+        for what, name, line, operator in code_reads.stores:
+            now = (
+                function.__globals__.get(name)
+                if what == "STORE_GLOBAL"
+                else (PythonValue(name, cells[name], None, None).read() if name in cells else None)
+            )
+            if _is_tensor(now) and hasattr(type(now), _IN_PLACE.get(operator, "-")):
+                continue  # `w -= lr * w.grad`: the same tensor, changed in place and stored back
             kind = "a global" if what == "STORE_GLOBAL" else "a nonlocal"
             self._effect(f"assigns {kind}, {name} ({filename}:{line})")
-        cells = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
         for chain in sorted(code_reads.chains):
             try:
                 self.follow(chain, function, cells, locals_, depth, at.get(chain, where))

@@ -14,6 +14,7 @@ import numpy as np
 from ..creation import as_tensor
 from ..errors import ShapeError
 from ..functions import where
+from ..ops import ProbabilityCheck
 from ..tensor import Tensor
 from .activation_functions import softplus
 
@@ -48,6 +49,15 @@ def _constant(value: Any, name: str, where: str) -> np.ndarray | None:
         raise TypeError(f"{where}: {name} must be a tensor, got the string {value!r}")
     array = np.asarray(value.detach() if isinstance(value, Tensor) else value, dtype=np.float64)
     return array
+
+
+def _weight_tensor(value: Any, name: str, where: str, dtype: Any) -> Tensor | None:
+    """A weight as a tensor of `dtype` outside the graph (None stays None). A tensor is
+    converted by tensor ops, which a compiled step replays with each call's weights."""
+    if isinstance(value, Tensor):
+        return value.detach().to(np.float64).to(dtype)  # through float64, as other weights
+    weights = _constant(value, name, where)
+    return None if weights is None else as_tensor(weights.astype(dtype))
 
 
 def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
@@ -186,18 +196,13 @@ def binary_cross_entropy(
     if isinstance(weight, str):  # the reduction given in the weight slot
         weight, reduction = None, weight
     input, target = _pair(input, target, "binary_cross_entropy")
-    values = input.detach().numpy()
-    if values.size and not ((values >= 0) & (values <= 1)).all():
-        raise ValueError(
-            "binary_cross_entropy: input must hold probabilities in [0, 1], got values from "
-            f"{values.min()} to {values.max()}; for logits use binary_cross_entropy_with_logits"
-        )
+    ProbabilityCheck.apply(input, "binary_cross_entropy")  # an op: compiled steps check too
     log_p = input.log().clamp(min=-100)
     log_not_p = (1 - input).log().clamp(min=-100)
     loss = -(target * log_p + (1 - target) * log_not_p)
-    weights = _constant(weight, "weight", "binary_cross_entropy")
+    weights = _weight_tensor(weight, "weight", "binary_cross_entropy", loss.dtype)
     if weights is not None:
-        loss = loss * as_tensor(weights.astype(loss.dtype))
+        loss = loss * weights
     reduction = legacy_reduction(size_average, reduce, reduction)  # type: ignore[assignment]
     return _reduce(loss, reduction, "binary_cross_entropy")
 
@@ -218,14 +223,14 @@ def binary_cross_entropy_with_logits(
     if isinstance(weight, str):  # the reduction given in the weight slot
         weight, reduction = None, weight
     input, target = _pair(input, target, "binary_cross_entropy_with_logits")
-    positive = _constant(pos_weight, "pos_weight", "binary_cross_entropy_with_logits")
-    if positive is None:
+    name = "binary_cross_entropy_with_logits"
+    scale = _weight_tensor(pos_weight, "pos_weight", name, input.dtype)
+    if scale is None:
         loss = softplus(input) - input * target
     else:
-        scale = as_tensor(positive.astype(input.dtype))
         loss = scale * target * softplus(-input) + (1 - target) * softplus(input)
-    weights = _constant(weight, "weight", "binary_cross_entropy_with_logits")
+    weights = _weight_tensor(weight, "weight", name, loss.dtype)
     if weights is not None:
-        loss = loss * as_tensor(weights.astype(loss.dtype))
+        loss = loss * weights
     reduction = legacy_reduction(size_average, reduce, reduction)  # type: ignore[assignment]
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import no_grad
-from ..creation import tensor
+from ..creation import tensor, zeros
+from ..functions import stack
 from ..tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -29,31 +28,33 @@ def clip_grad_norm_(
     """Scale all gradients together so that their joint norm (the norm of all gradient
     entries as one vector) is at most `max_norm`; returns the norm before clipping.
 
-    The scale is max_norm / (norm + 1e-6), applied only when it is below 1, as in PyTorch."""
+    Each gradient is multiplied by min(1, max_norm / (norm + 1e-6)), as in PyTorch: by 1
+    when the norm is within max_norm. Written in tensor ops, so a compiled step replays it."""
     params = _with_grads(parameters)
     if not params:
         return tensor(0.0)
-    grads = [p.grad.detach().numpy() for p in params]  # type: ignore[union-attr]
-    if math.isinf(norm_type):
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    else:
-        total = float(sum(np.sum(np.abs(g) ** norm_type) for g in grads) ** (1.0 / norm_type))
-    if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
-            f"{total}, not finite"
-        )
-    scale = max_norm / (total + 1e-6)
-    if scale < 1:
-        with no_grad():
-            for param in params:
-                param.grad.mul_(scale)  # type: ignore[union-attr]
-    return tensor(total)
+    with no_grad():
+        grads = [p.grad for p in params if p.grad is not None]
+        if math.isinf(norm_type):
+            total = stack([g.abs().max() if g.numel() else zeros((), dtype=g.dtype)
+                           for g in grads]).max()  # fmt: skip
+        else:
+            total = stack([(g.abs() ** norm_type).sum() for g in grads]).sum() ** (1 / norm_type)
+        if error_if_nonfinite and not math.isfinite(total.item()):
+            raise RuntimeError(
+                f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
+                f"{total.item()}, not finite"
+            )
+        scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
+        for grad in grads:
+            grad.mul_(scale)
+    return total
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient entry into [-clip_value, clip_value]."""
     with no_grad():
         for param in _with_grads(parameters):
-            grad = param.grad.detach().numpy()  # type: ignore[union-attr]
-            param.grad.copy_(np.clip(grad, -clip_value, clip_value))  # type: ignore[union-attr]
+            grad = param.grad
+            assert grad is not None
+            grad.copy_(grad.clamp(-clip_value, clip_value))

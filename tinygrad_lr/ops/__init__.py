@@ -26,7 +26,7 @@ from .elementwise import (
     sub_into,
 )
 from .matmul import MatMul
-from .no_gradient import ClassIndexMask, NonDifferentiable
+from .no_gradient import ClassIndexMask, NonDifferentiable, ProbabilityCheck
 from .reductions import (
     LogSoftmax,
     LogSumExp,
@@ -93,6 +93,7 @@ __all__ = [
     "Cast",
     "Cat",
     "ClassIndexMask",
+    "ProbabilityCheck",
     "Clamp",
     "Clone",
     "Cos",

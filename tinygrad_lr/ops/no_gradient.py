@@ -53,6 +53,31 @@ class NonDifferentiable(BuiltinOp):
         return f"{self.function}: cannot broadcast {shapes}"
 
 
+class ProbabilityCheck(BuiltinOp):
+    """True, after checking that every value of p lies in [0, 1]: the check of
+    binary_cross_entropy, as an op, so that a compiled step checks the values of every call.
+    Its output never requires grad."""
+
+    @staticmethod
+    def forward(ctx: Ctx, p: Tensor, loss: str) -> Tensor:
+        values = p._data
+        if values.size and not ((values >= 0) & (values <= 1)).all():
+            raise ValueError(
+                f"{loss}: input must hold probabilities in [0, 1], got values from "
+                f"{values.min()} to {values.max()}; for logits use {loss}_with_logits"
+            )
+        out = Tensor._make(np.asarray(True))
+        ctx.mark_non_differentiable(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Ctx, g: Tensor) -> Grads:
+        raise RuntimeError("a probability check has no gradient")
+
+    def _explains(self, error: Exception) -> bool:
+        return False  # the message names the loss already
+
+
 class ClassIndexMask(BuiltinOp):
     """valid = (labels != ignore_index), after checking that every other label is a class
     index in [0, num_classes): the check of cross_entropy and nll_loss, as an op, so that a
