@@ -122,6 +122,8 @@ def _note(row: dict[str, Any]) -> str:
         note += f"{extra['record_ms']:.1f} ms"
         if "eager20_ms" in extra:  # in eager steps: 20 eager steps take eager20_ms
             note += f" = {20 * extra['record_ms'] / extra['eager20_ms']:.1f} eager steps"
+        if "eager_call_ms" in extra:  # a compiled epoch: in calls of the eager epoch
+            note += f" = {extra['record_ms'] / extra['eager_call_ms']:.1f} eager calls"
         parts.append(note)
     if "growth_kib" in extra:
         parts.append(
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         outcomes = smoke(names, impls)
         for o in outcomes:
-            print(f"{o['workload']:10} {o['impl']:12} {o['status']}")
+            print(f"{o['workload']:10} {o['impl']:14} {o['status']}")
         failed = [
             o for o in outcomes if not (o["status"] == "ok" or o["status"].startswith("skipped"))
         ]

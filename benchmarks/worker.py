@@ -27,6 +27,7 @@ IMPLS = {
     "numpy": ("benchmarks.impl_numpy", "numpy"),
     "tinygrad_lr": ("benchmarks.impl_tinygrad_lr", "tinygrad_lr"),
     "compiled": ("benchmarks.impl_compiled", "tinygrad_lr"),
+    "compiled_epoch": ("benchmarks.impl_compiled_epoch", "tinygrad_lr"),
     "pytorch": ("benchmarks.impl_torch", "torch"),
     "mygrad": ("benchmarks.impl_mygrad", "mygrad"),
     "autograd": ("benchmarks.impl_hips", "autograd"),

@@ -435,3 +435,23 @@ def test_dropout_draws_a_fresh_mask_each_replayed_call_and_follows_p_and_eval() 
     assert not np.array_equal(compiled[0], compiled[1])  # a new mask at every call
     for a, b in zip(compiled, eager):
         np.testing.assert_array_equal(a, b, strict=True)
+
+
+def test_a_long_program_deletes_its_small_arrays_after_their_last_use() -> None:
+    """An unrolled loop makes thousands of small arrays: a long program deletes them as it
+    goes, where a short one leaves them to its return (see program.LONG)."""
+    from tinygrad_lr.compile.program import LONG
+
+    w = tl.tensor([0.5, -0.25], requires_grad=True)
+
+    def chain(x: tl.Tensor, steps: int) -> tl.Tensor:
+        for _ in range(steps):
+            x = x * w + 0.125
+        x.sum().backward()
+        return x
+
+    for steps, deletes in ((10, False), (LONG, True)):
+        compiled = tl.compile(chain)
+        results = [compiled(tl.ones(2), steps).tolist() for _ in range(3)]
+        assert compiled.code is not None and ("del " in compiled.code) == deletes
+        assert results[-1] == chain(tl.ones(2), steps).tolist()
