@@ -455,3 +455,20 @@ def test_a_long_program_deletes_its_small_arrays_after_their_last_use() -> None:
         results = [compiled(tl.ones(2), steps).tolist() for _ in range(3)]
         assert compiled.code is not None and ("del " in compiled.code) == deletes
         assert results[-1] == chain(tl.ones(2), steps).tolist()
+
+
+def test_a_second_name_for_an_array_is_not_deleted_while_the_first_is_needed() -> None:
+    """`w * ones` is w itself in the replay (one name): when the product is last used, w
+    is still needed, so neither is deleted (each is 4,800 bytes, above SMALL)."""
+    w = tl.ones(600, requires_grad=True)
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        first = (w * tl.ones(600)).sum()
+        loss = first + (w * x).sum()
+        loss.backward()
+        return loss
+
+    compiled = tl.compile(step)
+    for _ in range(4):
+        assert compiled(tl.full((600,), 2.0)).item() == 1800.0
+    assert compiled.code is not None

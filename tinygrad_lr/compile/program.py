@@ -43,6 +43,7 @@ class Program:
         self.namespace: dict[str, Any] = dict(NAMESPACE)
         self.taken = set(self.namespace) | set(arg_names)
         self.names: dict[int, str] = {}
+        self.same_name: dict[str, list[int]] = {}  # a name -> the values it holds (`x * 1` is x)
         self.counts: dict[str, int] = {}  # the last number given to each name
         self.floats: dict[int, str] = {}  # float64 constants as Python literals
         self.tensor_names: dict[int, str] = {}  # outside tensors, globals of the code
@@ -203,6 +204,14 @@ class Program:
             ]
             dead += [n for vid, n in zip(step.outputs, out) if vid not in last_use
                      and vid not in keep and self.trace.arrays[vid].nbytes >= small]  # fmt: skip
+            dead = [
+                name
+                for name in dead
+                if not any(  # another value of that name lives on
+                    v in keep or last_use.get(v, -1) > position
+                    for v in self.same_name.get(name, ())
+                )
+            ]
             if dead:
                 self.lines.append(f"del {', '.join(dict.fromkeys(dead))}")
 
@@ -288,6 +297,7 @@ class Program:
         ):
             return False
         self.names[out] = self.names[source]
+        self.same_name.setdefault(self.names[source], [source]).append(out)
         return True
 
     def _mutability(self) -> None:
