@@ -367,3 +367,21 @@ def test_an_array_converted_as_an_operand_is_converted_again_at_every_call() -> 
         return fn().item(), _values(w)
 
     assert run(True) == run(False)
+
+
+def test_a_returned_grad_is_the_parameters_grad_itself_as_in_eager() -> None:
+    def make() -> tuple[Callable[[], Any], Any]:
+        w, x = tl.ones(3, requires_grad=True), tl.tensor([1.0, 2.0, 3.0])
+        w.grad = tl.zeros(3)
+
+        def step() -> Any:
+            w.grad.zero_()
+            (x * w * w).sum().backward()
+            with tl.no_grad():
+                w.sub_(0.1 * w.grad)
+            return w.grad
+
+        return step, w
+
+    for w, grad in _eager_and_compiled(make):
+        assert grad is w.grad and grad._version == 6 * 2

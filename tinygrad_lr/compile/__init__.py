@@ -41,19 +41,23 @@ to a list it did not make, prints, logs) or a Python call whose result is new at
 draw from `random` or `np.random`, the clock, `next()`, `tl.manual_seed`) runs eagerly with a
 warning: a replay would not repeat it. A tensor made in the step from a NumPy array
 (`tl.tensor(X)`, `tl.from_numpy(X)`) reads that array again at every call; made from a new view
-at every call (`tl.tensor(X[0:4])`), the step runs eagerly. An argument that was also a tensor
-the step names, or the same tensor as another argument, when recorded, must be so again.
+at every call (`tl.tensor(X[0:4])`), the step runs eagerly; an array the step computes with
+NumPy from outside data (`tl.tensor(X.astype(np.float32))`) is taken for a constant, as the
+result of `np.eye(3)` is. An argument that was also a tensor the step names, or the same tensor
+as another argument, when recorded, must be so again.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
 `.numpy()`, `np.asarray(t)`, printing), boolean-mask indexing, hooks and retain_grad, in-place
 changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step,
 assigning `.data`, a scheduler's `step()` inside the step, a user's Function computing outside
-Tensor operations, anomaly mode and saved-tensor hooks. The result of a compiled call has no
-graph: call backward inside the step. An error that a replayed NumPy line raises (an index out
-of range) names the op and the step's line, as the eager error names the op. A user's own
-`Function` is replayed through the built-in ops its forward and backward ran. `cross_entropy`
-and `nll_loss` with class-index targets are replayed (the label check is an op).
+Tensor operations, anomaly mode and saved-tensor hooks, an argument that is a list, tuple or
+dict of tensors (pass them as arguments of their own) or another unhashable value. The result
+of a compiled call has no graph: call backward inside the step. An error that a replayed NumPy
+line raises (an index out of range) names the op and the step's line, as the eager error names
+the op. A user's own `Function` is replayed through the built-in ops its forward and backward
+ran. `cross_entropy` and `nll_loss` with class-index targets are replayed (the label check is
+an op), and so is `binary_cross_entropy` (its check of the probabilities is an op too).
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
 and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph

@@ -347,7 +347,7 @@ class Program:
     def _output(self, value: Any) -> str:
         if isinstance(value, Ref):
             if type(value) is Ref and self._users_tensor(value.vid):  # `return w`: w itself
-                return self._tensor_name(value.vid)
+                return self._tensor_expression(value.vid)
             return f"_tensor({self.src(value)})"
         if isinstance(value, tuple):
             return "(" + "".join(self._output(v) + ", " for v in value).rstrip(" ") + ")"
@@ -358,9 +358,12 @@ class Program:
         return repr(value)
 
     def _users_tensor(self, vid: int) -> bool:
-        """Is outside value `vid` read from a tensor of the user's (an argument, a parameter)
-        rather than from a tensor the recording made around its array?"""
+        """Is outside value `vid` read from a tensor of the user's (an argument, a parameter,
+        a `.grad` the step does not replace) rather than from one the recording made?"""
         kind = self.kinds.get(vid, ("",))
+        if kind[0] == "grad":
+            owner = Ref(kind[1])
+            return not any(s.kind == "grad" and s.args[0] == owner for s in self.trace.steps)
         return kind[0] == "arg" or (
             kind[0] == "ref" and any(e.tensor is kind[1] for e in self.outside)
         )
