@@ -432,3 +432,26 @@ def test_probabilities_out_of_range_raise_in_a_replayed_step() -> None:
     assert step.code is not None and "ProbabilityCheck" in step.code
     with pytest.raises(ValueError, match=r"binary_cross_entropy: input must hold probabilities"):
         step(tl.full((BATCH, 1), 2.0))
+
+
+def test_bce_weights_given_as_an_array_are_read_at_every_call() -> None:
+    def run(compiled: bool) -> list[float]:
+        weights = np.full((BATCH, 1), 0.5)
+        w = tl.zeros(FEATURES, 1, requires_grad=True)
+        x = tl.tensor(np.random.default_rng(5).standard_normal((BATCH, FEATURES)))
+        y = tl.tensor((np.arange(BATCH) % 2).reshape(BATCH, 1).astype(np.float64))
+
+        def step() -> tl.Tensor:
+            loss = F.binary_cross_entropy_with_logits(x @ w, y, weight=weights)
+            loss.backward()
+            with tl.no_grad():
+                w.sub_(0.5 * w.grad)
+                w.grad = None
+            return loss
+
+        fn = tl.compile(step) if compiled else step
+        losses = [fn().item() for _ in range(3)]
+        weights[::2] = 3.0  # in place, between calls
+        return losses + [fn().item() for _ in range(2)]
+
+    assert run(True) == run(False)

@@ -385,3 +385,169 @@ def test_a_returned_grad_is_the_parameters_grad_itself_as_in_eager() -> None:
 
     for w, grad in _eager_and_compiled(make):
         assert grad is w.grad and grad._version == 6 * 2
+
+
+def test_a_compiled_step_called_by_a_compiled_step_is_recorded_by_it() -> None:
+    """While the outer step records, the inner one runs eagerly, so the outer program has
+    its ops; the Python values the inner one reads are checked by the outer one too."""
+    settings = {"lr": 0.1}
+
+    def run(compiled: bool) -> list[float]:
+        w = tl.ones(2, requires_grad=True)
+        lr = settings["lr"]
+
+        def inner(x: tl.Tensor) -> None:
+            (x * w).sum().backward()
+            with tl.no_grad():
+                w.sub_(lr * w.grad)
+                w.grad.zero_()
+
+        step = tl.compile(inner) if compiled else inner
+
+        def outer(x: tl.Tensor) -> None:
+            for _ in range(3):
+                step(x)
+
+        epoch = tl.compile(outer) if compiled else outer
+        for _ in range(4):
+            epoch(tl.tensor([1.0, -2.0]))
+        assert not compiled or epoch.code is not None  # type: ignore[attr-defined]
+        return w.tolist()
+
+    assert run(True) == run(False)
+
+
+def test_keyword_arguments_are_told_apart_by_name_and_a_wrong_call_raises_as_in_eager() -> None:
+    w = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+    def step(x: tl.Tensor, bias: float = 0.0, *, scale: float = 1.0) -> tl.Tensor:
+        return (x * w * scale + bias).sum()
+
+    def only_by_name(x: tl.Tensor, *, scale: float) -> tl.Tensor:
+        return (x * w * scale).sum()
+
+    compiled, x = tl.compile(step), tl.ones(3)
+    for call in ({"scale": 5.0}, {"bias": 5.0}, {}) * 3:
+        assert compiled(x, **call).item() == step(x, **call).item()
+    for _ in range(3):
+        assert compiled(x, 5.0).item() == step(x, 5.0).item() == 21.0
+    by_name = tl.compile(only_by_name)
+    for _ in range(3):
+        by_name(x, scale=2.0)
+    with pytest.raises(TypeError, match="positional argument"):
+        by_name(x, 2.0)
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+@pytest.mark.parametrize("make", ["tensor", "Tensor", "as_tensor"])
+def test_a_tensor_made_from_a_global_array_is_made_as_eager_makes_it(
+    make: str, layout: str
+) -> None:
+    """The array is converted again at every call by the same function: the same values
+    after an in-place change, and the same memory layout (a matmul's last bit)."""
+
+    def run(compiled: bool) -> list[Any]:
+        data = np.asarray(np.random.default_rng(0).standard_normal((257, 129)), order=layout)
+        w = tl.ones(129, 1, requires_grad=True)
+        convert = {"tensor": tl.tensor, "Tensor": tl.Tensor, "as_tensor": tl.as_tensor}[make]
+
+        def step() -> tl.Tensor:
+            x = convert(data)  # a sum over rows adds in another order in another layout
+            loss = (x.sum(0) ** 2).sum() + (x @ w).pow(2).mean()
+            loss.backward()
+            with tl.no_grad():
+                w.sub_(0.01 * w.grad)
+                w.grad = None
+            return loss
+
+        fn = tl.compile(step) if compiled else step
+        losses = [fn().item() for _ in range(3)]
+        data *= 2.0  # in place
+        losses += [fn().item() for _ in range(2)]
+        return [losses, _values(w)]
+
+    assert run(True) == run(False)
+
+
+def test_classic_updates_through_data_and_next_of_parameters_replay() -> None:
+    model = tl.nn.Linear(3, 1)
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        x = x.to(next(model.parameters()).dtype)  # a fresh iterator: no Python state
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= 0.1 * p.grad.data  # in place, then stored back: not a new array
+            p.grad.data.zero_()
+        return loss
+
+    compiled = tl.compile(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for _ in range(4):
+            compiled(tl.ones(2, 3))
+    assert compiled.code is not None
+
+
+def test_a_grad_zeroed_through_its_data_before_the_forward_is_read_from_the_parameter() -> None:
+    def make() -> tuple[Callable[[], Any], Any]:
+        w, x = tl.ones(3, requires_grad=True), tl.tensor([1.0, 2.0, 3.0])
+        w.grad = tl.zeros(3)
+
+        def step() -> Any:
+            w.grad.data.zero_()  # old-style zeroing, before the forward meets w
+            loss = (x * w * w).sum()
+            loss.backward()
+            with tl.no_grad():
+                w.sub_(0.1 * w.grad)
+            return loss
+
+        return step, w
+
+    def new_grad(w: tl.Tensor) -> None:
+        w.grad = tl.full((3,), 7.0)
+
+    (eager, _), (compiled, _) = _eager_and_compiled(make, new_grad)
+    assert _values(compiled) == _values(eager) and _values(compiled.grad) == _values(eager.grad)
+
+
+def test_a_leaf_made_in_the_step_replays_unless_it_is_returned() -> None:
+    point = np.array([1.0, 2.0, 3.0])
+
+    def gradient() -> tl.Tensor:
+        p = tl.tensor(point, requires_grad=True)
+        (p**3).sum().backward()
+        assert p.grad is not None
+        return p.grad
+
+    def leaf() -> tl.Tensor:
+        p = tl.tensor(point, requires_grad=True)
+        (p**3).sum().backward()
+        return p
+
+    compiled = tl.compile(gradient)
+    for _ in range(3):
+        assert compiled().tolist() == gradient().tolist() == [3.0, 12.0, 27.0]
+    assert compiled.code is not None
+    returns_leaf = tl.compile(leaf)
+    with pytest.warns(CompileWarning, match="returns a leaf it made"):
+        for _ in range(3):
+            got = returns_leaf()
+    assert got.grad is not None and got.grad.tolist() == [3.0, 12.0, 27.0]
+
+
+def test_changing_requires_grad_in_the_step_runs_it_eagerly() -> None:
+    w = tl.tensor([1.0, -2.0, 3.0])
+
+    def input_gradient(x: tl.Tensor) -> tl.Tensor:
+        x.requires_grad = True  # the gradient with respect to the input (adversarial examples)
+        ((x * w) ** 2).sum().backward()
+        assert x.grad is not None
+        return x.grad
+
+    compiled = tl.compile(input_gradient)
+    with pytest.warns(CompileWarning, match="changing requires_grad"):
+        for _ in range(3):
+            x = tl.ones(3)
+            assert compiled(x).tolist() == [2.0, 8.0, 18.0]
+            assert x.requires_grad

@@ -13,6 +13,7 @@ import random
 import time
 import warnings
 from collections.abc import Callable
+from random import random as random_number
 
 import numpy as np
 import pytest
@@ -427,6 +428,10 @@ def _next(x: tl.Tensor) -> tl.Tensor:
     return (x * v * (1.0 + 0.0 * next(rates))).sum()
 
 
+def _imported_draw(x: tl.Tensor) -> tl.Tensor:
+    return (x * v * (1.0 + 0.0 * random_number())).sum()
+
+
 def _clock(x: tl.Tensor) -> tl.Tensor:
     return (x * v * (1.0 + 0.0 * time.perf_counter())).sum()
 
@@ -451,7 +456,8 @@ def _logs(x: tl.Tensor) -> tl.Tensor:
     [(_numpy_draw, r"calls np\.random\.randint\(\)"),
      (_python_draw, r"calls python_draws\.random\(\) on a Random"),
      (_state_draw, r"calls numpy_draws\.randint\(\) on a RandomState"),
-     (_next, r"calls next\(\)"), (_clock, r"calls time\.perf_counter\(\)"),
+     (_next, "takes from the iterator rates"), (_clock, r"calls time\.perf_counter\(\)"),
+     (_imported_draw, r"calls random_number\(\), which draws"),
      (_reseeds, "manual_seed"), (_keeps, r"calls recent\.append\(\) on a deque"),
      (_logs, r"calls log\.info\(\) on a Logger")],
 )  # fmt: skip

@@ -102,6 +102,11 @@ def _length(tensor: Tensor, message: str) -> int:
     return int(tensor.shape[0])
 
 
+def _legacy_array(array: np.ndarray, dtype: Any) -> np.ndarray:
+    """`Tensor(array)`'s values (which tl.compile takes from the array again at every call)."""
+    return _legacy_data((array,), dtype)
+
+
 def _legacy_data(sizes_or_data: tuple[Any, ...], dtype: Any) -> np.ndarray:
     """The values of PyTorch's legacy constructor: `Tensor(2, 3)` is a (2, 3) tensor (zeros
     here; PyTorch leaves them unset), `Tensor()` is empty, and `Tensor(data)` copies a sequence,
@@ -249,7 +254,8 @@ def _as_dtype(value: Any, dtype: np.dtype) -> Tensor:
     if isinstance(value, np.ndarray) and made._data is not value:  # a converted copy
         from .autograd import graph
 
-        graph.note_from_array(made, value)  # tl.compile converts the array again each call
+        convert = functools.partial(_to_array, dtype=dtype, copy=False, where="operand")
+        graph.note_from_array(made, value, convert)  # tl.compile converts it at every call
     return made
 
 

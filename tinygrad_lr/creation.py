@@ -7,6 +7,7 @@ Random draws come from the library's default generator unless `generator=` names
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,7 @@ def _new(
     if dtype is not None:
         array = array.astype(_dtype(dtype, "dtype"), copy=False)
     tensor = Tensor._make(array, False, None)
-    return tensor.requires_grad_(True) if requires_grad else tensor
+    return graph.set_requires_grad(tensor, True, new=True) if requires_grad else tensor
 
 
 def _drawn(
@@ -93,8 +94,10 @@ def tensor(
     check_device(device, "tensor")
     made = _new(_to_array(data, dtype, copy=True, where="tensor"), None, requires_grad)
     made.name = name
-    if isinstance(data, np.ndarray) and graph._observers:
-        graph.note_from_array(made, data)
+    if isinstance(data, np.ndarray) and graph._observers:  # tl.compile copies it each call
+        graph.note_from_array(
+            made, data, partial(_to_array, dtype=dtype, copy=True, where="tensor")
+        )
     return made
 
 
@@ -105,7 +108,8 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         return data
     made = Tensor._make(_to_array(data, dtype, copy=False, where="as_tensor"), False, None)
     if isinstance(data, np.ndarray) and graph._observers:
-        graph.note_from_array(made, data)
+        convert = partial(_to_array, dtype=dtype, copy=False, where="as_tensor")
+        graph.note_from_array(made, data, convert)
     return made
 
 

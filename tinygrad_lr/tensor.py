@@ -11,6 +11,7 @@ those values but is cut from the graph, and `.numpy()` returns the array itself.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Union
@@ -25,6 +26,7 @@ from ._args import (
     _dim,
     _format,
     _index,
+    _legacy_array,
     _legacy_data,
     _length,
     _one_dim,
@@ -87,9 +89,12 @@ class Tensor:
     ) -> None:
         """PyTorch's legacy constructor: Tensor(2, 3) is (2, 3) zeros, Tensor(data) floating."""
         self._set_fields(_legacy_data(data, dtype))
+        if len(data) == 1 and isinstance(data[0], np.ndarray) and graph._observers:
+            convert = functools.partial(_legacy_array, dtype=dtype)  # read again by tl.compile
+            graph.note_from_array(self, data[0], convert)
         self.name = name
         if requires_grad:
-            self.requires_grad_(True)
+            graph.set_requires_grad(self, True, new=True)
 
     @classmethod
     def _make(cls, data: Any, requires_grad: bool = False, grad_fn: None = None) -> Tensor:
@@ -169,8 +174,10 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        graph.note_untraced("assigning `.data`")  # tl.compile cannot replay it
-        self._data = _to_array(value, None, copy=False, where="data")
+        array = _to_array(value, None, copy=False, where="data")
+        if array is not self._data:  # (`p.data -= v` changes p in place, then stores it back)
+            graph.note_untraced("assigning `.data`")  # tl.compile cannot replay a new array
+        self._data = array
 
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the length of dimension `dim`."""

@@ -143,8 +143,9 @@ def edge_to(tensor: Tensor) -> Edge:
 # --- the autograd state of a tensor, as Tensor's properties set it ---------------------------
 
 
-def set_requires_grad(tensor: Tensor, requires_grad: bool) -> Tensor:
-    """PyTorch's rules: only a leaf changes its flag, and only floating tensors require grad."""
+def set_requires_grad(tensor: Tensor, requires_grad: bool, new: bool = False) -> Tensor:
+    """PyTorch's rules: only a leaf changes its flag, and only floating tensors require grad.
+    `new`: the tensor is being made (a change of an existing one is told to op observers)."""
     if not tensor.is_leaf:
         if requires_grad:
             return tensor  # a computed tensor that requires grad already does
@@ -157,6 +158,8 @@ def set_requires_grad(tensor: Tensor, requires_grad: bool) -> Tensor:
             f"only floating-point tensors can require gradients, got dtype {tensor.dtype}; "
             "convert with .double() or make it from floats, e.g. tl.tensor([1.0, 2.0])"
         )
+    if not new and tensor._requires_grad != bool(requires_grad):
+        note_untraced("changing requires_grad")  # tl.compile: a replay would not change it
     tensor._requires_grad = bool(requires_grad)
     return tensor
 
@@ -262,13 +265,14 @@ def note_read(tensor: Tensor, how: str) -> None:
             on_read(tensor, how)
 
 
-def note_from_array(tensor: Tensor, array: Any) -> None:
-    """Tell op observers that `tensor` was made from the NumPy array `array` (`tl.tensor`,
-    `as_tensor`, `from_numpy`): tl.compile reads the array again at every call."""
+def note_from_array(tensor: Tensor, array: Any, convert: Callable[[Any], Any]) -> None:
+    """Tell op observers that `tensor` holds `convert(array)` for a NumPy array `array`
+    (`tl.tensor(X)`, `as_tensor`, an operand of another dtype): tl.compile converts the array
+    again at every call."""
     for observer in _observers:
         on_from_array = getattr(observer, "on_from_array", None)
         if on_from_array is not None:
-            on_from_array(tensor, array)
+            on_from_array(tensor, array, convert)
 
 
 def note_untraced(what: str) -> None:

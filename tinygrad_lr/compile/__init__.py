@@ -22,42 +22,45 @@ Records that differ (an optimiser's first step makes its state) are recorded aga
 call is the one the code was made for; if not, the signature is looked up or recorded.
 
 What is live: tensors the step reads from outside (parameters, data, optimiser state, `.grad`)
-are read and written at every call (their versions count the in-place changes, as eager
-counts them; and they must have the shape, dtype and requires_grad they had, and no hook, or
-the step is recorded again); an optimiser's hyper-parameters (a scheduler's `lr`) and
-Adam's bias corrections are computed again at their place in every call, and its branches
+are read and written at every call (their versions count the in-place changes, as eager counts
+them; and they must have the shape, dtype and requires_grad they had, or the step is recorded
+again, and no hook, or it runs eagerly); an optimiser's hyper-parameters (a scheduler's `lr`)
+and Adam's bias corrections are computed again at their place in every call, and its branches
 (weight decay on? which parameters have a `.grad`? its groups and state tensors) are checked
 before every call; random draws come from the library's generator at every call. The Python
 values the step reads are checked before every call, and a change records the step again
 (python_values.py): the globals, closure variables and arguments its code loads and the
 attribute chains it loads from them (`lr`, `config.lr`, `self.model`), the methods of the
 user's it calls on them, and every entry of the models met on the way (`model.eval()`,
-dropout's `p`, a layer or a parameter assigned anew). Numbers, strings, flags, enums and
-tuples of them are compared by value, other objects by identity; a value that changes at
-every call makes the step run eagerly, with a warning naming it. Not followed: what a
-property computes, the items of lists and dicts, the library's own functions.
-A step with a Python side effect (it assigns a global, sets an attribute of an object, appends
-to a list it did not make, prints, logs) or a Python call whose result is new at every call (a
-draw from `random` or `np.random`, the clock, `next()`, `tl.manual_seed`) runs eagerly with a
-warning: a replay would not repeat it. A tensor made in the step from a NumPy array
-(`tl.tensor(X)`, `tl.from_numpy(X)`) reads that array again at every call; made from a new view
-at every call (`tl.tensor(X[0:4])`), the step runs eagerly; an array the step computes with
-NumPy from outside data (`tl.tensor(X.astype(np.float32))`) is taken for a constant, as the
-result of `np.eye(3)` is. An argument that was also a tensor the step names, or the same tensor
-as another argument, when recorded, must be so again.
+dropout's `p`, a layer or a parameter assigned anew). Numbers, strings, flags, enums and tuples
+of them are compared by value, other objects by identity; a value that changes at every call
+makes the step run eagerly, with a warning naming it. Not followed: what a property computes,
+the items of lists and dicts, the library's own functions. A step with a Python side effect (it
+assigns a global, sets an attribute of an object, appends to a list it did not make, prints,
+logs) or a Python call whose result is new at every call (a draw from `random` or `np.random`,
+the clock, an iterator it names, `tl.manual_seed`) runs eagerly with a warning: a replay would
+not repeat it. A tensor made in the step from a NumPy array (`tl.tensor(X)`,
+`tl.from_numpy(X)`) reads that array again at every call; made from a new view at every call
+(`tl.tensor(X[0:4])`), the step runs eagerly; an array the step computes with NumPy from
+outside data (`tl.tensor(X.astype(np.float32))`) is taken for a constant, as the result of
+`np.eye(3)` is. An argument that was also a tensor the step names, or the same tensor as
+another argument, when recorded, must be so again.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
 `.numpy()`, `np.asarray(t)`, printing), boolean-mask indexing, hooks and retain_grad, in-place
 changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step,
-assigning `.data`, a scheduler's `step()` inside the step, a user's Function computing outside
-Tensor operations, anomaly mode and saved-tensor hooks, an argument that is a list, tuple or
-dict of tensors (pass them as arguments of their own) or another unhashable value. The result
-of a compiled call has no graph: call backward inside the step. An error that a replayed NumPy
-line raises (an index out of range) names the op and the step's line, as the eager error names
-the op. A user's own `Function` is replayed through the built-in ops its forward and backward
-ran. `cross_entropy` and `nll_loss` with class-index targets are replayed (the label check is
-an op), and so is `binary_cross_entropy` (its check of the probabilities is an op too).
+assigning `.data` a new array, changing `requires_grad`, a scheduler's `step()` inside the
+step, a user's Function computing outside Tensor operations, anomaly mode and saved-tensor
+hooks, an argument that is a list, tuple or dict of tensors (pass them as arguments of their
+own) or another unhashable value. The result of a compiled call has no graph: call backward
+inside the step. An error that a replayed NumPy line raises (an index out of range) names the
+op and the step's line, as the eager error names the op. A user's own `Function` is replayed
+through the built-in ops its forward and backward ran. `cross_entropy` and `nll_loss` with
+class-index targets are replayed (the label check is an op), and so is `binary_cross_entropy`
+(its check of the probabilities is an op too). A compiled step called while another step is
+recorded runs eagerly, so the other's record holds its ops (an epoch compiled around a compiled
+step).
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
 and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph
@@ -130,6 +133,8 @@ class CompiledFunction:
         return latest.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if graph._observers:  # called by a step being recorded: its recording needs the ops
+            return self.fn(*args, **kwargs)
         if not kwargs:  # the fast road: the call is the one the last replayed program is for
             result = self._check_and_run(*args)
             if result is not MISS:
@@ -138,10 +143,12 @@ class CompiledFunction:
         if _state.detect_anomaly or _state.saved_tensors_hooks:
             self._give_up("anomaly mode or saved-tensor hooks are on")
             return call()
-        if kwargs:  # keyword arguments are recorded and replayed by position
-            args = tuple(inspect.signature(self.fn).bind(*args, **kwargs).arguments.values())
+        names = None
+        if kwargs:  # recorded and replayed by position; the names are part of the signature
+            arguments = inspect.signature(self.fn).bind(*args, **kwargs).arguments
+            names, args = tuple(arguments), tuple(arguments.values())
         try:
-            key = _signature(args)
+            key = (names, _signature(args))
         except _SignatureError as why:
             self._give_up(str(why))
             return call()
@@ -159,7 +166,8 @@ class CompiledFunction:
             return call()
         program = entry.program
         if program is not None and program.holds(args):
-            self._check_and_run = entry.check_and_run
+            if names is None:  # the fast road takes positional calls only
+                self._check_and_run = entry.check_and_run
             try:
                 return program.function(*[a for a in args if isinstance(a, Tensor)])
             except (IndexError, ValueError, TypeError) as error:

@@ -63,7 +63,8 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
                 raise Mismatch("the step reads different tensors from call to call")
             kinds[vid] = source
         elif _same_array_source(vid, old, new) and new.arrays[vid] is not new.array_sources[vid]:
-            kinds[vid] = ("copy", new.array_sources[vid])  # tl.tensor(array): copied again
+            # tl.tensor(array): converted again at every call, as the call converted it
+            kinds[vid] = ("copy", new.array_sources[vid], new.conversions[vid])
         elif _is_number(new.arrays[vid]) and _same(old.snapshots[vid], new.snapshots[vid]):
             kinds[vid] = ("const", new.snapshots[vid])
         elif old.wrappers.get(vid) is new.wrappers.get(vid):
@@ -95,7 +96,13 @@ def _same_array_source(vid: int, old: Trace, new: Trace) -> bool:
     """Was value `vid` made from the same NumPy array of numbers at both calls (a global X,
     whose values a replay reads again)?"""
     array = new.array_sources.get(vid)
-    return array is not None and old.array_sources.get(vid) is array and array.dtype.kind in "fiub"
+    if array is None or old.array_sources.get(vid) is not array or array.dtype.kind not in "fiub":
+        return False
+    before, now = old.conversions[vid], new.conversions[vid]  # partials: tl.tensor's, ...
+    return (
+        isinstance(before, functools.partial) and isinstance(now, functools.partial)
+        and before.func is now.func and before.keywords == now.keywords
+    )  # fmt: skip
 
 
 def _views_of_the_same_memory(vid: int, old: Trace, new: Trace) -> bool:

@@ -1,8 +1,7 @@
 """The generated function: a prologue that reads the outside arrays, one line per recorded
 step (ops on constants only are computed once, at generation; ops nothing reads are left out),
 `del` after the last use of each array bigger than SMALL (of every array in a LONG program),
-and the return value wrapped back
-into tensors."""
+and the return value wrapped back into tensors."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from .. import ops
 from ..tensor import Tensor
 from .codegen import (
     NAMESPACE,
+    Unfaithful,
     compare,
     in_place_line,
     op_lines,
@@ -64,6 +64,12 @@ class Program:
         self.lines: list[str] = []
         self.constants: dict[int, np.ndarray] = {}  # values known when the code is generated
         self._mutability()
+        made_leaves = [v for v, was_none in new.grad_was_none.items()
+                       if self.kinds[v][0] in ("const", "copy")]  # fmt: skip
+        if set(made_leaves) & {r.vid for r in _all_refs(new.output)}:
+            raise Unfaithful(
+                "the step returns a leaf it made: the replay would not give it its .grad"
+            )
         self._prologue()
         self._body()
         self._epilogue()
@@ -141,12 +147,11 @@ class Program:
                 self.namespace[self.names[vid]] = value
             elif kind[0] == "grad":
                 reads.append(f"{self.names[vid]} = {self._tensor_name(kind[1])}._grad._data")
-            elif kind[0] == "copy":  # tl.tensor(array) in the step: a copy at every call
+            elif kind[0] == "copy":  # tl.tensor(array) in the step: converted at every call
                 array = self._global("_" + self.names[vid], kind[1])
-                dtype = self.trace.arrays[vid].dtype.name
-                reads.append(
-                    f"{self.names[vid]} = {array}.astype(np.{dtype})  # copied, as tl.tensor does"
-                )
+                where = kind[2].keywords.get("where", "tensor")  # tensor, as_tensor, operand
+                convert = self._global(f"_{where}_of", kind[2])
+                reads.append(f"{self.names[vid]} = {convert}({array})  # as the call converted it")
             else:
                 reads.append(f"{self.names[vid]} = {self._tensor_name(vid)}._data")
         if reads:
@@ -199,21 +204,26 @@ class Program:
                     self.names[vid] = self._fresh(f"t{vid}")
                 out.append(self.names[vid])
             self.lines += self._lines(step, out)
-            dead = [
-                self.names[v] for v in sorted(dying.get(position, ())) if v not in self.constants
-            ]
-            dead += [n for vid, n in zip(step.outputs, out) if vid not in last_use
-                     and vid not in keep and self.trace.arrays[vid].nbytes >= small]  # fmt: skip
-            dead = [
-                name
-                for name in dead
-                if not any(  # another value of that name lives on
-                    v in keep or last_use.get(v, -1) > position
-                    for v in self.same_name.get(name, ())
-                )
-            ]
+            dead = self._dead_after(position, step, dying.get(position, []), last_use, keep, small)
             if dead:
-                self.lines.append(f"del {', '.join(dict.fromkeys(dead))}")
+                self.lines.append(f"del {', '.join(dead)}")
+
+    def _dead_after(self, position: int, step: Step, last_used: list[int],
+                    last_use: dict[int, int], keep: set[int], small: int) -> list[str]:  # fmt: skip
+        """The names to delete after the step at `position`: of the values last used there
+        and of its outputs that nothing uses. Not deleted: values kept (the outside ones, the
+        result), arrays under `small` bytes, constants, and a name another value shares (`x * 1`
+        is x) while that value is still needed."""
+        values = [v for v in sorted(last_used) if v not in self.constants]
+        values += [v for v in step.outputs if v not in last_use and v not in keep
+                   and self.trace.arrays[v].nbytes >= small]  # fmt: skip
+        names = []
+        for vid in values:
+            name = self.names[vid]
+            shared = self.same_name.get(name, ())
+            if not any(v in keep or last_use.get(v, -1) > position for v in shared):
+                names.append(name)
+        return list(dict.fromkeys(names))
 
     def _planned(self) -> list[Step]:
         """The steps the replay runs, in order: the live ones, with sums fused."""
@@ -332,6 +342,8 @@ class Program:
             return [in_place_line(step, self.src, float64) + f"  # {step.what}"]
         if step.kind == "grad":
             owner, value = step.args
+            if self.kinds.get(owner.vid, ("",))[0] in ("const", "copy"):
+                return ["# (the .grad of a leaf made in the step, which nobody sees after it)"]
             target = self._tensor_name(owner.vid)
             grad = "None" if value is None else f"_tensor({self.src(value)})"
             return [f"{target}._grad = {grad}  # .grad ="]

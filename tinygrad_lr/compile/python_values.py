@@ -17,10 +17,10 @@ a property computes, the items of lists and dicts, the library's own functions.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
-than a tensor's `.grad`/`.data`, changes a list, dict or set it did not make (`append`,
+than a tensor (whose `.grad` is recorded), changes a list, dict or set it did not make (`append`,
 `update`, `history[k] = v`), or prints, runs eagerly. So does a step that calls what gives a
 new result at every call: a random number generator's method (`np.random.randint`,
-`random.random`, a global `RandomState`), the clock, `next()`, logging. They are found in the
+`random.random`, a global `RandomState`), the clock, an iterator, logging. They are found in the
 bytecode, so even in a branch that does not run; what the library's functions or other objects'
 methods do is not followed (a progress bar's `update`).
 """
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import inspect
 import io
 import logging
 import random
@@ -44,12 +45,14 @@ _SCALARS = (bool, int, float, complex, str, bytes, type(None))
 _MAX_DEPTH = 4  # helpers of helpers followed
 _CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
 # objects whose every method call draws anew or changes state (a replay calls none of them)
-_DRAWING = (random.Random, np.random.Generator, np.random.RandomState, logging.Logger,
-            logging.LoggerAdapter)  # fmt: skip
-_DRAWING_MODULES = ("time", "logging", "random", "numpy.random")  # their functions
-_DRAWING_BUILTINS = {"next": "calls next()", "input": "reads input()", "print": "prints"}
-_IN_PLACE = {"+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "/=": "__itruediv__"}
-_TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad", "name"}  # set by a step, and recorded
+_NEW_EACH_CALL = (random.Random, np.random.Generator, np.random.RandomState, logging.Logger,
+                  logging.LoggerAdapter)  # fmt: skip
+_NEW_EACH_CALL_MODULES = ("time", "logging", "random", "numpy.random")  # their functions
+_EFFECT_BUILTINS = {"input": "reads input()", "print": "prints"}
+# `w -= v` on a tensor changes it in place (Tensor.__isub__...) and stores the same tensor back
+_IN_PLACE_OPERATORS = {"+=", "-=", "*=", "/="}
+# set on a tensor by a step: recorded (.grad), or seen and run eagerly (.data, requires_grad)
+_TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad", "name"}
 
 
 class _Unset:
@@ -183,8 +186,8 @@ class _Found:
                 if what == "STORE_GLOBAL"
                 else (PythonValue(name, cells[name], None, None).read() if name in cells else None)
             )
-            if _is_tensor(now) and hasattr(type(now), _IN_PLACE.get(operator, "-")):
-                continue  # `w -= lr * w.grad`: the same tensor, changed in place and stored back
+            if _is_tensor(now) and operator in _IN_PLACE_OPERATORS:  # `w -= lr * w.grad`
+                continue
             kind = "a global" if what == "STORE_GLOBAL" else "a nonlocal"
             self._effect(f"assigns {kind}, {name} ({filename}:{line})")
         for chain in sorted(code_reads.chains):
@@ -214,8 +217,8 @@ class _Found:
         kind, name, attributes = chain[0], chain[1], chain[2:]
         if kind == "global":
             if name not in function.__globals__:  # a builtin
-                if name in _DRAWING_BUILTINS:
-                    self._effect(f"{_DRAWING_BUILTINS[name]} ({where})")
+                if name in _EFFECT_BUILTINS:
+                    self._effect(f"{_EFFECT_BUILTINS[name]} ({where})")
                 return
             holder: Any = function.__globals__
             value = PythonValue(name, holder, name, None).read()
@@ -228,6 +231,10 @@ class _Found:
             value = locals_[name]  # an argument: the signature checks it
         else:
             return  # a local the step makes
+        if _draws(value):  # `from random import random`
+            self._effect(f"calls {name}(), which draws or reads anew ({where})")
+        elif _is_iterator(value):  # `next(batches)`, `for x in batches`
+            self._effect(f"takes from the iterator {name} ({where})")
         self.chain(name, value, attributes, depth, where)
 
     def chain(self, name: str, value: Any, attributes: tuple[str, ...], depth: int,
@@ -235,13 +242,12 @@ class _Found:
         """Follow `value.a.b...`, noting each attribute, the models and functions met."""
         for position, attribute in enumerate(attributes):
             self.module_settings(name, value)
-            if users_function(value):
-                self.function(value, {}, depth + 1)
+            self._code(value, depth)
             if (
                 attribute in MUTATORS
                 and isinstance(value, _CONTAINERS)
                 and (position == len(attributes) - 1)
-            ) or isinstance(value, _DRAWING):
+            ) or isinstance(value, _NEW_EACH_CALL):
                 self._effect(f"calls {name}.{attribute}() on a {type(value).__name__} ({where})")
             located = _locate(value, attribute)
             if located is None:
@@ -259,6 +265,16 @@ class _Found:
             if is_simple(value):
                 return
         self.module_settings(name, value)
+        self._code(value, depth)
+
+    def _code(self, value: Any, depth: int) -> None:
+        """Follow the code of a function of the user's, also inside a wrapper that keeps it
+        as `__wrapped__` (another compiled step, which runs eagerly while this one records)."""
+        if not users_function(value) and not isinstance(value, types.FunctionType):
+            try:
+                value = object.__getattribute__(value, "__dict__").get("__wrapped__")
+            except Exception:  # no instance dict: nothing wrapped
+                return
         if users_function(value):
             self.function(value, {}, depth + 1)
 
@@ -321,14 +337,24 @@ class _Found:
 def _draws(function: Any) -> bool:
     """A function whose result or effect is new at every call: a method of a random number
     generator (`np.random.randint`, `random.random`), the clock, logging."""
+    if not inspect.isroutine(function):  # an object (a Random, a Logger): see _NEW_EACH_CALL
+        return False
     owner = getattr(function, "__self__", None)
-    if isinstance(owner, _DRAWING):
+    if isinstance(owner, _NEW_EACH_CALL):
         return True
     module = owner.__name__ if isinstance(owner, types.ModuleType) else None
     module = module or getattr(function, "__module__", None)
     return isinstance(module, str) and (
-        module in _DRAWING_MODULES or module.startswith("numpy.random.")
+        module in _NEW_EACH_CALL_MODULES or module.startswith("numpy.random.")
     )
+
+
+def _is_iterator(value: Any) -> bool:
+    """An iterator or generator: each `next()` takes a new item from it."""
+    try:
+        return hasattr(type(value), "__next__")
+    except Exception:
+        return False
 
 
 def _is_tensor(value: Any) -> bool:

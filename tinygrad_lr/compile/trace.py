@@ -62,6 +62,7 @@ class Trace:
     sources: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # outside values
     snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # outside values' content
     array_sources: dict[int, np.ndarray] = field(default_factory=dict)  # tl.tensor(array)
+    conversions: dict[int, Callable[[Any], Any]] = field(default_factory=dict)  # and how
     wrappers: dict[int, Tensor] = field(default_factory=dict)  # a tensor around each value
     grad_was_none: dict[int, bool] = field(default_factory=dict)  # owner -> guard
     guards: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
@@ -248,13 +249,16 @@ class Recorder:
             vid = self._new(tensor._data, None)
             self.trace.steps.append(Step("live", read, (tensor.dtype,), (vid,), user_line()))
 
-    def on_from_array(self, tensor: Tensor, array: np.ndarray) -> None:
-        """A tensor made inside the step from a NumPy array: a replay must take its values
-        from that array at every call (see codegen.outside_kinds)."""
+    def on_from_array(
+        self, tensor: Tensor, array: np.ndarray, convert: Callable[[Any], Any]
+    ) -> None:
+        """A tensor made inside the step from a NumPy array, as `convert(array)`: a replay
+        must convert that array again at every call (see codegen.outside_kinds)."""
         if self.trace.problem is None:
             vid = self.value(tensor)
             if self.trace.sources.get(vid) == ("outside",):
                 self.trace.array_sources[vid] = array
+                self.trace.conversions[vid] = convert
 
     def on_guard(self, read: Callable[[], Any], value: Any) -> None:
         self.trace.guards.append((read, value))
@@ -288,9 +292,10 @@ class Recorder:
         """Outside tensors met before their parameter (`p.grad.zero_()` first): each is the
         `.grad` of that parameter, to be read from it at every call."""
         for vid, source in self.trace.sources.items():
-            if source == ("outside",):
-                owner = next((leaf for leaf in self._leaves
-                              if leaf._grad is self.trace.wrappers.get(vid)), None)  # fmt: skip
+            if source == ("outside",):  # the .grad itself, or a tensor around its array
+                array = self.trace.arrays[vid]
+                owner = next((leaf for leaf in self._leaves if leaf._grad is not None
+                              and leaf._grad._data is array), None)  # fmt: skip
                 if owner is not None:
                     self.trace.sources[vid] = ("grad", self.value(owner))
 

@@ -2,7 +2,7 @@
 and `reduction`: "mean" (the default), "sum", or "none" (one value per element or example).
 
 Inputs may be tensors, arrays, lists or numbers. Class indices never get a gradient, and
-neither do `weight` and `pos_weight` (they are constants here).
+neither do `weight` and `pos_weight` (they are taken out of the graph).
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def _weight_tensor(value: Any, name: str, where: str, dtype: Any) -> Tensor | No
     converted by tensor ops, which a compiled step replays with each call's weights."""
     if isinstance(value, Tensor):
         return value.detach().to(np.float64).to(dtype)  # through float64, as other weights
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":  # a compiled step reads
+        return as_tensor(value, dtype=np.float64).to(dtype)  # it at every call: as_tensor
     weights = _constant(value, name, where)
     return None if weights is None else as_tensor(weights.astype(dtype))
 
