@@ -29,7 +29,8 @@ def clip_grad_norm_(
     entries as one vector) is at most `max_norm`; returns the norm before clipping.
 
     Each gradient is multiplied by min(1, max_norm / (norm + 1e-6)), as in PyTorch: by 1
-    when the norm is within max_norm. Written in tensor ops, so a compiled step replays it."""
+    when the norm is within max_norm. Written in tensor ops, so a compiled step replays it
+    (but `error_if_nonfinite` reads the norm into Python: such a step runs eagerly)."""
     params = _with_grads(parameters)
     if not params:
         return tensor(0.0)
