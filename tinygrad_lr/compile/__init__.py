@@ -80,7 +80,7 @@ from ..autograd import graph
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from .codegen import Mismatch, Unfaithful
-from .guards import MISS, always_miss, write_check
+from .guards import MISS, always_miss, holds, write_check
 from .names import outside_names
 from .program import Program
 from .python_values import python_values, signature_key
@@ -165,7 +165,7 @@ class CompiledFunction:
         if entry.eager:
             return call()
         program = entry.program
-        if program is not None and program.holds(args):
+        if program is not None and holds(program, args):
             if names is None:  # the fast road takes positional calls only
                 self._check_and_run = entry.check_and_run
             try:

@@ -2,10 +2,12 @@
 
 A call may replay a program only when it is the call the program was recorded for: the same
 signature (grad mode; shapes, dtypes and requires_grad of the tensor arguments; the other
-arguments' values) and the program's guards (which tensors have a `.grad`, the optimisers'
-branches, the Python values the step reads: python_values.py). Worked out in Python at every
-call, this costs more than the replay of a small step; written out as one `if` over
-attribute reads it costs about as much as one NumPy call. For `step(X, y)`:
+arguments' values) and the program's guards (arguments aliased as recorded; the outside
+tensors without hooks and with their requires_grad, shape and dtype; which tensors have a
+`.grad`; the optimisers' branches; the Python values the step reads: python_values.py).
+Worked out in Python at every call (`holds`, the slow road's check), this costs more than
+the replay of a small step; written out as one `if` over attribute reads it costs about as
+much as one NumPy call. For `step(X, y)`:
 
     def check_and_run(*args):
         if len(args) != 2:
@@ -26,6 +28,8 @@ import types
 import weakref
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
@@ -48,7 +52,7 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
         tests += _argument_tests(name, arg, namespace)
         if isinstance(arg, Tensor):
             tensors.append(name)
-    for i, j in program.aliases:  # see program._aliasing
+    for i, j in program.aliases:  # see aliasing below
         tests.append(f"{tensors[i]}._data is {tensors[j]}._data")
     for i, tensor in program.pinned:
         namespace[f"_pinned{i}"] = tensor
@@ -60,7 +64,7 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
         else:
             namespace[f"_owner{k}"], tensor = kind[1], f"_owner{k}"
         tests.append(f"{tensor}._grad is {'' if was_none else 'not '}None")
-    for k, expected in enumerate(program.outside):  # see Expected in program.py
+    for k, expected in enumerate(program.outside):  # see Expected below
         namespace[f"_outside{k}"], namespace[f"_expected{k}"] = expected.tensor, expected
         namespace[f"_array{k}"] = weakref.ref(expected.tensor._data)
         # the same array, or another of the same shape and dtype (`.data =` outside the step)
@@ -124,6 +128,61 @@ def _value_test(k: int, named: Any) -> str:
     else:
         return f"_named{k}.holds()"  # a slot
     return f"({quick} or _named{k}.holds())" if is_simple(named.value) else quick
+
+
+# --- the same check in Python, on the slow road -------------------------------------------
+
+
+def holds(program: Any, args: tuple[Any, ...]) -> bool:
+    """Do `program`'s guards hold for a call with `args` (of its signature): no hooks on the
+    arguments, aliased as recorded, the outside tensors as expected, the same `.grad`s
+    present, the same branches of Python code, the same Python values the step names?"""
+    tensors = [arg for arg in args if isinstance(arg, Tensor)]
+    if any(t._hooks for t in tensors) or any(tensors[i] is not t for i, t in program.pinned):
+        return False
+    if any(tensors[i]._data is not tensors[j]._data for i, j in program.aliases):
+        return False
+    for owner, was_none in program.guards:
+        kind = program.kinds[owner]
+        tensor = args[kind[1]] if kind[0] == "arg" else kind[1]
+        if (tensor._grad is None) != was_none:
+            return False
+    return (
+        all(expected.holds() for expected in program.outside)
+        and all(read() == value for read, value in program.python_guards)
+        and all(value.holds() for value in program.python_values)
+    )
+
+
+class Expected:
+    """An outside tensor as the code was made for it. A hook or requires_grad would change
+    what eager's backward does (the replay runs none of it); a new shape or dtype (`.data =`)
+    could change what NumPy's broadcasting and promotion do."""
+
+    def __init__(self, tensor: Tensor, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.tensor, self.shape, self.dtype = tensor, shape, dtype
+        self.requires_grad = tensor._requires_grad
+
+    def holds(self) -> bool:
+        tensor = self.tensor
+        return (
+            not tensor._hooks and tensor._requires_grad is self.requires_grad
+            and tensor._data.shape == self.shape and tensor._data.dtype == self.dtype
+        )  # fmt: skip
+
+
+def aliasing(trace: Any) -> tuple[list[tuple[int, int]], list[tuple[int, Tensor]]]:
+    """What a replay takes on trust about the tensor arguments, k-th among them: pairs (i, j)
+    given the same array, which the code reads under one name; and (i, tensor) for an
+    argument that is also a tensor the step reads by name (a global passed in), which the
+    code cannot tell apart from it, so a replay needs that very tensor."""
+    arguments = {source[1]: vid for vid, source in trace.sources.items() if source[0] == "arg"}
+    arrays = [trace.arrays[arguments[k]] for k in sorted(arguments)]
+    aliases = [(i, j) for j in range(len(arrays)) for i in range(j) if arrays[i] is arrays[j]]
+    named = [v.value for v in trace.python_values if isinstance(v.value, Tensor)]
+    pinned = [(k, trace.wrappers[arguments[k]]) for k in sorted(arguments)
+              if any(t._data is arrays[k] for t in named)]  # fmt: skip
+    return aliases, pinned
 
 
 def always_miss(*args: Any) -> Any:

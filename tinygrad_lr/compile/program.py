@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor
 from .codegen import (
     NAMESPACE,
     Unfaithful,
@@ -23,6 +22,7 @@ from .codegen import (
     read_name,
     run_forward,
 )  # fmt: skip
+from .guards import Expected, aliasing
 from .trace import Ref, Step, Trace
 
 
@@ -58,7 +58,7 @@ class Program:
             for vid, (kind, tensor, *_) in sorted(self.kinds.items())
             if kind == "ref" and vid in new.wrappers and tensor is new.wrappers[vid]
         ]
-        self.aliases, self.pinned = _aliasing(new)
+        self.aliases, self.pinned = aliasing(new)
         self.python_guards = new.guards
         self.python_values = new.python_values
         self.lines: list[str] = []
@@ -401,59 +401,6 @@ class Program:
         except Exception:  # an exception type that takes other arguments
             return error
 
-    # --- checks before each call ------------------------------------------------------------
-
-    def holds(self, args: tuple[Any, ...]) -> bool:
-        """Do the guards hold: no hooks on the arguments, the outside tensors as expected,
-        the same `.grad`s present, the same branches of Python code, the same Python values
-        the step names?"""
-        tensors = [arg for arg in args if isinstance(arg, Tensor)]
-        if any(t._hooks for t in tensors) or any(tensors[i] is not t for i, t in self.pinned):
-            return False
-        if any(tensors[i]._data is not tensors[j]._data for i, j in self.aliases):
-            return False
-        for owner, was_none in self.guards:
-            kind = self.kinds[owner]
-            tensor = args[kind[1]] if kind[0] == "arg" else kind[1]
-            if (tensor._grad is None) != was_none:
-                return False
-        return (
-            all(expected.holds() for expected in self.outside)
-            and all(read() == value for read, value in self.python_guards)
-            and all(value.holds() for value in self.python_values)
-        )
-
-
-class Expected:
-    """An outside tensor as the code was made for it. A hook or requires_grad would change
-    what eager's backward does (the replay runs none of it); a new shape or dtype (`.data =`)
-    could change what NumPy's broadcasting and promotion do."""
-
-    def __init__(self, tensor: Tensor, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        self.tensor, self.shape, self.dtype = tensor, shape, dtype
-        self.requires_grad = tensor._requires_grad
-
-    def holds(self) -> bool:
-        tensor = self.tensor
-        return (
-            not tensor._hooks and tensor._requires_grad is self.requires_grad
-            and tensor._data.shape == self.shape and tensor._data.dtype == self.dtype
-        )  # fmt: skip
-
-
-def _aliasing(trace: Trace) -> tuple[list[tuple[int, int]], list[tuple[int, Tensor]]]:
-    """What a replay takes on trust about the tensor arguments, k-th among them: pairs (i, j)
-    given the same array, which the code reads under one name; and (i, tensor) for an
-    argument that is also a tensor the step reads by name (a global passed in), which the
-    code cannot tell apart from it, so a replay needs that very tensor."""
-    arguments = {source[1]: vid for vid, source in trace.sources.items() if source[0] == "arg"}
-    arrays = [trace.arrays[arguments[k]] for k in sorted(arguments)]
-    aliases = [(i, j) for j in range(len(arrays)) for i in range(j) if arrays[i] is arrays[j]]
-    named = [v.value for v in trace.python_values if isinstance(v.value, Tensor)]
-    pinned = [(k, trace.wrappers[arguments[k]]) for k in sorted(arguments)
-              if any(t._data is arrays[k] for t in named)]  # fmt: skip
-    return aliases, pinned
-
 
 SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at return)...
 # ...unless the program is long (a loop the recording unrolled): its thousands of small arrays,
@@ -464,8 +411,9 @@ _VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the in
 
 
 def _checks_values(step: Step) -> bool:
-    """Does the op raise for some values of its inputs? The check of class labels, and
-    indexing by a tensor of indices (an index out of range); other ops only warn."""
+    """Does the op raise for some values of its inputs? The checks of class labels and of
+    probabilities, and indexing by a tensor of indices (an index out of range); other ops
+    only warn."""
     indexed_by_values = step.what in _INDEXING and bool(_all_refs(step.args[1]))
     return step.what in (ops.ClassIndexMask, ops.ProbabilityCheck) or indexed_by_values
 
