@@ -497,3 +497,76 @@ def _global_update(x: tl.Tensor) -> tl.Tensor:
         g_w -= 0.1 * g_w.grad
         g_w.grad.zero_()
     return g_w.detach() * 1.0
+
+
+forward_scale = 1.0
+forward_shapes: list[tuple[int, ...]] = []
+
+
+class _ScaledNet(nn.Module):
+    """A model whose own forward reads a global, as d2l's dropout model reads `dropout1`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(3, 1)
+
+    def forward(self, x: tl.Tensor) -> tl.Tensor:
+        return self.linear(x) * forward_scale
+
+
+class _NoisyNet(_ScaledNet):
+    def forward(self, x: tl.Tensor) -> tl.Tensor:
+        return self.linear(x) * (1.0 if random.random() < 2.0 else 0.0)  # a draw per call
+
+
+class _RecordingNet(_ScaledNet):
+    def forward(self, x: tl.Tensor) -> tl.Tensor:
+        forward_shapes.append(tuple(x.shape))  # a side effect in the forward
+        return self.linear(x)
+
+
+def test_what_a_models_own_forward_reads_is_followed() -> None:
+    global forward_scale
+    tl.manual_seed(0)
+    net = _ScaledNet()
+    step, module = tl.compile(lambda x: net(x).sum()), tl.compile(net)
+    x = tl.ones(2, 3)
+    for scale in (1.0, 1.0, 1.0, 10.0, 10.0):
+        forward_scale = scale
+        with tl.no_grad():
+            assert module(x).tolist() == net(x).tolist()
+        assert step(x).item() == net(x).sum().item()
+    forward_scale = 1.0
+    assert step.code is not None and module.code is not None
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [(_NoisyNet, r"random\.random\(\)"), (_RecordingNet, r"forward_shapes\.append\(\)")],
+)
+def test_a_draw_or_a_side_effect_in_a_models_forward_runs_the_step_eagerly(
+    model: type, message: str
+) -> None:
+    net = model()
+    step = tl.compile(lambda x: net(x).sum())
+    with pytest.warns(CompileWarning, match=message):
+        for _ in range(3):
+            step(tl.ones(2, 3))
+    assert step.code is None
+
+
+def test_a_step_decorated_with_no_grad_replays_and_a_value_returned_twice_is_one_tensor() -> None:
+    tl.manual_seed(0)
+    model = nn.Linear(3, 2)
+
+    @tl.compile
+    @tl.no_grad()
+    def evaluate(x: tl.Tensor) -> tuple[tl.Tensor, tl.Tensor]:
+        out = model(x).sum()
+        return out, out
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for _ in range(3):
+            first, second = evaluate(tl.ones(4, 3))
+    assert evaluate.code is not None and first is second

@@ -31,20 +31,20 @@ before every call; random draws come from the library's generator at every call.
 values the step reads are checked before every call, and a change records the step again
 (python_values.py): the globals, closure variables and arguments its code loads and the
 attribute chains it loads from them (`lr`, `config.lr`, `self.model`), the methods of the
-user's it calls on them, and every entry of the models met on the way (`model.eval()`,
-dropout's `p`, a layer or a parameter assigned anew). Numbers, strings, flags, enums and tuples
-of them are compared by value, other objects by identity; a value that changes at every call
-makes the step run eagerly, with a warning naming it. Not followed: what a property computes,
-the items of lists and dicts, the library's own functions. A step with a Python side effect (it
-assigns a global, sets an attribute of an object, appends to a list it did not make, prints,
-logs) or a Python call whose result is new at every call (a draw from `random` or `np.random`,
-the clock, an iterator it names, `tl.manual_seed`) runs eagerly with a warning: a replay would
-not repeat it. A tensor made in the step from a NumPy array (`tl.tensor(X)`,
-`tl.from_numpy(X)`) reads that array again at every call; made from a new view at every call
-(`tl.tensor(X[0:4])`), the step runs eagerly; an array the step computes with NumPy from
-outside data (`tl.tensor(X.astype(np.float32))`) is taken for a constant, as the result of
-`np.eye(3)` is. An argument that was also a tensor the step names, or the same tensor as
-another argument, when recorded, must be so again.
+user's it calls on them, every entry of the models met on the way (`model.eval()`, dropout's
+`p`, a layer or a parameter assigned anew) and what their forwards written by the user read.
+Numbers, strings, flags, enums and tuples of them are compared by value, other objects by
+identity; a value that changes at every call makes the step run eagerly, with a warning naming
+it. Not followed: what a property computes, the items of lists and dicts, the library's own
+functions. A step with a Python side effect (it assigns a global, sets an attribute of an
+object, appends to a list it did not make, prints, logs) or a Python call whose result is new
+at every call (a draw from `random` or `np.random`, the clock, an iterator it names,
+`tl.manual_seed`) runs eagerly with a warning: a replay would not repeat it. A tensor made in
+the step from a NumPy array (`tl.tensor(X)`, `tl.from_numpy(X)`) reads that array again at
+every call; made from a new view at every call (`tl.tensor(X[0:4])`), the step runs eagerly; an
+array the step computes with NumPy from outside data (`tl.tensor(X.astype(np.float32))`) is
+taken for a constant, as the result of `np.eye(3)` is. An argument that was also a tensor the
+step names, or the same tensor as another argument, when recorded, must be so again.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dis
 import functools
 import inspect
+import os
 import sys
 import types
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ _LIBRARIES = tuple(
     p for p in {sys.prefix, sys.base_prefix, np.__file__.rsplit("/", 2)[0]} if p
 )  # functions from files here are the library's or the standard library's
 _PACKAGE = __name__.rsplit(".", 2)[0]
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # its files
 
 
 @dataclass(frozen=True)
@@ -128,4 +130,6 @@ def users_function(function: Any) -> bool:
         return False
     module = getattr(function, "__module__", "") or ""
     filename = function.__code__.co_filename
-    return not module.startswith(_PACKAGE) and not filename.startswith(_LIBRARIES)
+    return not module.startswith(_PACKAGE) and not filename.startswith(
+        (*_LIBRARIES, _PACKAGE_DIR)
+    )  # (a wrapper made by the library's decorators has the user's __module__)

@@ -354,12 +354,19 @@ class Program:
         return [f"{out[0]} = np.array({read}(), dtype=np.{np.dtype(step.args[0]).name})"]
 
     def _epilogue(self) -> None:
+        self.wrapped: dict[int, str] = {}  # a value returned twice is one tensor, as in eager
+        refs = [r.vid for r in _all_refs(self.trace.output) if type(r) is Ref]
+        for vid in sorted({v for v in refs if refs.count(v) > 1 and not self._users_tensor(v)}):
+            self.wrapped[vid] = self._fresh(f"{self.names[vid]}_tensor")
+            self.lines.append(f"{self.wrapped[vid]} = _tensor({self.names[vid]})")
         self.lines.append(f"return {self._output(self.trace.output)}")
 
     def _output(self, value: Any) -> str:
         if isinstance(value, Ref):
             if type(value) is Ref and self._users_tensor(value.vid):  # `return w`: w itself
                 return self._tensor_expression(value.vid)
+            if type(value) is Ref and value.vid in self.wrapped:
+                return self.wrapped[value.vid]
             return f"_tensor({self.src(value)})"
         if isinstance(value, tuple):
             return "(" + "".join(self._output(v) + ", " for v in value).rstrip(" ") + ")"

@@ -3,17 +3,17 @@ that a replay would not repeat.
 
 A recorded step has its Python values built in: `p -= lr * p.grad` with a global `lr` replays
 with the `lr` of the recording, `if use_bias:` with the branch it took, `self.model(x)` with
-the model it had. So before each recorded call the values the step's code reads are noted
-(from its bytecode: each name it loads and the attributes it loads from it, `self.model.fc`),
-and the check before each replay reads them again; when one has changed, the step is
-recorded anew. Followed from the step's code: globals, closure variables, its arguments that
-are not tensors, attribute chains through instance dicts, slots and plain class attributes
-(no property is run), every entry of the models met on the way and of the modules inside
-them (`training`, dropout's `p`, a parameter or a submodule assigned anew), and the Python
-functions among them that are not the library's (helpers, decorated functions), to a depth
-of 4. Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are compared
-by value, floats to the bit (0.0 is not -0.0); other objects by identity. Not followed: what
-a property computes, the items of lists and dicts, the library's own functions.
+the model it had. So before each recorded call the values the step's code reads are noted (from
+its bytecode: each name it loads and the attributes it loads from it, `self.model.fc`), and the
+check before each replay reads them again; when one has changed, the step is recorded anew.
+Followed from the step's code: globals, closure variables, its arguments that are not tensors,
+attribute chains through instance dicts, slots and plain class attributes (no property is run),
+every entry of the models met on the way and of the modules inside them (`training`, dropout's
+`p`, a parameter or a submodule assigned anew) and their forwards written by the user, and the
+Python functions among them that are not the library's (helpers, decorated functions), to a
+depth of 4. Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are
+compared by value, floats to the bit (0.0 is not -0.0); other objects by identity. Not
+followed: what a property computes, the items of lists and dicts, the library's own functions.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
@@ -145,6 +145,8 @@ def python_values(fn: Any, args: tuple[Any, ...] = ()) -> tuple[list[PythonValue
     code has (None if none): see the module docstring."""
     found = _Found()
     for position, (function, owner, bound) in enumerate(functions_called(fn)):
+        if not users_function(function) and hasattr(function, "__wrapped__"):
+            continue  # a library decorator (`@tl.no_grad()`): the function it wraps comes next
         locals_ = dict(bound)
         if position == 0:
             locals_.update(parameters(function, owner, args))
@@ -241,7 +243,7 @@ class _Found:
               where: str) -> None:  # fmt: skip
         """Follow `value.a.b...`, noting each attribute, the models and functions met."""
         for position, attribute in enumerate(attributes):
-            self.module_settings(name, value)
+            self.module_settings(name, value, depth)
             self._code(value, depth)
             if (
                 attribute in MUTATORS
@@ -264,7 +266,7 @@ class _Found:
             name, value = f"{name}.{attribute}", found
             if is_simple(value):
                 return
-        self.module_settings(name, value)
+        self.module_settings(name, value, depth)
         self._code(value, depth)
 
     def _code(self, value: Any, depth: int) -> None:
@@ -294,9 +296,10 @@ class _Found:
             )
             self.function(function, {first[0]: bound}, depth + 1)
 
-    def module_settings(self, name: str, model: Any) -> None:
+    def module_settings(self, name: str, model: Any, depth: int = 0) -> None:
         """Every entry of a model's modules: settings by value, parameters and submodules by
-        identity (their forwards read them, out of the step's sight)."""
+        identity (their forwards read them, out of the step's sight); and what the forwards
+        written by the user read (`model(x)` runs them, through the library's __call__)."""
         from ..nn.modules import Module
 
         if not isinstance(model, Module) or id(model) in self._done:
@@ -313,6 +316,13 @@ class _Found:
                         self.add(f"{path}.{entry}", item, entry, value)
                 else:
                     self.add(f"{path}.{key}", vars(module), key, item)
+            for method in ("forward", "__call__"):
+                located = _locate(module, method)
+                if located is not None and users_function(located[2]):
+                    for guard in located[3]:
+                        self.add(*guard)
+                    self.add(f"{path}.{method}", *located[:3])
+                    self.method(located[2], module, depth)
 
     def resolve(self, chain: tuple[str, ...], function: types.FunctionType,
                 cells: dict[str, Any], locals_: dict[str, Any]) -> Any:  # fmt: skip
