@@ -551,3 +551,41 @@ def test_changing_requires_grad_in_the_step_runs_it_eagerly() -> None:
             x = tl.ones(3)
             assert compiled(x).tolist() == [2.0, 8.0, 18.0]
             assert x.requires_grad
+
+
+def test_requires_grad_on_a_tensor_the_step_makes_replays() -> None:
+    tl.manual_seed(0)
+    net, x = tl.nn.Linear(3, 1), tl.randn(4, 3)
+
+    def input_gradient() -> tl.Tensor:
+        leaf = x.detach().requires_grad_(True)  # the gradient with respect to the input
+        (grad,) = tl.autograd.grad(net(leaf).sum(), leaf)
+        return grad
+
+    def fresh_leaf() -> tl.Tensor:
+        z = tl.zeros(3).requires_grad_()
+        (z * 2.0).sum().backward()
+        assert z.grad is not None
+        return z.grad
+
+    for step in (input_gradient, fresh_leaf):
+        compiled = tl.compile(step)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)
+            for _ in range(3):
+                assert compiled().tolist() == step().tolist()
+        assert compiled.code is not None
+
+
+def test_a_value_returned_twice_is_one_tensor_and_its_detach_another() -> None:
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+
+    def step(x: tl.Tensor) -> tuple[tl.Tensor, ...]:
+        loss = (x * w).sum()
+        return loss, loss, loss.detach()
+
+    compiled = tl.compile(step)
+    for _ in range(3):
+        first, again, detached = compiled(tl.ones(2))
+    assert compiled.code is not None
+    assert first is again and detached is not first and detached.item() == first.item() == 3.0

@@ -14,6 +14,7 @@ import time
 import warnings
 from collections.abc import Callable
 from random import random as random_number
+from typing import Any
 
 import numpy as np
 import pytest
@@ -570,3 +571,42 @@ def test_a_step_decorated_with_no_grad_replays_and_a_value_returned_twice_is_one
         for _ in range(3):
             first, second = evaluate(tl.ones(4, 3))
     assert evaluate.code is not None and first is second
+
+
+class _Settings:
+    scale = 2.0
+
+
+def _keeps_name(fn: Callable[..., tl.Tensor]) -> Callable[..., tl.Tensor]:
+    """A decorator of the user's, as functools.wraps writes them."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: object, **kwargs: object) -> tl.Tensor:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.mark.parametrize("decorate", [tl.no_grad(), _keeps_name], ids=["no_grad", "wraps"])
+def test_a_decorated_step_follows_what_its_arguments_lead_to(decorate: Any) -> None:
+    settings = _Settings()
+
+    @decorate
+    def step(x: tl.Tensor, config: _Settings) -> tl.Tensor:
+        return x * config.scale
+
+    compiled = tl.compile(step)
+    for scale in (2.0, 2.0, 2.0, 5.0):
+        settings.scale = scale
+        assert compiled(tl.ones(2), settings).tolist() == [scale, scale]
+    assert compiled.code is not None
+
+
+def test_a_step_that_reads_a_file_runs_eagerly(tmp_path: Any) -> None:
+    path = tmp_path / "w.npy"
+    np.save(path, np.ones(2))
+    compiled = tl.compile(lambda x: x * tl.tensor(np.load(path)))
+    with pytest.warns(CompileWarning, match=r"np\.load\(\)"):
+        for value in (1.0, 1.0, 1.0, 3.0):
+            np.save(path, np.full(2, value))
+            assert compiled(tl.ones(2)).tolist() == [value, value]

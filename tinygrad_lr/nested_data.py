@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import graph
 from .tensor import Tensor
 
 STRUCTURE = "__tinygrad_lr_structure__"
@@ -109,7 +110,11 @@ def unflatten(arrays: Mapping[str, np.ndarray]) -> Any:
             if node.get("parameter"):
                 return Parameter(values, requires_grad=bool(node.get("requires_grad")))
             tensor = Tensor._make(values, False, None)
-            return tensor.requires_grad_(True) if node.get("requires_grad") else tensor
+            return (
+                graph.set_requires_grad(tensor, True, new=True)
+                if node.get("requires_grad")
+                else tensor
+            )
         if "ndarray" in node:
             return array(node["ndarray"])
         if "numpy_scalar" in node:

@@ -145,7 +145,8 @@ def edge_to(tensor: Tensor) -> Edge:
 
 def set_requires_grad(tensor: Tensor, requires_grad: bool, new: bool = False) -> Tensor:
     """PyTorch's rules: only a leaf changes its flag, and only floating tensors require grad.
-    `new`: the tensor is being made (a change of an existing one is told to op observers)."""
+    `new`: the tensor is being made (a change of an existing one is told to op observers:
+    `on_requires_grad(tensor)`)."""
     if not tensor.is_leaf:
         if requires_grad:
             return tensor  # a computed tensor that requires grad already does
@@ -158,9 +159,12 @@ def set_requires_grad(tensor: Tensor, requires_grad: bool, new: bool = False) ->
             f"only floating-point tensors can require gradients, got dtype {tensor.dtype}; "
             "convert with .double() or make it from floats, e.g. tl.tensor([1.0, 2.0])"
         )
-    if not new and tensor._requires_grad != bool(requires_grad):
-        note_untraced("changing requires_grad")  # tl.compile: a replay would not change it
+    changed = not new and tensor._requires_grad != bool(requires_grad)
     tensor._requires_grad = bool(requires_grad)
+    for observer in _observers if changed else ():  # tl.compile: a replay would not change it
+        on_requires_grad = getattr(observer, "on_requires_grad", None)
+        if on_requires_grad is not None:
+            on_requires_grad(tensor)
     return tensor
 
 

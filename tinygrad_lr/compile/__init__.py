@@ -133,8 +133,8 @@ class CompiledFunction:
         return latest.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if graph._observers:  # called by a step being recorded: its recording needs the ops
-            return self.fn(*args, **kwargs)
+        if graph._observers:  # inside a recording (another step's, gradcheck's): it needs
+            return self.fn(*args, **kwargs)  # the ops, so this step runs eagerly
         if not kwargs:  # the fast road: the call is the one the last replayed program is for
             result = self._check_and_run(*args)
             if result is not MISS:

@@ -91,13 +91,17 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
 
 
 def parameters(function: types.FunctionType, owner: Any, args: tuple[Any, ...]) -> dict[str, Any]:
-    """The step's parameter names with the values of this call (self first for a method)."""
-    try:
-        names = list(inspect.signature(function, follow_wrapped=False).parameters)
-    except (TypeError, ValueError):  # no signature to read: its locals stay unknown
-        return {}
+    """The step's parameter names with the values of this call (self first for a method);
+    not `*args` and `**kwargs` (a decorator's wrapper), which hold them only packed."""
     values = ((owner,) if owner is not None else ()) + args
-    return dict(zip(names, values))
+    try:
+        signature = inspect.signature(function, follow_wrapped=False)
+        bound = signature.bind_partial(*values).arguments
+    except (TypeError, ValueError):  # no signature to read, or another call: locals unknown
+        return {}
+    packed = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return {name: value for name, value in bound.items()
+            if signature.parameters[name].kind not in packed}  # fmt: skip
 
 
 def functions_called(fn: Any) -> list[tuple[types.FunctionType, Any, dict[str, Any]]]:

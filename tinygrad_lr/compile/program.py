@@ -58,6 +58,9 @@ class Program:
             for vid, (kind, tensor, *_) in sorted(self.kinds.items())
             if kind == "ref" and vid in new.wrappers and tensor is new.wrappers[vid]
         ]
+        if any(self.kinds[v][0] in ("arg", "ref") and self.kinds[v][1] is new.wrappers.get(v)
+               for v in new.flag_changed):  # fmt: skip
+            raise Unfaithful("the step changes requires_grad of a tensor from outside it")
         self.aliases, self.pinned = aliasing(new)
         self.python_guards = new.guards
         self.python_values = new.python_values

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .bytecode import MUTATORS, functions_called, parameters, reads, users_function
+from .bytecode import _PACKAGE, MUTATORS, functions_called, parameters, reads, users_function
 
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
 _MAX_DEPTH = 4  # helpers of helpers followed
@@ -48,11 +48,13 @@ _CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
 _NEW_EACH_CALL = (random.Random, np.random.Generator, np.random.RandomState, logging.Logger,
                   logging.LoggerAdapter)  # fmt: skip
 _NEW_EACH_CALL_MODULES = ("time", "logging", "random", "numpy.random")  # their functions
-_EFFECT_BUILTINS = {"input": "reads input()", "print": "prints"}
+_READS_FILES = {np.load, np.loadtxt, np.genfromtxt, np.fromfile}  # and tl.load
+_EFFECT_BUILTINS = {"input": "reads input()", "print": "prints", "open": "opens a file"}
 # `w -= v` on a tensor changes it in place (Tensor.__isub__...) and stores the same tensor back
 _IN_PLACE_OPERATORS = {"+=", "-=", "*=", "/="}
-# set on a tensor by a step: recorded (.grad), or seen and run eagerly (.data, requires_grad)
-_TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad", "name"}
+# set on a tensor by a step and seen by the recording: .grad (replayed), .data (replayed when
+# `p.data -= v` changes p in place, else the step runs eagerly), requires_grad (see trace.py)
+_TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad"}
 
 
 class _Unset:
@@ -144,13 +146,12 @@ def python_values(fn: Any, args: tuple[Any, ...] = ()) -> tuple[list[PythonValue
     """The values `fn(*args)` reads, as they are now, and the first Python side effect its
     code has (None if none): see the module docstring."""
     found = _Found()
-    for position, (function, owner, bound) in enumerate(functions_called(fn)):
+    # each is called with the arguments; the innermost first, with them, before a wrapper's
+    # code meets it as a closure variable (without them)
+    for function, owner, bound in reversed(functions_called(fn)):
         if not users_function(function) and hasattr(function, "__wrapped__"):
             continue  # a library decorator (`@tl.no_grad()`): the function it wraps comes next
-        locals_ = dict(bound)
-        if position == 0:
-            locals_.update(parameters(function, owner, args))
-        found.function(function, locals_)
+        found.function(function, {**bound, **parameters(function, owner, args)})
     for position, arg in enumerate(args):  # the signature knows them by identity only
         found.module_settings(f"argument {position}", arg)
     return found.values, found.effect
@@ -346,9 +347,12 @@ class _Found:
 
 def _draws(function: Any) -> bool:
     """A function whose result or effect is new at every call: a method of a random number
-    generator (`np.random.randint`, `random.random`), the clock, logging."""
+    generator (`np.random.randint`, `random.random`), the clock, logging, reading a file."""
     if not inspect.isroutine(function):  # an object (a Random, a Logger): see _NEW_EACH_CALL
         return False
+    loads = (getattr(function, "__module__", ""), getattr(function, "__qualname__", ""))
+    if function in _READS_FILES or loads == (f"{_PACKAGE}.serialization", "load"):  # tl.load
+        return True
     owner = getattr(function, "__self__", None)
     if isinstance(owner, _NEW_EACH_CALL):
         return True

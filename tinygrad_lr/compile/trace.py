@@ -39,8 +39,9 @@ class Ref:
 
 @dataclass(frozen=True)
 class Rewrapped(Ref):
-    """A returned tensor around an outside value's array that is not that value's tensor
-    (`w.detach()`, `w.data`): the replay returns a new tensor around the array."""
+    """A returned tensor around an array that is not the tensor of it known already: not an
+    outside value's (`w.detach()`, `w.data`), nor one returned before (`l, l.detach()`). The
+    replay returns a new tensor around the array."""
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Trace:
     conversions: dict[int, Callable[[Any], Any]] = field(default_factory=dict)  # and how
     wrappers: dict[int, Tensor] = field(default_factory=dict)  # a tensor around each value
     grad_was_none: dict[int, bool] = field(default_factory=dict)  # owner -> guard
+    flag_changed: set[int] = field(default_factory=set)  # requires_grad_ on first meeting
     guards: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
     python_values: list[Any] = field(default_factory=list)  # PythonValues, before the call
     output: Any = None  # the structure returned, with Refs for tensors
@@ -269,6 +271,16 @@ class Recorder:
         if self.trace.problem is None:
             self.value(tensor)
 
+    def on_requires_grad(self, tensor: Tensor) -> None:
+        """`requires_grad_` changed a tensor's flag. Of a tensor the step made (`x.detach()`,
+        `tl.zeros(3)`), the replay has no need; of one from outside, it would not change it:
+        refused now if known to come from outside, else when two records show it does."""
+        vid = self._ids.get(id(tensor._data))
+        if vid is None:
+            self.trace.flag_changed.add(self.value(tensor))
+        elif vid in self.trace.sources and self.trace.wrappers.get(vid) is tensor:
+            self.fail("changing requires_grad of a tensor from outside the step")
+
     def on_untraced(self, what: str) -> None:
         self.fail(f"{what} changes Python state, which the replay would not change")
 
@@ -277,6 +289,7 @@ class Recorder:
     def finish(self, result: Any) -> Trace:
         """Encode what the step returned, and refuse graph features the replay has not got."""
         if self.trace.problem is None:
+            self._returned: dict[int, Tensor] = {}  # value -> the first tensor returned
             self.trace.output = self._output(result)
         self._find_grads()
         for tensor in self._leaves:
@@ -302,9 +315,10 @@ class Recorder:
     def _output(self, result: Any) -> Any:
         if isinstance(result, Tensor):
             vid = self.value(result)
-            if vid in self.trace.sources and self.trace.wrappers.get(vid) is not result:
-                return Rewrapped(vid)
-            return Ref(vid)
+            if vid in self.trace.sources:  # `return w` is w itself, `return w.detach()` not
+                return Ref(vid) if self.trace.wrappers.get(vid) is result else Rewrapped(vid)
+            first = self._returned.setdefault(vid, result)  # `return l, l.detach()`: two
+            return Ref(vid) if first is result else Rewrapped(vid)
         if isinstance(result, (tuple, list)):
             return type(result)(self._output(r) for r in result)
         if isinstance(result, dict):
