@@ -536,7 +536,7 @@ def test_a_leaf_made_in_the_step_replays_unless_it_is_returned() -> None:
     assert got.grad is not None and got.grad.tolist() == [3.0, 12.0, 27.0]
 
 
-def test_changing_requires_grad_in_the_step_runs_it_eagerly() -> None:
+def test_changing_requires_grad_of_an_argument_at_every_call_runs_the_step_eagerly() -> None:
     w = tl.tensor([1.0, -2.0, 3.0])
 
     def input_gradient(x: tl.Tensor) -> tl.Tensor:
@@ -546,11 +546,37 @@ def test_changing_requires_grad_in_the_step_runs_it_eagerly() -> None:
         return x.grad
 
     compiled = tl.compile(input_gradient)
-    with pytest.warns(CompileWarning, match="changing requires_grad"):
-        for _ in range(3):
+    with pytest.warns(CompileWarning, match="changes requires_grad of a tensor from outside"):
+        for _ in range(6):
             x = tl.ones(3)
             assert compiled(x).tolist() == [2.0, 8.0, 18.0]
             assert x.requires_grad
+    assert compiled.code is None
+
+
+def test_a_layer_frozen_once_by_the_step_is_recorded_again_and_replays() -> None:
+    def run(compiled: bool) -> list[float]:
+        tl.manual_seed(0)
+        first, second = tl.nn.Linear(3, 3), tl.nn.Linear(3, 1)
+        optimizer = tl.optim.SGD([*first.parameters(), *second.parameters()], lr=0.1)
+        x = tl.randn(4, 3)
+
+        def step() -> tl.Tensor:
+            optimizer.zero_grad()
+            loss = second(first(x)).pow(2).mean()
+            loss.backward()
+            first.weight.requires_grad_(False)  # a change at the first call only
+            optimizer.step()
+            return loss
+
+        fn = tl.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)
+            losses = [fn().item() for _ in range(6)]
+        assert not compiled or fn.code is not None  # type: ignore[attr-defined]
+        return losses
+
+    assert run(True) == run(False)
 
 
 def test_requires_grad_on_a_tensor_the_step_makes_replays() -> None:

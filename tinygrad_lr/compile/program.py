@@ -13,6 +13,7 @@ import numpy as np
 from .. import ops
 from .codegen import (
     NAMESPACE,
+    Mismatch,
     Unfaithful,
     compare,
     in_place_line,
@@ -58,9 +59,10 @@ class Program:
             for vid, (kind, tensor, *_) in sorted(self.kinds.items())
             if kind == "ref" and vid in new.wrappers and tensor is new.wrappers[vid]
         ]
-        if any(self.kinds[v][0] in ("arg", "ref") and self.kinds[v][1] is new.wrappers.get(v)
-               for v in new.flag_changed):  # fmt: skip
-            raise Unfaithful("the step changes requires_grad of a tensor from outside it")
+        if any(self.kinds[v][0] == "arg" or (self.kinds[v][0] == "ref" and self.kinds[v][1]
+               is new.wrappers.get(v)) for v in new.flag_changed):  # fmt: skip
+            # recorded again: a change made once (freezing a layer) is not made by the next call
+            raise Mismatch("the step changes requires_grad of a tensor from outside it")
         self.aliases, self.pinned = aliasing(new)
         self.python_guards = new.guards
         self.python_values = new.python_values

@@ -272,14 +272,12 @@ class Recorder:
             self.value(tensor)
 
     def on_requires_grad(self, tensor: Tensor) -> None:
-        """`requires_grad_` changed a tensor's flag. Of a tensor the step made (`x.detach()`,
-        `tl.zeros(3)`), the replay has no need; of one from outside, it would not change it:
-        refused now if known to come from outside, else when two records show it does."""
-        vid = self._ids.get(id(tensor._data))
-        if vid is None:
+        """`requires_grad_` changed a tensor's flag. A replay has no need of it for a tensor
+        the step made (`x.detach()`, `tl.zeros(3)`), and would not change one from outside:
+        a program is made only from a record without such a change (see Program)."""
+        known = self.trace.wrappers.get(self._ids.get(id(tensor._data), -1))
+        if known is None or known is tensor:  # (not a new tensor around a known array)
             self.trace.flag_changed.add(self.value(tensor))
-        elif vid in self.trace.sources and self.trace.wrappers.get(vid) is tensor:
-            self.fail("changing requires_grad of a tensor from outside the step")
 
     def on_untraced(self, what: str) -> None:
         self.fail(f"{what} changes Python state, which the replay would not change")
