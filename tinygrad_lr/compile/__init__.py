@@ -50,17 +50,17 @@ What falls back to eager, with one warning naming the line (or, with `fullgraph=
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
 `.numpy()`, `np.asarray(t)`, printing), boolean-mask indexing, hooks and retain_grad, in-place
 changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step,
-assigning `.data` a new array, changing `requires_grad`, a scheduler's `step()` inside the
-step, a user's Function computing outside Tensor operations, anomaly mode and saved-tensor
-hooks, an argument that is a list, tuple or dict of tensors (pass them as arguments of their
-own) or another unhashable value. The result of a compiled call has no graph: call backward
-inside the step. An error that a replayed NumPy line raises (an index out of range) names the
-op and the step's line, as the eager error names the op. A user's own `Function` is replayed
-through the built-in ops its forward and backward ran. `cross_entropy` and `nll_loss` with
-class-index targets are replayed (the label check is an op), and so is `binary_cross_entropy`
-(its check of the probabilities is an op too). A compiled step called while another step is
-recorded runs eagerly, so the other's record holds its ops (an epoch compiled around a compiled
-step).
+assigning `.data` a new array, changing `requires_grad` of an outside tensor at every call (a
+change made once is recorded again), a scheduler's `step()` inside the step, a user's Function
+computing outside Tensor operations, anomaly mode and saved-tensor hooks, an argument that is a
+list, tuple or dict of tensors (pass them as arguments of their own) or another unhashable
+value. The result of a compiled call has no graph: call backward inside the step. An error that
+a replayed NumPy line raises (an index out of range) names the op and the step's line, as the
+eager error names the op. A user's own `Function` is replayed through the built-in ops its
+forward and backward ran. `cross_entropy` and `nll_loss` with class-index targets are replayed
+(the label check is an op), and so is `binary_cross_entropy` (its check of the probabilities is
+an op too). A compiled step called while another step is recorded runs eagerly, so the other's
+record holds its ops (an epoch compiled around a compiled step).
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
 and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph
