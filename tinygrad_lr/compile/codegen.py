@@ -16,7 +16,7 @@ import numpy as np
 from .. import creation, ops
 from ..tensor import Tensor
 from .python_values import shown
-from .trace import Ref, Step, Trace
+from .trace import Ref, Step, Trace, all_refs
 
 Source = Callable[..., str]  # an argument -> its Python source
 
@@ -76,7 +76,7 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
                 kinds[vid][1]._version_counter = counter
         elif _views_of_the_same_memory(vid, old, new):
             array = new.array_sources.get(vid, new.arrays[vid])
-            step = next((s for s in new.steps if Ref(vid) in _refs(s.args)), None)
+            step = next((s for s in new.steps if Ref(vid) in all_refs(s.args)), None)
             where = f"; first used at {step.line}" if step is not None else ""
             raise Unfaithful(
                 f"a tensor is made from a view of a NumPy array (such as X[0:4]), a new view "
@@ -86,7 +86,7 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
         elif _same(old.snapshots[vid], new.snapshots[vid]):
             kinds[vid] = ("const", new.snapshots[vid])
         else:
-            step = next((s for s in new.steps if Ref(vid) in _refs(s.args)), None)
+            step = next((s for s in new.steps if Ref(vid) in all_refs(s.args)), None)
             where = f" (at {step.line})" if step is not None else ""
             raise Mismatch(f"a tensor made outside Tensor operations changes between calls{where}")
     return kinds
@@ -149,14 +149,6 @@ def compare(old: Trace, new: Trace) -> None:
             )
     if len(old.python_values) != len(new.python_values):
         raise Mismatch("the step reads other Python values from call to call")
-
-
-def _refs(args: Any) -> list[Ref]:
-    if isinstance(args, Ref):
-        return [args]
-    if isinstance(args, (tuple, list)):
-        return [r for a in args for r in _refs(a)]
-    return []
 
 
 # --- the NumPy line of each op ----------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The generated function: a prologue that reads the outside arrays, one line per recorded
-step (ops on constants only are computed once, at generation; ops nothing reads are left out),
+step (ops on constants only are computed once, at generation; the steps as plan.py plans them),
 `del` after the last use of each array bigger than SMALL (of every array in a LONG program),
 and the return value wrapped back into tensors."""
 
@@ -24,7 +24,8 @@ from .codegen import (
     run_forward,
 )  # fmt: skip
 from .guards import Expected, aliasing
-from .trace import Ref, Step, Trace
+from .plan import planned
+from .trace import Ref, Step, Trace, all_refs
 
 
 def _identifier(name: str) -> str:
@@ -71,7 +72,7 @@ class Program:
         self._mutability()
         made_leaves = [v for v, was_none in new.grad_was_none.items()
                        if self.kinds[v][0] in ("const", "copy")]  # fmt: skip
-        if set(made_leaves) & {r.vid for r in _all_refs(new.output)}:
+        if set(made_leaves) & {r.vid for r in all_refs(new.output)}:
             raise Unfaithful(
                 "the step returns a leaf it made: the replay would not give it its .grad"
             )
@@ -188,10 +189,10 @@ class Program:
         return self._tensor_name(vid)
 
     def _body(self) -> None:
-        steps = self._planned()
+        steps = planned(self.trace)
         dying: dict[int, list[int]] = {}  # position -> the big values last used there
-        last_use = {ref.vid: k for k, step in enumerate(steps) for ref in _all_refs(step.args)}
-        keep = {r.vid for r in _all_refs(self.trace.output)} | set(self.kinds)
+        last_use = {ref.vid: k for k, step in enumerate(steps) for ref in all_refs(step.args)}
+        keep = {r.vid for r in all_refs(self.trace.output)} | set(self.kinds)
         small = SMALL if len(steps) <= LONG else 0
         for vid, position in last_use.items():
             if vid not in keep and self.trace.arrays[vid].nbytes >= small:
@@ -230,55 +231,10 @@ class Program:
                 names.append(name)
         return list(dict.fromkeys(names))
 
-    def _planned(self) -> list[Step]:
-        """The steps the replay runs, in order: the live ones, with sums fused."""
-        live, uses = self._live_steps()
-        returned = {r.vid for r in _all_refs(self.trace.output)}
-        planned: list[Step] = []
-        for step in live:  # a sum and its reshape are next to each other, as the rule made them
-            before = planned[-1] if planned else None
-            if before is not None and self._sum_then_reshape(before, step, uses, returned):
-                # one sum without keepdims: the same reduction, so the same values
-                planned[-1] = Step("op", ops.Sum, (before.args[0], before.args[1], False),
-                                   step.outputs, before.line)  # fmt: skip
-            else:
-                planned.append(step)
-        return planned
-
-    def _live_steps(self) -> tuple[list[Step], dict[int, int]]:
-        """All steps but the ops whose outputs nothing reads later (a loss the step neither
-        returns nor reads): leaving those out changes no value anybody can see. Kept are the
-        other kinds of step, which change state (in-place updates, .grad, random draws), and
-        the ops that check values and may raise (a label out of range, an index). Also
-        returned: how many live steps read each value."""
-        wanted = {r.vid for r in _all_refs(self.trace.output)}
-        uses: dict[int, int] = {}
-        live: list[Step] = []
-        for step in reversed(self.trace.steps):
-            if step.kind != "op" or _checks_values(step) or wanted.intersection(step.outputs):
-                live.append(step)
-                for ref in _all_refs(step.args):
-                    wanted.add(ref.vid)
-                    uses[ref.vid] = uses.get(ref.vid, 0) + 1
-        live.reverse()
-        return live, uses
-
-    def _sum_then_reshape(
-        self, before: Step, step: Step, uses: dict[int, int], returned: set[int]
-    ) -> bool:
-        """Is `step` a reshape dropping the kept axes of the sum `before`, its only reader?"""
-        if step.what is not ops.Reshape or before.what is not ops.Sum or not before.args[2]:
-            return False
-        kept = before.outputs[0]
-        return (
-            step.args[0] == Ref(kept) and uses[kept] == 1 and kept not in returned
-            and tuple(step.args[1]) == _dropped(self.trace.arrays[kept], before.args[1])
-        )  # fmt: skip
-
     def _fold(self, step: Any) -> bool:
         """An op on constants only is computed once, here, by its own forward: the same
         NumPy operations, so the same values (the root gradient's reshape and expand...)."""
-        refs = _all_refs(step.args)
+        refs = all_refs(step.args)
         if not all(r.vid in self.constants for r in refs) or any(
             self.roots.get(v, v) in self.mutable for v in step.outputs
         ):
@@ -328,7 +284,7 @@ class Program:
                     self.counted_with[step.outputs[0]] = self.counted_with.get(source, source)
         written = [s.args[0].vid for s in self.trace.steps if s.kind == "inplace"]
         written += [s.args[1].vid for s in self.trace.steps if s.kind == "grad" and s.args[1]]
-        written += [r.vid for r in _all_refs(self.trace.output)]
+        written += [r.vid for r in all_refs(self.trace.output)]
         self.mutable = {self.roots.get(v, v) for v in written}
 
     def _lines(self, step: Any, out: list[str]) -> list[str]:
@@ -360,7 +316,7 @@ class Program:
 
     def _epilogue(self) -> None:
         self.wrapped: dict[int, str] = {}  # a value returned twice is one tensor, as in eager
-        refs = [r.vid for r in _all_refs(self.trace.output) if type(r) is Ref]
+        refs = [r.vid for r in all_refs(self.trace.output) if type(r) is Ref]
         for vid in sorted({v for v in refs if refs.count(v) > 1 and not self._users_tensor(v)}):
             self.wrapped[vid] = self._fresh(f"{self.names[vid]}_tensor")
             self.lines.append(f"{self.wrapped[vid]} = _tensor({self.names[vid]})")
@@ -422,28 +378,9 @@ LONG = 500  # steps
 _VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the input's memory
 
 
-def _checks_values(step: Step) -> bool:
-    """Does the op raise for some values of its inputs? The checks of class labels and of
-    probabilities, and indexing by a tensor of indices (an index out of range); other ops
-    only warn."""
-    indexed_by_values = step.what in _INDEXING and bool(_all_refs(step.args[1]))
-    return step.what in (ops.ClassIndexMask, ops.ProbabilityCheck) or indexed_by_values
-
-
-_INDEXING = (ops.GetItem, ops.IndexPut, ops.IndexAdd)  # their second argument is the index
-
-
 def _indexes_by_tensor(index: Any) -> bool:
     """Is a tensor one of the index's parts? Then GetItem copies (see ops.shape.GetItem)."""
     return any(isinstance(part, Ref) for part in (index if isinstance(index, tuple) else (index,)))
-
-
-def _dropped(kept: np.ndarray, axes: Any) -> tuple[int, ...]:
-    """The shape of `kept` (a sum with keepdims over `axes`) without the kept axes."""
-    if axes is None:
-        return ()
-    axes = {a % kept.ndim for a in (axes if isinstance(axes, tuple) else (axes,))}
-    return tuple(n for k, n in enumerate(kept.shape) if k not in axes)
 
 
 def _decode(args: Any, constants: dict[int, np.ndarray]) -> Any:
@@ -459,13 +396,3 @@ def _constant_name(kind: tuple[Any, ...]) -> str:
         return "state"
     value = kind[1]
     return "ones" if np.all(value == 1) else "zeros" if np.all(value == 0) else "constant"
-
-
-def _all_refs(value: Any) -> list[Ref]:
-    if isinstance(value, Ref):
-        return [value]
-    if isinstance(value, (tuple, list)):
-        return [r for v in value for r in _all_refs(v)]
-    if isinstance(value, dict):
-        return [r for v in value.values() for r in _all_refs(v)]
-    return []

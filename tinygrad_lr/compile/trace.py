@@ -37,6 +37,17 @@ class Ref:
     vid: int
 
 
+def all_refs(value: Any) -> list[Ref]:
+    """The Refs inside a step's arguments or a returned structure."""
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [r for v in value for r in all_refs(v)]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in all_refs(v)]
+    return []
+
+
 @dataclass(frozen=True)
 class Rewrapped(Ref):
     """A returned tensor around an array that is not the tensor of it known already: not an
