@@ -3,7 +3,8 @@
 python_values.py follows these to the values a replay must check. The bytecode gives, for
 each function, the chains of names and attributes it loads (`self.model.fc`: a local, then
 two attributes) and the stores that would be Python side effects (a global, an attribute,
-an item of a container).
+an item of a container). Also here: which callables give something new at every call
+(`gives_anew`: random draws, the clock, logging, reading a file), which a replay would freeze.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import dis
 import functools
 import inspect
+import logging
 import os
+import random
 import sys
 import types
 from dataclasses import dataclass
@@ -28,6 +31,13 @@ _LIBRARIES = tuple(
 )  # functions from files here are the library's or the standard library's
 _PACKAGE = __name__.rsplit(".", 2)[0]
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # its files
+
+
+# objects whose every method call draws anew or changes state (a replay calls none of them)
+NEW_EACH_CALL = (random.Random, np.random.Generator, np.random.RandomState, logging.Logger,
+                  logging.LoggerAdapter)  # fmt: skip
+NEW_EACH_CALL_MODULES = ("time", "logging", "random", "numpy.random")  # their functions
+_READS_FILES = {np.load, np.loadtxt, np.genfromtxt, np.fromfile}  # and tl.load
 
 
 @dataclass(frozen=True)
@@ -137,3 +147,29 @@ def users_function(function: Any) -> bool:
     return not module.startswith(_PACKAGE) and not filename.startswith(
         (*_LIBRARIES, _PACKAGE_DIR)
     )  # (a wrapper made by the library's decorators has the user's __module__)
+
+
+def gives_anew(function: Any) -> bool:
+    """A function whose result or effect is new at every call: a method of a random number
+    generator (`np.random.randint`, `random.random`), the clock, logging, reading a file."""
+    if not inspect.isroutine(function):  # an object (a Random, a Logger): see NEW_EACH_CALL
+        return False
+    loads = (getattr(function, "__module__", ""), getattr(function, "__qualname__", ""))
+    if function in _READS_FILES or loads == (f"{_PACKAGE}.serialization", "load"):  # tl.load
+        return True
+    owner = getattr(function, "__self__", None)
+    if isinstance(owner, NEW_EACH_CALL):
+        return True
+    module = owner.__name__ if isinstance(owner, types.ModuleType) else None
+    module = module or getattr(function, "__module__", None)
+    return isinstance(module, str) and (
+        module in NEW_EACH_CALL_MODULES or module.startswith("numpy.random.")
+    )
+
+
+def is_iterator(value: Any) -> bool:
+    """An iterator or generator: each `next()` takes a new item from it."""
+    try:
+        return hasattr(type(value), "__next__")
+    except Exception:
+        return False

@@ -29,26 +29,27 @@ from __future__ import annotations
 
 import collections
 import enum
-import inspect
 import io
-import logging
-import random
 import types
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .bytecode import _PACKAGE, MUTATORS, functions_called, parameters, reads, users_function
+from .bytecode import (
+    MUTATORS,
+    NEW_EACH_CALL,
+    functions_called,
+    gives_anew,
+    is_iterator,
+    parameters,
+    reads,
+    users_function,
+)
 
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
 _MAX_DEPTH = 4  # helpers of helpers followed
 _CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
-# objects whose every method call draws anew or changes state (a replay calls none of them)
-_NEW_EACH_CALL = (random.Random, np.random.Generator, np.random.RandomState, logging.Logger,
-                  logging.LoggerAdapter)  # fmt: skip
-_NEW_EACH_CALL_MODULES = ("time", "logging", "random", "numpy.random")  # their functions
-_READS_FILES = {np.load, np.loadtxt, np.genfromtxt, np.fromfile}  # and tl.load
 _EFFECT_BUILTINS = {"input": "reads input()", "print": "prints", "open": "opens a file"}
 # `w -= v` on a tensor changes it in place (Tensor.__isub__...) and stores the same tensor back
 _IN_PLACE_OPERATORS = {"+=", "-=", "*=", "/="}
@@ -234,9 +235,9 @@ class _Found:
             value = locals_[name]  # an argument: the signature checks it
         else:
             return  # a local the step makes
-        if _draws(value):  # `from random import random`
+        if gives_anew(value):  # `from random import random`
             self._effect(f"calls {name}(), which draws or reads anew ({where})")
-        elif _is_iterator(value):  # `next(batches)`, `for x in batches`
+        elif is_iterator(value):  # `next(batches)`, `for x in batches`
             self._effect(f"takes from the iterator {name} ({where})")
         self.chain(name, value, attributes, depth, where)
 
@@ -250,13 +251,13 @@ class _Found:
                 attribute in MUTATORS
                 and isinstance(value, _CONTAINERS)
                 and (position == len(attributes) - 1)
-            ) or isinstance(value, _NEW_EACH_CALL):
+            ) or isinstance(value, NEW_EACH_CALL):
                 self._effect(f"calls {name}.{attribute}() on a {type(value).__name__} ({where})")
             located = _locate(value, attribute)
             if located is None:
                 return
             holder, key, found, extra = located
-            if _draws(found):
+            if gives_anew(found):
                 self._effect(f"calls {name}.{attribute}(), which draws or reads anew ({where})")
             for guard in extra:
                 self.add(*guard)
@@ -343,32 +344,6 @@ class _Found:
     def _effect(self, what: str) -> None:
         if self.effect is None:
             self.effect = what
-
-
-def _draws(function: Any) -> bool:
-    """A function whose result or effect is new at every call: a method of a random number
-    generator (`np.random.randint`, `random.random`), the clock, logging, reading a file."""
-    if not inspect.isroutine(function):  # an object (a Random, a Logger): see _NEW_EACH_CALL
-        return False
-    loads = (getattr(function, "__module__", ""), getattr(function, "__qualname__", ""))
-    if function in _READS_FILES or loads == (f"{_PACKAGE}.serialization", "load"):  # tl.load
-        return True
-    owner = getattr(function, "__self__", None)
-    if isinstance(owner, _NEW_EACH_CALL):
-        return True
-    module = owner.__name__ if isinstance(owner, types.ModuleType) else None
-    module = module or getattr(function, "__module__", None)
-    return isinstance(module, str) and (
-        module in _NEW_EACH_CALL_MODULES or module.startswith("numpy.random.")
-    )
-
-
-def _is_iterator(value: Any) -> bool:
-    """An iterator or generator: each `next()` takes a new item from it."""
-    try:
-        return hasattr(type(value), "__next__")
-    except Exception:
-        return False
 
 
 def _is_tensor(value: Any) -> bool:
