@@ -102,30 +102,6 @@ def _length(tensor: Tensor, message: str) -> int:
     return int(tensor.shape[0])
 
 
-def _legacy_array(array: np.ndarray, dtype: Any) -> np.ndarray:
-    """`Tensor(array)`'s values (which tl.compile takes from the array again at every call)."""
-    return _legacy_data((array,), dtype)
-
-
-def _legacy_data(sizes_or_data: tuple[Any, ...], dtype: Any) -> np.ndarray:
-    """The values of PyTorch's legacy constructor: `Tensor(2, 3)` is a (2, 3) tensor (zeros
-    here; PyTorch leaves them unset), `Tensor()` is empty, and `Tensor(data)` copies a sequence,
-    array or tensor. The result is floating: integer and bool data become the default float64
-    (PyTorch's `torch.Tensor` is its default float32)."""
-    if all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in sizes_or_data):
-        sizes = tuple(int(n) for n in sizes_or_data) or (0,)
-        if any(n < 0 for n in sizes):
-            raise ValueError(f"Tensor: sizes must be non-negative, got {sizes}")
-        return np.zeros(sizes, dtype=np.float64 if dtype is None else _dtype(dtype, "Tensor"))
-    if len(sizes_or_data) > 1 or isinstance(sizes_or_data[0], bool | float | complex):
-        raise TypeError(
-            f"Tensor{sizes_or_data!r}: takes sizes (ints) or one sequence, array or tensor; "
-            "for a 0-d tensor write tl.tensor(value)"
-        )
-    array = _to_array(sizes_or_data[0], dtype, copy=True, where="Tensor")
-    return array if dtype is not None or array.dtype.kind == "f" else array.astype(np.float64)
-
-
 def _to_array(data: Any, dtype: Any, copy: bool, where: str) -> np.ndarray:
     """Turn user data into an array: Python numbers and lists of floats become float64, of ints
     int64 (as in PyTorch, so they can index); NumPy arrays keep their dtype."""
@@ -251,11 +227,8 @@ def _as_dtype(value: Any, dtype: np.dtype) -> Tensor:
 
         return cast(value, dtype)
     made = _tensor.Tensor._make(_to_array(value, dtype, copy=False, where="operand"))
-    if isinstance(value, np.ndarray) and made._data is not value:  # a converted copy
-        from .autograd import graph
-
-        convert = functools.partial(_to_array, dtype=dtype, copy=False, where="operand")
-        graph.note_from_array(made, value, convert)  # tl.compile converts it at every call
+    if made._data is not value:  # a converted copy, which tl.compile converts at every call
+        _graph.note_from_array(made, value, _to_array, dtype=dtype, copy=False, where="operand")
     return made
 
 
@@ -407,4 +380,5 @@ def _index_tensors(index: Index) -> list[Tensor]:
     return [p for p in parts if isinstance(p, _tensor.Tensor)]
 
 
+import tinygrad_lr.autograd.graph as _graph  # noqa: E402
 import tinygrad_lr.tensor as _tensor  # noqa: E402  (tensor.py builds on this module)

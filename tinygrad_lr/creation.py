@@ -7,7 +7,6 @@ Random draws come from the library's default generator unless `generator=` names
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -82,6 +81,28 @@ def _drawn(
     return drawn
 
 
+def legacy_data(sizes_or_data: Any, dtype: Any) -> np.ndarray:
+    """The values of PyTorch's legacy constructor: `Tensor(2, 3)` is a (2, 3) tensor (zeros
+    here; PyTorch leaves them unset), `Tensor()` is empty, and `Tensor(data)` copies a sequence,
+    array or tensor. The result is floating: integer and bool data become the default float64
+    (PyTorch's `torch.Tensor` is its default float32). An array alone is `Tensor(array)`'s
+    data (as tl.compile converts it again at every call)."""
+    if isinstance(sizes_or_data, np.ndarray):
+        sizes_or_data = (sizes_or_data,)
+    if all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in sizes_or_data):
+        sizes = tuple(int(n) for n in sizes_or_data) or (0,)
+        if any(n < 0 for n in sizes):
+            raise ValueError(f"Tensor: sizes must be non-negative, got {sizes}")
+        return np.zeros(sizes, dtype=np.float64 if dtype is None else _dtype(dtype, "Tensor"))
+    if len(sizes_or_data) > 1 or isinstance(sizes_or_data[0], bool | float | complex):
+        raise TypeError(
+            f"Tensor{sizes_or_data!r}: takes sizes (ints) or one sequence, array or tensor; "
+            "for a 0-d tensor write tl.tensor(value)"
+        )
+    array = _to_array(sizes_or_data[0], dtype, copy=True, where="Tensor")
+    return array if dtype is not None or array.dtype.kind == "f" else array.astype(np.float64)
+
+
 def tensor(
     data: Any,
     dtype: Any = None,
@@ -94,10 +115,8 @@ def tensor(
     check_device(device, "tensor")
     made = _new(_to_array(data, dtype, copy=True, where="tensor"), None, requires_grad)
     made.name = name
-    if isinstance(data, np.ndarray) and graph._observers:  # tl.compile copies it each call
-        graph.note_from_array(
-            made, data, partial(_to_array, dtype=dtype, copy=True, where="tensor")
-        )
+    if graph._observers:  # (tl.compile converts an array again at every call)
+        graph.note_from_array(made, data, _to_array, dtype=dtype, copy=True, where="tensor")
     return made
 
 
@@ -107,9 +126,8 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
         return data
     made = Tensor._make(_to_array(data, dtype, copy=False, where="as_tensor"), False, None)
-    if isinstance(data, np.ndarray) and graph._observers:
-        convert = partial(_to_array, dtype=dtype, copy=False, where="as_tensor")
-        graph.note_from_array(made, data, convert)
+    if graph._observers:  # (tl.compile converts an array again at every call)
+        graph.note_from_array(made, data, _to_array, dtype=dtype, copy=False, where="as_tensor")
     return made
 
 

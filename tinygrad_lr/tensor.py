@@ -11,7 +11,6 @@ those values but is cut from the graph, and `.numpy()` returns the array itself.
 
 from __future__ import annotations
 
-import functools
 import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Union
@@ -26,8 +25,6 @@ from ._args import (
     _dim,
     _format,
     _index,
-    _legacy_array,
-    _legacy_data,
     _length,
     _one_dim,
     _operand,
@@ -45,7 +42,6 @@ from ._args import (
 from ._missing import missing_tensor_attribute
 from .autograd import graph
 from .autograd.engine import run_backward
-from .autograd.graph import AccumulateGrad, Node, RemovableHandle
 from .autograd.in_place import change_in_place, replaced, track_view
 from .device import device
 from .errors import DeviceError
@@ -81,17 +77,16 @@ class Tensor:
     __array_ufunc__ = None
 
     _data: np.ndarray
-    grad_fn: Node | None
+    grad_fn: graph.Node | None
     name: str | None
 
     def __init__(
         self, *data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
     ) -> None:
         """PyTorch's legacy constructor: Tensor(2, 3) is (2, 3) zeros, Tensor(data) floating."""
-        self._set_fields(_legacy_data(data, dtype))
-        if len(data) == 1 and isinstance(data[0], np.ndarray) and graph._observers:
-            convert = functools.partial(_legacy_array, dtype=dtype)  # read again by tl.compile
-            graph.note_from_array(self, data[0], convert)
+        self._set_fields(creation.legacy_data(data, dtype))
+        if len(data) == 1:  # an array: tl.compile converts it again at every call
+            graph.note_from_array(self, data[0], creation.legacy_data, dtype=dtype)
         self.name = name
         if requires_grad:
             graph.set_requires_grad(self, True, new=True)
@@ -112,7 +107,7 @@ class Tensor:
         self._grad: Tensor | None = None
         self.name = None
         self._hooks: tuple[Hook, ...] = ()
-        self._accumulator: weakref.ref[AccumulateGrad] | None = None
+        self._accumulator: weakref.ref[graph.AccumulateGrad] | None = None
         self._base: Tensor | None = None  # the tensor whose values a view shares
         self._views: weakref.WeakSet[Tensor] | None = None  # views of it that may record
         # [how many in-place changes], shared by views of the same values (see autograd.in_place)
@@ -126,16 +121,16 @@ class Tensor:
         view._base = self if self._base is None else self._base
         return track_view(view) if self._requires_grad else view
 
-    def _attach(self, node: Node, output_nr: int) -> None:
+    def _attach(self, node: graph.Node, output_nr: int) -> None:
         """Make this tensor output `output_nr` of `node` (done by Function.apply)."""
         self.grad_fn, self._output_nr, self._requires_grad = node, output_nr, True
 
-    def _grad_accumulator(self) -> AccumulateGrad:
+    def _grad_accumulator(self) -> graph.AccumulateGrad:
         """The AccumulateGrad node of this leaf, made on first use and kept while the graph
         holds it (the tensor holds it weakly: the node holds the tensor)."""
         node = self._accumulator() if self._accumulator is not None else None
         if node is None:
-            node = AccumulateGrad(self)
+            node = graph.AccumulateGrad(self)
             self._accumulator = weakref.ref(node)
         return node
 
@@ -174,10 +169,7 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        array = _to_array(value, None, copy=False, where="data")
-        if array is not self._data:  # (`p.data -= v` changes p in place, then stores it back)
-            graph.note_untraced("assigning `.data`")  # tl.compile cannot replay a new array
-        self._data = array
+        graph.set_data(self, _to_array(value, None, copy=False, where="data"))
 
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the length of dimension `dim`."""
@@ -274,7 +266,7 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self.grad_fn is not None and self._output_nr in self.grad_fn._retained
 
-    def register_hook(self, hook: Hook) -> RemovableHandle:
+    def register_hook(self, hook: Hook) -> graph.RemovableHandle:
         """Call `hook(grad)` when the gradient for this tensor is computed; a returned tensor
         replaces the gradient. Returns a handle whose `remove()` undoes the registration."""
         return graph.register_tensor_hook(self, hook)

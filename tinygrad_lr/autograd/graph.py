@@ -13,12 +13,15 @@ tensor an op saves for backward, and `observe_ops(observer)` sees every op appli
 
 from __future__ import annotations
 
+import functools
 import itertools
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from .grad_mode import _state
@@ -269,14 +272,24 @@ def note_read(tensor: Tensor, how: str) -> None:
             on_read(tensor, how)
 
 
-def note_from_array(tensor: Tensor, array: Any, convert: Callable[[Any], Any]) -> None:
-    """Tell op observers that `tensor` holds `convert(array)` for a NumPy array `array`
-    (`tl.tensor(X)`, `as_tensor`, an operand of another dtype): tl.compile converts the array
-    again at every call."""
+def note_from_array(tensor: Tensor, source: Any, convert: Callable[..., Any], **how: Any) -> None:
+    """Tell op observers that `tensor` holds `convert(source, **how)`, when `source` is a NumPy
+    array (`tl.tensor(X)`, `Tensor(X)`, `as_tensor`, an operand of another dtype): tl.compile
+    converts that array again at every call."""
+    if not _observers or not isinstance(source, np.ndarray):
+        return
     for observer in _observers:
         on_from_array = getattr(observer, "on_from_array", None)
         if on_from_array is not None:
-            on_from_array(tensor, array, convert)
+            on_from_array(tensor, source, functools.partial(convert, **how))
+
+
+def set_data(tensor: Tensor, array: np.ndarray) -> None:
+    """`tensor.data = array`. A new array is told to op observers (`p.data -= v` changes p in
+    place and stores the same array back): tl.compile cannot replay the assignment."""
+    if array is not tensor._data:
+        note_untraced("assigning `.data`")
+    tensor._data = array
 
 
 def note_untraced(what: str) -> None:
