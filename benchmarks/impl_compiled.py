@@ -16,6 +16,7 @@ from time import perf_counter
 import numpy as np
 
 import tinygrad_lr as tl
+from benchmarks.impl_tinygrad_lr import _loss, linear, two_layers
 from benchmarks.workloads import Chain, Regression
 
 TRACED = True
@@ -24,11 +25,6 @@ _extra: dict[str, float] = {}
 
 def extra() -> dict[str, float]:
     return dict(_extra)
-
-
-def _loss(pred: tl.Tensor, y: tl.Tensor, loss: str) -> tl.Tensor:
-    r = pred - y
-    return (r**2 / 2).sum() if loss == "half_sum" else (r**2).mean()
 
 
 def _make_step(
@@ -92,11 +88,11 @@ def _trainer(
 
 
 def linear_regression(data: Regression) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
-    return _trainer(data, lambda x, w, b: x @ w + b)
+    return _trainer(data, linear)
 
 
 def mlp(data: Regression) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
-    return _trainer(data, lambda x, w1, b1, w2, b2: tl.tanh(x @ w1 + b1) @ w2 + b2)
+    return _trainer(data, two_layers)
 
 
 def chain(data: Chain) -> Callable[[], tuple[object, list[np.ndarray]]]:

@@ -19,6 +19,7 @@ import numpy as np
 
 import tinygrad_lr as tl
 from benchmarks.impl_compiled import _make_step
+from benchmarks.impl_tinygrad_lr import linear, two_layers
 from benchmarks.workloads import Chain, Regression
 
 TRACED = True
@@ -80,11 +81,11 @@ def _trainer(
 
 
 def linear_regression(data: Regression) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
-    return _trainer(data, lambda x, w, b: x @ w + b)
+    return _trainer(data, linear)
 
 
 def mlp(data: Regression) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
-    return _trainer(data, lambda x, w1, b1, w2, b2: tl.tanh(x @ w1 + b1) @ w2 + b2)
+    return _trainer(data, two_layers)
 
 
 def chain(data: Chain) -> Callable[[], tuple[object, list[np.ndarray]]]:

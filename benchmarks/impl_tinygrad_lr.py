@@ -17,6 +17,17 @@ def _loss(pred: tl.Tensor, y: tl.Tensor, loss: str) -> tl.Tensor:
     return (r**2 / 2).sum() if loss == "half_sum" else (r**2).mean()
 
 
+def linear(x: tl.Tensor, w: tl.Tensor, b: tl.Tensor) -> tl.Tensor:
+    """x w + b: the linear regression workloads' model (also compiled, in impl_compiled*)."""
+    return x @ w + b
+
+
+def two_layers(x: tl.Tensor, *params: tl.Tensor) -> tl.Tensor:
+    """tanh(x w1 + b1) w2 + b2: the mlp workload's model."""
+    w1, b1, w2, b2 = params
+    return tl.tanh(x @ w1 + b1) @ w2 + b2
+
+
 def _trainer(
     data: Regression, forward: Callable[..., tl.Tensor]
 ) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
@@ -37,11 +48,11 @@ def _trainer(
 
 
 def linear_regression(data: Regression) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
-    return _trainer(data, lambda x, w, b: x @ w + b)
+    return _trainer(data, linear)
 
 
 def mlp(data: Regression) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
-    return _trainer(data, lambda x, w1, b1, w2, b2: tl.tanh(x @ w1 + b1) @ w2 + b2)
+    return _trainer(data, two_layers)
 
 
 def chain(data: Chain) -> Callable[[], tuple[object, list[np.ndarray]]]:

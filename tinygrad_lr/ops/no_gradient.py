@@ -53,10 +53,26 @@ class NonDifferentiable(BuiltinOp):
         return f"{self.function}: cannot broadcast {shapes}"
 
 
-class ProbabilityCheck(BuiltinOp):
-    """True, after checking that every value of p lies in [0, 1]: the check of
-    binary_cross_entropy, as an op, so that a compiled step checks the values of every call.
-    Its output never requires grad."""
+class _ValueCheck(BuiltinOp):
+    """A check of a loss's input values as an op (so that a compiled step checks the values of
+    every call): it raises naming the loss, and its output is a constant without gradient."""
+
+    @staticmethod
+    def backward(ctx: Ctx, g: Tensor) -> Grads:
+        raise RuntimeError(f"{type(ctx).__name__} has no gradient (it checks values)")
+
+    def _explains(self, error: Exception) -> bool:
+        return False  # the message names the loss already
+
+
+def _constant(ctx: Ctx, values: np.ndarray) -> Tensor:
+    out = Tensor._make(values)
+    ctx.mark_non_differentiable(out)
+    return out
+
+
+class ProbabilityCheck(_ValueCheck):
+    """True, after checking that every value of p lies in [0, 1] (binary_cross_entropy)."""
 
     @staticmethod
     def forward(ctx: Ctx, p: Tensor, loss: str) -> Tensor:
@@ -66,22 +82,12 @@ class ProbabilityCheck(BuiltinOp):
                 f"{loss}: input must hold probabilities in [0, 1], got values from "
                 f"{values.min()} to {values.max()}; for logits use {loss}_with_logits"
             )
-        out = Tensor._make(np.asarray(True))
-        ctx.mark_non_differentiable(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        raise RuntimeError("a probability check has no gradient")
-
-    def _explains(self, error: Exception) -> bool:
-        return False  # the message names the loss already
+        return _constant(ctx, np.asarray(True))
 
 
-class ClassIndexMask(BuiltinOp):
+class ClassIndexMask(_ValueCheck):
     """valid = (labels != ignore_index), after checking that every other label is a class
-    index in [0, num_classes): the check of cross_entropy and nll_loss, as an op, so that a
-    compiled step checks the labels of every call. Its output never requires grad."""
+    index in [0, num_classes) (cross_entropy and nll_loss)."""
 
     @staticmethod
     def forward(ctx: Ctx, labels: Tensor, ignore_index: int, num_classes: int, loss: str) -> Tensor:
@@ -92,13 +98,4 @@ class ClassIndexMask(BuiltinOp):
                 f"{loss}: target values must lie in [0, {num_classes}), got values from "
                 f"{used.min()} to {used.max()}"
             )
-        out = Tensor._make(valid)
-        ctx.mark_non_differentiable(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Ctx, g: Tensor) -> Grads:
-        raise RuntimeError("class-index masks have no gradient")
-
-    def _explains(self, error: Exception) -> bool:
-        return False  # the message names the loss already
+        return _constant(ctx, valid)
