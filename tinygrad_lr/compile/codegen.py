@@ -98,11 +98,8 @@ def _same_array_source(vid: int, old: Trace, new: Trace) -> bool:
     array = new.array_sources.get(vid)
     if array is None or old.array_sources.get(vid) is not array or array.dtype.kind not in "fiub":
         return False
-    before, now = old.conversions[vid], new.conversions[vid]  # partials: tl.tensor's, ...
-    return (
-        isinstance(before, functools.partial) and isinstance(now, functools.partial)
-        and before.func is now.func and before.keywords == now.keywords
-    )  # fmt: skip
+    before, now = old.conversions[vid], new.conversions[vid]  # tl.tensor's, as_tensor's...
+    return before.func is now.func and before.keywords == now.keywords
 
 
 def _views_of_the_same_memory(vid: int, old: Trace, new: Trace) -> bool:

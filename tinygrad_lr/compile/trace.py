@@ -10,6 +10,7 @@ is decided by comparing two recorded calls (see `same_trace`).
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,7 +75,7 @@ class Trace:
     sources: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # outside values
     snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # outside values' content
     array_sources: dict[int, np.ndarray] = field(default_factory=dict)  # tl.tensor(array)
-    conversions: dict[int, Callable[[Any], Any]] = field(default_factory=dict)  # and how
+    conversions: dict[int, functools.partial[Any]] = field(default_factory=dict)  # and how
     wrappers: dict[int, Tensor] = field(default_factory=dict)  # a tensor around each value
     grad_was_none: dict[int, bool] = field(default_factory=dict)  # owner -> guard
     flag_changed: set[int] = field(default_factory=set)  # requires_grad_ on first meeting
@@ -108,6 +109,7 @@ class Recorder:
         self._leaves: list[Tensor] = []
         self._nodes: list[Any] = []  # the recorded nodes, checked for hooks at the end
         self._last_op: tuple[Any, int] = (None, 0)  # node of the last op, values before it
+        self._returned: dict[int, Tensor] = {}  # value -> the first tensor the step returns
         for position, tensor in enumerate(self._args):
             self._outside(tensor, ("arg", position))
 
@@ -263,7 +265,7 @@ class Recorder:
             self.trace.steps.append(Step("live", read, (tensor.dtype,), (vid,), user_line()))
 
     def on_from_array(
-        self, tensor: Tensor, array: np.ndarray, convert: Callable[[Any], Any]
+        self, tensor: Tensor, array: np.ndarray, convert: functools.partial[Any]
     ) -> None:
         """A tensor made inside the step from a NumPy array, as `convert(array)`: a replay
         must convert that array again at every call (see codegen.outside_kinds)."""
@@ -298,7 +300,6 @@ class Recorder:
     def finish(self, result: Any) -> Trace:
         """Encode what the step returned, and refuse graph features the replay has not got."""
         if self.trace.problem is None:
-            self._returned: dict[int, Tensor] = {}  # value -> the first tensor returned
             self.trace.output = self._output(result)
         self._find_grads()
         for tensor in self._leaves:
