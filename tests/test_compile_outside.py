@@ -248,7 +248,7 @@ def test_a_tensor_made_in_the_step_from_an_outside_array_reads_its_values_at_eve
 
         def step() -> Any:
             # copied, shared, and a constant the step makes
-            inputs, targets, weights = tl.tensor(x), tl.from_numpy(y), tl.tensor(np.eye(1))
+            inputs, targets, weights = tl.tensor(x), tl.from_numpy(y), tl.tensor([[2.0]])
             loss = ((inputs @ w - targets) ** 2 * weights).mean()
             loss.backward()
             with tl.no_grad():
@@ -266,6 +266,43 @@ def test_a_tensor_made_in_the_step_from_an_outside_array_reads_its_values_at_eve
     (eager, eager_loss), (compiled, compiled_loss) = _eager_and_compiled(make, new_epoch)
     assert _values(compiled[0]) == _values(eager[0])
     assert compiled_loss.item() == eager_loss.item()
+
+
+@pytest.mark.parametrize(
+    "compute",
+    [lambda x: x * 2.0, lambda x: x.astype(np.float32), lambda x: x[np.array([2, 0])]],
+    ids=["x * 2", "x.astype", "x[rows]"],
+)
+def test_a_tensor_made_from_an_array_computed_with_numpy_from_one_it_reads_runs_eagerly(
+    compute: Callable[[np.ndarray], np.ndarray],
+) -> None:
+    x = np.arange(6.0).reshape(3, 2)
+    w = tl.ones(2, 1, requires_grad=True)
+
+    def step() -> tl.Tensor:
+        return (tl.tensor(compute(x)) @ w.to(tl.float32)).sum()  # NumPy code: not recorded
+
+    compiled = tl.compile(step)
+    with pytest.warns(CompileWarning, match=r"computes with NumPy .* reads the NumPy array x:"):
+        for _ in range(3):  # the same values twice: a constant, were x never changed
+            compiled()
+    x[...] = -x  # in place, between calls
+    assert compiled().item() == step().item() < 0
+    assert compiled.code is None
+
+
+def test_a_tensor_made_from_an_array_computed_with_numpy_from_constants_replays() -> None:
+    w = tl.ones(3, requires_grad=True)
+
+    def step() -> tl.Tensor:
+        loss = (tl.tensor(np.linspace(0.0, 1.0, 3)) * w).sum()  # the step names no array
+        loss.backward()
+        return loss
+
+    compiled = tl.compile(step)
+    for _ in range(3):
+        compiled()
+    assert compiled.code is not None and compiled().item() == step().item() == 1.5
 
 
 @pytest.mark.parametrize("make", [tl.tensor, tl.from_numpy, tl.as_tensor])

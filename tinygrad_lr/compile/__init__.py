@@ -41,10 +41,12 @@ object, appends to a list it did not make, prints, logs) or a Python call whose 
 at every call (a draw from `random` or `np.random`, the clock, an iterator it names,
 `tl.manual_seed`) runs eagerly with a warning: a replay would not repeat it. A tensor made in
 the step from a NumPy array (`tl.tensor(X)`, `tl.from_numpy(X)`) reads that array again at
-every call; made from a new view at every call (`tl.tensor(X[0:4])`), the step runs eagerly; an
-array the step computes with NumPy from outside data (`tl.tensor(X.astype(np.float32))`) is
-taken for a constant, as the result of `np.eye(3)` is. An argument that was also a tensor the
-step names, or the same tensor as another argument, when recorded, must be so again.
+every call; made from a new view at every call (`tl.tensor(X[0:4])`), the step runs
+eagerly. NumPy code is not recorded, so a tensor made from an array the step computes
+(`tl.tensor(X * 2)`) is a constant of the code (`np.eye(3)`) only in a step that reads no
+NumPy array as a Python value: one that does (X) runs eagerly, as X may change in place
+between calls. An argument that was also a tensor the step names, or the same tensor as
+another argument, when recorded, must be so again.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,

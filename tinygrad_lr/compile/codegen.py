@@ -83,6 +83,8 @@ def outside_kinds(old: Trace, new: Trace) -> dict[int, tuple[Any, ...]]:
                 f"at every call ({array.dtype}, shape {array.shape}{where}): a replay would "
                 "keep the first one's values; make the tensor outside the step and pass it in"
             )
+        elif vid in new.array_sources and _named_arrays(new):
+            raise Unfaithful(_computed_with_numpy(vid, new))
         elif _same(old.snapshots[vid], new.snapshots[vid]):
             kinds[vid] = ("const", new.snapshots[vid])
         else:
@@ -109,6 +111,28 @@ def _views_of_the_same_memory(vid: int, old: Trace, new: Trace) -> bool:
     before = old.array_sources.get(vid, old.arrays[vid])
     now = new.array_sources.get(vid, new.arrays[vid])
     return before is not now and _memory(before) is _memory(now)
+
+
+def _named_arrays(trace: Trace) -> list[str]:
+    """The names of the NumPy arrays the step reads as Python values (X, data.X)."""
+    return [v.name for v in trace.python_values if isinstance(v.value, np.ndarray)]
+
+
+def _computed_with_numpy(vid: int, trace: Trace) -> str:
+    """Why value `vid`, made from an array the step computed (`tl.tensor(X * 2)`), cannot be
+    a constant of the code: NumPy code is not recorded, and the arrays it may have been
+    computed from can change in place between calls."""
+    array = trace.array_sources[vid]
+    step = next((s for s in trace.steps if Ref(vid) in all_refs(s.args)), None)
+    where = f"; first used at {step.line}" if step is not None else ""
+    names = _named_arrays(trace)
+    arrays = f"the NumPy array{'s' if len(names) > 1 else ''} {', '.join(names)}"
+    return (
+        f"a tensor is made from an array that the step computes with NumPy ({array.dtype}, "
+        f"shape {array.shape}{where}), and the step reads {arrays}: a replay would keep this "
+        "call's values, as NumPy code is not recorded; compute it with tensor ops "
+        "(tl.from_numpy(X) * 2) or make it outside the step"
+    )
 
 
 def _memory(array: np.ndarray) -> np.ndarray:
