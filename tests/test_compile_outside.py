@@ -167,6 +167,24 @@ def _values(tensor: tl.Tensor | None) -> Any:
     return None if tensor is None else tensor.detach().numpy().tolist()
 
 
+def test_an_element_of_an_outside_tensor_changed_in_place_changes_the_tensor() -> None:
+    def make() -> tuple[Callable[[], Any], Any]:
+        w = tl.tensor([[1.0, 2.0], [3.0, 4.0]])
+
+        def step() -> Any:
+            with tl.no_grad():
+                element = w[1, 0]  # a 0-d view of w, as in PyTorch
+                element.add_(w.sum())
+            return element * 1.0
+
+        return step, w
+
+    (eager, eager_element), (compiled, compiled_element) = _eager_and_compiled(make)
+    assert _values(compiled) == _values(eager) and eager[1, 0].item() > 600
+    assert compiled_element.item() == eager_element.item() == eager[1, 0].item()
+    assert compiled._version == eager._version == 6
+
+
 def test_a_returned_detach_of_a_parameter_is_a_new_tensor_as_in_eager() -> None:
     def make() -> tuple[Callable[[], Any], Any]:
         w, x = tl.ones(3, requires_grad=True), tl.tensor([1.0, 2.0, 3.0])

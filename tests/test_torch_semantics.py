@@ -241,6 +241,27 @@ def test_mixed_index_assignment_follows_torch(index: Callable[[Any], Any]) -> No
         same(g_ours, g_theirs)
 
 
+ELEMENT_INDICES: list[Callable[[Any], Any]] = [
+    lambda x: x[1, 2],
+    lambda x: x[-1, 0],
+    lambda x: x[0][1],  # a row, then an element of it
+    lambda x: x[1, 1][()],  # the 0-d element, indexed by ()
+]
+
+
+@pytest.mark.parametrize("index", ELEMENT_INDICES)
+def test_an_int_for_every_axis_gives_a_view_as_in_torch(index: Callable[[Any], Any]) -> None:
+    def change_the_element(lib: Any, x: Any) -> Any:
+        element = index(x)
+        element.mul_(10.0)  # changes x too: the element is a view of it
+        return x, element, x._version
+
+    (x, element, version), (tx, telement, tversion) = both(change_the_element, VALUES)
+    same(x, tx)
+    same(element, telement)
+    assert version == tversion
+
+
 class _Recorder:
     """Captures the index an indexing lambda applies."""
 

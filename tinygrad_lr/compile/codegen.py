@@ -233,6 +233,9 @@ def op_lines(
     if op is ops.Expand:
         return [f"{z} = np.broadcast_to({src(args[0])}, {args[1]!r})"]
     if op is ops.GetItem:
+        parts = args[1] if isinstance(args[1], tuple) else (args[1],)
+        if len(parts) == ndim and all(_is_int(p) for p in parts):  # x[i, ...]: a 0-d view
+            return [f"{z} = {src(args[0])}[{', '.join([*map(src, parts), '...'])}]"]  # as eager's
         return [f"{z} = {src(args[0])}[{src(args[1])}]"]
     if op is ops.IndexAdd:  # repeated indices get every update
         return [f"{z} = np.zeros({args[2]!r}, dtype={src(args[0])}.dtype)",
@@ -259,6 +262,10 @@ def _softmax_lines(op: Any, x: str, dim: int, z: str, temp: str) -> list[str]:
             f"{z} = {x} - ({temp} + np.log(np.sum(np.exp({x} - {temp}), axis={axis}, "
             "keepdims=True)))",
             f"del {temp}"]  # fmt: skip
+
+
+def _is_int(part: Any) -> bool:
+    return isinstance(part, (int, np.integer)) and not isinstance(part, bool)
 
 
 def run_forward(op: Any, *args: Any) -> tuple[np.ndarray, ...]:

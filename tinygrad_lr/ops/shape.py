@@ -99,8 +99,11 @@ class GetItem(BuiltinOp):
         ctx.index, ctx.input_shape = index, x.shape
         ctx.save_for_backward(*_index_tensors(index))
         data = x._data[_as_arrays(index)]
-        # Basic indexing (ints, slices, None, ...) gives a view of x; tensors give a copy.
-        return x._view(data) if not _index_tensors(index) else Tensor._make(data)
+        if _index_tensors(index):  # tensors in the index give a copy
+            return Tensor._make(data)
+        if isinstance(data, np.generic):  # an int for every axis: NumPy's scalar is a copy,
+            data = x._data[(*index, ...) if isinstance(index, tuple) else (index, ...)]  # 0-d
+        return x._view(data)  # basic indexing (ints, slices, None, ...) gives a view of x
 
     @staticmethod
     def backward(ctx: Ctx, g: Tensor) -> Grads:
