@@ -179,9 +179,10 @@ _BINARY = {ops.Add: "+", ops.Sub: "-", ops.Mul: "*", ops.Div: "/", ops.Pow: "**"
 _UNARY = {ops.Exp: "np.exp", ops.Log: "np.log", ops.Sqrt: "np.sqrt", ops.Sin: "np.sin",
           ops.Cos: "np.cos", ops.Abs: "np.abs", ops.Tanh: "np.tanh",
           ops.Maximum: "np.maximum", ops.Minimum: "np.minimum", ops.Where: "np.where"}  # fmt: skip
-_IN_PLACE = {"add_": "np.add({0}, {1}, out={0})", "sub_": "np.subtract({0}, {1}, out={0})",
-             "mul_": "np.multiply({0}, {1}, out={0})", "div_": "np.divide({0}, {1}, out={0})",
-             "copy_": "np.copyto({0}, {1})", "fill_": "{0}.fill({1})",
+# `a += b` is np.add(a, b, out=a) (same_kind casting, a written in place), with less to read
+# and less for Python to parse at every call; the targets are local names (Program.mutable)
+_IN_PLACE = {"add_": "{0} += {1}", "sub_": "{0} -= {1}", "mul_": "{0} *= {1}",
+             "div_": "{0} /= {1}", "copy_": "np.copyto({0}, {1})", "fill_": "{0}.fill({1})",
              "zero_": "{0}.fill({1})"}  # fmt: skip
 
 
