@@ -285,3 +285,23 @@ def test_a_hook_that_records_does_not_alias_grad():
     # .grad accumulated in place; what the hook saw the first time must not change with it
     np.testing.assert_allclose(seen[0].numpy(), [1.0, 1.0])
     np.testing.assert_allclose(t.grad.numpy(), [2.0, 2.0])
+
+
+@pytest.mark.parametrize("earlier_graph_alive", [False, True])
+def test_leaf_hooks_fire_as_soon_as_the_leafs_gradient_is_complete(
+    torch: Any, earlier_graph_alive: bool
+) -> None:
+    """A leaf's AccumulateGrad runs right after the last node feeding it, as in PyTorch, even
+    when an earlier graph still alive made that node (its place would otherwise be its age)."""
+
+    def order(lib: Any) -> list[str]:
+        a, b, c = (lib.tensor([1.0, 2.0], requires_grad=True) for _ in range(3))
+        fired: list[str] = []
+        for name, leaf in zip("abc", (a, b, c)):
+            leaf.register_hook(lambda g, name=name: fired.append(name))
+        kept = (c * b * a).sum() if earlier_graph_alive else None  # its nodes: c, b, a
+        ((a * 2.0 + b) * c.exp()).sum().backward()
+        assert kept is None or kept.requires_grad
+        return fired
+
+    assert order(tl) == order(torch)

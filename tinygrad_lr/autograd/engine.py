@@ -8,7 +8,6 @@ leaf, the AccumulateGrad node adds the gradient into `.grad`.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -69,15 +68,24 @@ def _topological_order(roots: Iterable[Node]) -> list[Node]:
     """Every node reachable from `roots`, each before the nodes that made its inputs.
 
     A node is always made after the nodes of its inputs, so sorting by creation, newest first,
-    is such an order. The walk uses an explicit stack: a 100,000-op chain needs no recursion."""
+    is such an order. A leaf's AccumulateGrad node may be older than the graph (an earlier
+    graph made it, and one still alive keeps it): it is placed right after the last node that
+    feeds it, where its gradient is complete, as PyTorch runs it as soon as it is ready; so
+    the order does not depend on which other graphs are alive. The walk uses an explicit
+    stack: a 100,000-op chain needs no recursion."""
     found = set(roots)
     stack = list(found)
+    fed_last: dict[Node, tuple[int, int, int]] = {}  # an AccumulateGrad -> its sort key
     while stack:
-        for child, _ in stack.pop().next_functions:
+        node = stack.pop()
+        for position, (child, _) in enumerate(node.next_functions):
+            if isinstance(child, AccumulateGrad):  # after its oldest feeder (newest first)
+                key = (node._sequence_nr, 1, position)
+                fed_last[child] = max(fed_last.get(child, key), key)
             if child is not None and child not in found:
                 found.add(child)
                 stack.append(child)
-    return sorted(found, key=operator.attrgetter("_sequence_nr"))
+    return sorted(found, key=lambda node: fed_last.get(node) or (node._sequence_nr, 0, 0))
 
 
 def _leading_to(order: list[Node], targets: set[Node]) -> list[Node]:
