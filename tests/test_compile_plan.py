@@ -439,8 +439,8 @@ def test_dropout_draws_a_fresh_mask_each_replayed_call_and_follows_p_and_eval() 
 
 def test_a_long_program_deletes_its_small_arrays_after_their_last_use() -> None:
     """An unrolled loop makes thousands of small arrays: a long program deletes them as it
-    goes, where a short one leaves them to its return (see program.LONG)."""
-    from tinygrad_lr.compile.program import LONG
+    goes, where a short one leaves them to its return (see plan.LONG)."""
+    from tinygrad_lr.compile.plan import LONG
 
     w = tl.tensor([0.5, -0.25], requires_grad=True)
 

@@ -300,3 +300,12 @@ def note_untraced(what: str) -> None:
         on_untraced = getattr(observer, "on_untraced", None)
         if on_untraced is not None:
             on_untraced(what)
+
+
+def note_call(call: Callable[..., Any], *args: Any) -> None:
+    """Tell op observers that library code changed Python state here as `call(*args)` does
+    (`model.train()` setting the `training` flags): tl.compile's replay calls it again."""
+    for observer in _observers:
+        on_call = getattr(observer, "on_call", None)
+        if on_call is not None:
+            on_call(call, args)

@@ -18,8 +18,11 @@ The second call with the same signature (shapes, dtypes and requires_grad of the
 arguments, the other arguments' values, grad mode) records again; when both records agree, the
 NumPy source is generated and every later call runs it: no Tensor, no graph, no dispatch.
 Records that differ (an optimiser's first step makes its state) are recorded again, up to
-`MAX_RECORDS` times. Before each later call, a generated check (guards.py) tells whether the
-call is the one the code was made for; if not, the signature is looked up or recorded.
+`MAX_RECORDS` times; a record is compared with each of those before it, so Python values that
+flip between calls (`model.train()` inside the step, `model.eval()` outside) get a program for
+each state, up to `MAX_PROGRAMS`. Before each later call, a generated check (guards.py) tells
+whether the call is the one the last program run was made for; if not, the signature is
+looked up, its programs' guards are tried, or the call is recorded.
 
 What is live: tensors the step reads from outside (parameters, data, optimiser state, `.grad`)
 are read and written at every call (their versions count the in-place changes, as eager counts
@@ -39,7 +42,11 @@ it. Not followed: what a property computes, the items of lists and dicts, the li
 functions. A step with a Python side effect (it assigns a global, sets an attribute of an
 object, appends to a list it did not make, prints, logs) or a Python call whose result is new
 at every call (a draw from `random` or `np.random`, the clock, an iterator it names,
-`tl.manual_seed`) runs eagerly with a warning: a replay would not repeat it. A tensor made in
+`tl.manual_seed`, setting an optimiser's `group["lr"]`) runs eagerly with a warning: a replay
+would not repeat it. `model.train()` and `model.eval()` inside the step are replayed (they
+set the `training` flags again). A leaf the step makes (`x.detach().requires_grad_()`, for the
+gradient of the input) has its `.grad` inside the step only; a step that returns one runs
+eagerly. A tensor made in
 the step from a NumPy array (`tl.tensor(X)`, `tl.from_numpy(X)`) reads that array again at
 every call; made from a new view at every call (`tl.tensor(X[0:4])`), the step runs
 eagerly. NumPy code is not recorded, so a tensor made from an array the step computes
@@ -88,7 +95,8 @@ from .program import Program
 from .python_values import python_values, signature_key
 from .trace import Recorder, Trace, Unsupported
 
-MAX_RECORDS = 4  # records of one signature before giving up on it
+MAX_RECORDS = 4  # records of one signature that make no program before giving up on it
+MAX_PROGRAMS = 4  # programs kept per signature (states of the Python values it reads)
 MAX_SIGNATURES = 8  # signatures kept per function
 
 __all__ = ["CompileWarning", "CompiledFunction", "Unsupported", "compile"]
@@ -99,13 +107,13 @@ class CompileWarning(UserWarning):
 
 
 class _Entry:
-    """What is known about one signature: its last record, its program, or that it is eager."""
+    """What is known about one signature: its programs (one per state of the Python values
+    it reads: `model.training` before the call...), the records not yet made into one, or
+    that it runs eagerly."""
 
     def __init__(self) -> None:
-        self.last: Trace | None = None
-        self.records = 0
-        self.program: Program | None = None
-        self.check_and_run: Callable[..., Any] = always_miss  # see guards.py
+        self.recent: list[Trace] = []  # the records since the last program, latest last
+        self.programs: list[tuple[Program, Callable[..., Any]]] = []  # with its check
         self.eager = False
 
 
@@ -130,7 +138,9 @@ class CompiledFunction:
         """The generated source of the latest signature (None before the first replay, and
         once that signature runs eagerly)."""
         latest = self._latest
-        if latest is None or not any(e.program is latest for e in self._entries.values()):
+        if latest is None or not any(
+            program is latest for e in self._entries.values() for program, _ in e.programs
+        ):
             return None
         return latest.source
 
@@ -166,14 +176,14 @@ class CompiledFunction:
                 )
         if entry.eager:
             return call()
-        program = entry.program
-        if program is not None and holds(program, args):
-            if names is None:  # the fast road takes positional calls only
-                self._check_and_run = entry.check_and_run
-            try:
-                return program.function(*[a for a in args if isinstance(a, Tensor)])
-            except (IndexError, ValueError, TypeError) as error:
-                raise program.explain(error) from None
+        for program, check_and_run in entry.programs:
+            if holds(program, args):
+                if names is None:  # the fast road takes positional calls only
+                    self._check_and_run = check_and_run
+                try:
+                    return program.function(*[a for a in args if isinstance(a, Tensor)])
+                except (IndexError, ValueError, TypeError) as error:
+                    raise program.explain(error) from None
         return self._record(entry, args, call)
 
     def _record(self, entry: _Entry, args: tuple[Any, ...], call: Callable[[], Any]) -> Any:
@@ -183,7 +193,7 @@ class CompiledFunction:
         except Exception as error:  # code that cannot be read: run it as it is
             values, effect = [], f"cannot be read ({type(error).__name__}: {error})"
         if effect is not None:  # a replay would not do it
-            entry.eager, entry.last, entry.program = True, None, None
+            self._run_eagerly(entry)
             if not effect.startswith("cannot"):
                 effect += ", a Python side effect which a replay would not repeat"
             self._give_up(f"the step {effect}")
@@ -193,29 +203,37 @@ class CompiledFunction:
         trace = recorder.finish(result)
         trace.python_values = values
         if trace.problem is not None:
-            entry.eager, entry.last, entry.program = True, None, None
+            self._run_eagerly(entry)
             self._give_up(trace.problem)
             return result
-        previous, entry.last, entry.records = entry.last, trace, entry.records + 1
-        if previous is not None:
-            try:
-                entry.program = self._latest = Program(
-                    previous,
-                    trace,
-                    getattr(self.fn, "__name__", "step"),
-                    self._tensor_names(args),
-                    outside_names(self.fn, trace),
-                )
-                _, entry.check_and_run = write_check(entry.program, args)
-                entry.last, entry.records = None, 0  # the program holds what it needs
-            except Mismatch as mismatch:
-                entry.program = None
-                if isinstance(mismatch, Unfaithful) or entry.records >= MAX_RECORDS:
-                    entry.eager, entry.last = True, None
-                    unfaithful = isinstance(mismatch, Unfaithful)
-                    self._give_up(str(mismatch) if unfaithful else f"{mismatch} after "
-                                  f"{entry.records} calls")  # fmt: skip
+        mismatch: Mismatch | None = None
+        name, arg_names = getattr(self.fn, "__name__", "step"), self._tensor_names(args)
+        for previous in reversed(entry.recent):  # the latest first; an earlier one may be of
+            try:  # the same Python values (`model.training` flips between calls)
+                program = Program(previous, trace, name, arg_names, outside_names(self.fn, trace))
+            except Unfaithful as unfaithful:
+                self._run_eagerly(entry)
+                self._give_up(str(unfaithful))
+                return result
+            except Mismatch as why:
+                mismatch = mismatch or why  # the latest record's reason, for the warning
+                continue
+            entry.programs = [
+                *entry.programs[1 - MAX_PROGRAMS :],
+                (program, write_check(program, args)[1]),
+            ]
+            entry.recent, self._latest = [], program  # the program holds what it needs
+            return result
+        entry.recent.append(trace)
+        if len(entry.recent) >= MAX_RECORDS:
+            self._run_eagerly(entry)
+            self._give_up(f"{mismatch} after {MAX_RECORDS} calls")
         return result
+
+    def _run_eagerly(self, entry: _Entry) -> None:
+        if any(check is self._check_and_run for _, check in entry.programs):
+            self._check_and_run = always_miss
+        entry.eager, entry.recent, entry.programs = True, [], []
 
     def _tensor_names(self, args: tuple[Any, ...]) -> list[str]:
         names = [n for n, a in zip(self._arg_names, args) if isinstance(a, Tensor)]

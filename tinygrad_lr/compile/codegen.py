@@ -303,6 +303,33 @@ def read_name(read: Callable[[], Any]) -> str:
     return getattr(read, "__name__", "value").strip("_<>") or "value"
 
 
+def counting_with(array: np.ndarray, tensor: Tensor) -> Tensor:
+    """A new tensor around `array` that shares `tensor`'s version counter."""
+    made = Tensor._make(array)
+    made._version_counter = tensor._version_counter
+    return made
+
+
 NAMESPACE = {"np": np, "_generator": creation.default_generator, "_forward": run_forward,
-             "_tensor": Tensor._make,
+             "_tensor": Tensor._make, "_counting_with": counting_with,
              **{name: getattr(ops, name) for name in ops.__all__}}  # fmt: skip
+
+
+def explain(error: Exception, function: Any, source: str) -> Exception:
+    """An error that a NumPy line of the replay raised, named as eager names it: the op,
+    then NumPy's words, then the step's line. Errors raised inside an op's own forward
+    (`_forward(...)` lines) name themselves already and are returned as they are."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code is not function.__code__:
+        tb = tb.tb_next
+    if tb is None or tb.tb_next is not None:
+        return error
+    lines = source.splitlines()[: tb.tb_lineno]
+    op = lines[-1].rsplit("  # ", 1)[-1] if "  # " in lines[-1] else "a replayed line"
+    step_line = next((line.strip()[2:] for line in reversed(lines)
+                      if line.strip().startswith("# ")), "")  # fmt: skip
+    where = f" (replaying {step_line})" if step_line else ""
+    try:
+        return type(error)(f"{op.lower()}: {error}{where}")
+    except Exception:  # an exception type that takes other arguments
+        return error

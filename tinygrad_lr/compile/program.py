@@ -16,6 +16,7 @@ from .codegen import (
     Mismatch,
     Unfaithful,
     compare,
+    explain,
     in_place_line,
     op_lines,
     outside_kinds,
@@ -24,7 +25,7 @@ from .codegen import (
     run_forward,
 )  # fmt: skip
 from .guards import Expected, aliasing
-from .plan import planned
+from .plan import LONG, SMALL, planned
 from .trace import Ref, Step, Trace, all_refs
 
 
@@ -60,8 +61,9 @@ class Program:
             for vid, (kind, tensor, *_) in sorted(self.kinds.items())
             if kind == "ref" and vid in new.wrappers and tensor is new.wrappers[vid]
         ]
-        if any(self.kinds[v][0] == "arg" or (self.kinds[v][0] == "ref" and self.kinds[v][1]
-               is new.wrappers.get(v)) for v in new.flag_changed):  # fmt: skip
+        flagged = {v: self.kinds[v] for v in new.flag_changed if v in self.kinds}  # from outside
+        if any(kind[0] == "arg" or (kind[0] == "ref" and kind[1] is new.wrappers.get(v))
+               for v, kind in flagged.items()):  # fmt: skip
             # recorded again: a change made once (freezing a layer) is not made by the next call
             raise Mismatch("the step changes requires_grad of a tensor from outside it")
         self.aliases, self.pinned = aliasing(new)
@@ -73,9 +75,7 @@ class Program:
         made_leaves = [v for v, was_none in new.grad_was_none.items()
                        if self.kinds[v][0] in ("const", "copy")]  # fmt: skip
         if set(made_leaves) & {r.vid for r in all_refs(new.output)}:
-            raise Unfaithful(
-                "the step returns a leaf it made: the replay would not give it its .grad"
-            )
+            raise Unfaithful("the step returns a leaf it made: a replay would not give it a .grad")
         self._prologue()
         self._body()
         self._epilogue()
@@ -180,6 +180,14 @@ class Program:
                 if self.kinds.get(root, ("",))[0] in ("arg", "ref", "grad"):
                     counts[root] = counts.get(root, 0) + 1
         return [(self._tensor_expression(vid), n) for vid, n in sorted(counts.items())]
+
+    def _changes_after(self, step: Step, vid: int) -> int:
+        """How many in-place changes the steps after `step` make to value `vid` (a new `.grad`
+        that `clip_grad_norm_` scales): eager counts them in the version of its tensor."""
+        position = next(k for k, s in enumerate(self.trace.steps) if s is step)
+        root = self.counted_with.get(vid, vid)
+        later = [s.args[0].vid for s in self.trace.steps[position + 1 :] if s.kind == "inplace"]
+        return sum(self.counted_with.get(target, target) == root for target in later)
 
     def _tensor_expression(self, vid: int) -> str:
         """Python source for the Tensor that holds outside value `vid` at every call."""
@@ -303,11 +311,16 @@ class Program:
             return [in_place_line(step, self.src, float64) + f"  # {step.what}"]
         if step.kind == "grad":
             owner, value = step.args
-            if self.kinds.get(owner.vid, ("",))[0] in ("const", "copy"):
+            if step.what == "made" or self.kinds.get(owner.vid, ("",))[0] in ("const", "copy"):
                 return ["# (the .grad of a leaf made in the step, which nobody sees after it)"]
             target = self._tensor_name(owner.vid)
             grad = "None" if value is None else f"_tensor({self.src(value)})"
-            return [f"{target}._grad = {grad}  # .grad ="]
+            changes = 0 if value is None else self._changes_after(step, value.vid)
+            counted = f"{target}._grad._version_counter[0] += {changes}  # the changes below"
+            return [f"{target}._grad = {grad}  # .grad =", *[counted] * bool(changes)]
+        if step.kind == "call":  # Python state, set as eager sets it
+            call = self._global(f"_{step.what.__name__}", step.what)
+            return [f"{call}({', '.join(map(repr, step.args))})  # {step.what.__qualname__}"]
         if step.kind == "random":
             return [random_line(step, out[0], self.trace.arrays[step.outputs[0]].dtype)]
         # a live Python value, computed again at this point of every call
@@ -319,7 +332,7 @@ class Program:
         refs = [r.vid for r in all_refs(self.trace.output) if type(r) is Ref]
         for vid in sorted({v for v in refs if refs.count(v) > 1 and not self._users_tensor(v)}):
             self.wrapped[vid] = self._fresh(f"{self.names[vid]}_tensor")
-            self.lines.append(f"{self.wrapped[vid]} = _tensor({self.names[vid]})")
+            self.lines.append(f"{self.wrapped[vid]} = {self._new_tensor(vid)}")
         self.lines.append(f"return {self._output(self.trace.output)}")
 
     def _output(self, value: Any) -> str:
@@ -328,7 +341,7 @@ class Program:
                 return self._tensor_expression(value.vid)
             if type(value) is Ref and value.vid in self.wrapped:
                 return self.wrapped[value.vid]
-            return f"_tensor({self.src(value)})"
+            return self._new_tensor(value.vid)
         if isinstance(value, tuple):
             return "(" + "".join(self._output(v) + ", " for v in value).rstrip(" ") + ")"
         if isinstance(value, list):
@@ -336,6 +349,14 @@ class Program:
         if isinstance(value, dict):
             return "{" + ", ".join(f"{k!r}: {self._output(v)}" for k, v in value.items()) + "}"
         return repr(value)
+
+    def _new_tensor(self, vid: int) -> str:
+        """A new tensor around value `vid`; one around an outside tensor's array (`w.detach()`,
+        `w.T`) counts versions with it, as eager's views and detached tensors do."""
+        root = self.counted_with.get(vid, vid)
+        if self.kinds.get(root, ("",))[0] in ("arg", "ref", "grad"):
+            return f"_counting_with({self.src(Ref(vid))}, {self._tensor_expression(root)})"
+        return f"_tensor({self.src(Ref(vid))})"
 
     def _users_tensor(self, vid: int) -> bool:
         """Is outside value `vid` read from a tensor of the user's (an argument, a parameter,
@@ -351,30 +372,10 @@ class Program:
     # --- errors of a replay ------------------------------------------------------------------
 
     def explain(self, error: Exception) -> Exception:
-        """An error that a NumPy line of the replay raised, named as eager names it: the op,
-        then NumPy's words, then the step's line. Errors raised inside an op's own forward
-        (`_forward(...)` lines) name themselves already and are returned as they are."""
-        tb = error.__traceback__
-        while tb is not None and tb.tb_frame.f_code is not self.function.__code__:
-            tb = tb.tb_next
-        if tb is None or tb.tb_next is not None:
-            return error
-        lines = self.source.splitlines()[: tb.tb_lineno]
-        op = lines[-1].rsplit("  # ", 1)[-1] if "  # " in lines[-1] else "a replayed line"
-        step_line = next((line.strip()[2:] for line in reversed(lines)
-                          if line.strip().startswith("# ")), "")  # fmt: skip
-        where = f" (replaying {step_line})" if step_line else ""
-        try:
-            return type(error)(f"{op.lower()}: {error}{where}")
-        except Exception:  # an exception type that takes other arguments
-            return error
+        """An error a replayed line raised, named as eager names it (see codegen.explain)."""
+        return explain(error, self.function, self.source)
 
 
-SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at return)...
-# ...unless the program is long (a loop the recording unrolled): its thousands of small arrays,
-# kept to the end, would defeat NumPy's cache of small blocks. Deleting them took a compiled
-# epoch of d2l (300 steps, 7,500 lines) from 1.39x to 1.24x hand-written NumPy.
-LONG = 500  # steps
 _VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the input's memory
 
 

@@ -59,7 +59,9 @@ class Rewrapped(Ref):
 @dataclass
 class Step:
     """One thing that happened: kind "op" (an op class), "inplace" (name: add_, copy_...),
-    "grad" (owner's .grad set to a value or None), "random" (generator method), "live"."""
+    "grad" (owner's .grad set to a value or None; "made": of a leaf made in the step),
+    "random" (generator method), "live" (a Python number read), "call" (of the library's, on
+    Python state: `model.train()`)."""
 
     kind: str
     what: Any  # op class, in-place name, generator method or read function
@@ -107,6 +109,7 @@ class Recorder:
         self._ids: dict[int, int] = {}  # id(array) -> value number
         self._args = [a for a in args if isinstance(a, Tensor)]
         self._leaves: list[Tensor] = []
+        self._made_leaves: list[Tensor] = []  # x.detach().requires_grad_(): see on_requires_grad
         self._nodes: list[Any] = []  # the recorded nodes, checked for hooks at the end
         self._last_op: tuple[Any, int] = (None, 0)  # node of the last op, values before it
         self._returned: dict[int, Tensor] = {}  # value -> the first tensor the step returns
@@ -153,7 +156,7 @@ class Recorder:
         return (
             tensor.is_leaf and tensor.requires_grad
             and self.trace.sources.get(vid) == ("outside",)
-            and not any(leaf is tensor for leaf in self._leaves)
+            and not any(leaf is tensor for leaf in self._leaves + self._made_leaves)
         )  # fmt: skip
 
     def encode(self, arg: Any) -> Any:
@@ -203,6 +206,11 @@ class Recorder:
         if self.trace.problem is not None:
             return
         if name == "grad":
+            if any(leaf is tensor for leaf in self._made_leaves):  # seen inside the step only
+                grad = None if value is None else Ref(self.value(value))
+                refs = (Ref(self.value(tensor)), grad)
+                self.trace.steps.append(Step("grad", "made", refs, (), user_line()))
+                return
             # First seen here: its .grad before the assignment decides nothing, so no guard.
             first_seen = not any(leaf is tensor for leaf in self._leaves)
             owner = self.value(tensor)
@@ -275,6 +283,10 @@ class Recorder:
                 self.trace.array_sources[vid] = array
                 self.trace.conversions[vid] = convert
 
+    def on_call(self, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        if self.trace.problem is None:
+            self.trace.steps.append(Step("call", call, args, (), user_line()))
+
     def on_guard(self, read: Callable[[], Any], value: Any) -> None:
         self.trace.guards.append((read, value))
 
@@ -286,10 +298,13 @@ class Recorder:
 
     def on_requires_grad(self, tensor: Tensor) -> None:
         """`requires_grad_` changed a tensor's flag. A replay has no need of it for a tensor
-        the step made (`x.detach()`, `tl.zeros(3)`), and would not change one from outside:
-        a program is made only from a record without such a change (see Program)."""
-        known = self.trace.wrappers.get(self._ids.get(id(tensor._data), -1))
-        if known is None or known is tensor:  # (not a new tensor around a known array)
+        the step made (`tl.zeros(3)`; `x.detach()` or `(x * 2)`, a new leaf around the array of
+        a value known already, whose `.grad` only the step sees), and would not change one from
+        outside: a program is made only from a record without such a change (see Program)."""
+        vid = self._ids.get(id(tensor._data))
+        if vid is not None and self.trace.wrappers.get(vid) is not tensor:
+            self._made_leaves.append(tensor)
+        else:
             self.trace.flag_changed.add(self.value(tensor))
 
     def on_untraced(self, what: str) -> None:
@@ -302,7 +317,7 @@ class Recorder:
         if self.trace.problem is None:
             self.trace.output = self._output(result)
         self._find_grads()
-        for tensor in self._leaves:
+        for tensor in self._leaves + self._made_leaves:
             accumulator = tensor._accumulator() if tensor._accumulator is not None else None
             if tensor._hooks or (accumulator is not None and _has_hooks(accumulator)):
                 self.fail("a hook is registered on a parameter (hooks are not replayed)")
@@ -324,6 +339,8 @@ class Recorder:
 
     def _output(self, result: Any) -> Any:
         if isinstance(result, Tensor):
+            if any(leaf is result for leaf in self._made_leaves):
+                self.fail("the step returns a leaf it made: the replay would not give it its .grad")
             vid = self.value(result)
             if vid in self.trace.sources:  # `return w` is w itself, `return w.detach()` not
                 return Ref(vid) if self.trace.wrappers.get(vid) is result else Rewrapped(vid)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd import graph, no_grad
 from ..device import check_device
 from ..dtypes import resolve_dtype
 from ..errors import DTypeError
@@ -189,6 +189,7 @@ class Module:
         """Set `training` on this module and all below it; returns self."""
         for module in self.modules():
             object.__setattr__(module, "training", bool(mode))
+        graph.note_call(self.train, bool(mode))  # a compiled step calling it does so again
         return self
 
     def eval(self) -> Module:

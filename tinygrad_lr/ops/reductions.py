@@ -70,13 +70,15 @@ class Max(BuiltinOp):
         if x.numel() == 0:
             raise ShapeError(f"{ctx.op_name()}: cannot reduce an empty tensor of shape {x.shape}")
         ctx.axes, ctx.kept_shape = axes, kept_shape(x.shape, axes)
-        kept = Tensor._make(type(ctx).reduce(x._data, axis=axes, keepdims=True))
-        ctx.save_for_backward(x, kept)
-        return Tensor._make(kept._data if keepdim else kept._data.reshape(_reduced(x, axes)))
+        kept = type(ctx).reduce(x._data, axis=axes, keepdims=True)
+        z = Tensor._make(kept if keepdim else kept.reshape(_reduced(x, axes)))
+        ctx.save_for_backward(x, z)  # (the output, as PyTorch saves it: no array of its own)
+        return z
 
     @staticmethod
     def backward(ctx: Ctx, g: Tensor) -> Grads:
-        x, kept = ctx.saved_tensors
+        x, z = ctx.saved_tensors
+        kept = z.reshape(ctx.kept_shape)  # the extreme, with x's axes, to compare with x
         chosen = ((x == kept) | (x.isnan() & kept.isnan())).to(x.dtype)
         share = chosen / chosen.sum(dim=ctx.axes, keepdim=True)
         return g.reshape(ctx.kept_shape) * share, None, None

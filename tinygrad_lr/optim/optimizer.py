@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.graph import note_untraced
 from ..nn.modules import clear_grads
 from ..tensor import Tensor
 from .live import count, grad_checked, guard, hyper
@@ -28,6 +29,20 @@ def check_number(value: Any, name: str, where: str, *, low: float = 0.0) -> floa
     if not math.isfinite(value) or value < low:
         raise ValueError(f"{where}: invalid {name} {value!r}; it must be a finite number >= {low}")
     return float(value)
+
+
+class ParamGroup(dict[str, Any]):
+    """A parameter group: a dict that tells op observers when it is changed. A step that sets
+    `group["lr"]` runs eagerly under tl.compile, whose replay reads `lr` at every call but
+    would not set it again."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        note_untraced(f"setting {key!r} of an optimiser's parameter group")
+        super().__setitem__(key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        note_untraced("updating an optimiser's parameter group")
+        super().update(*args, **kwargs)
 
 
 class Optimizer:
@@ -78,7 +93,7 @@ class Optimizer:
             if id(param) in seen:
                 raise ValueError(f"{where}: parameter {index} appears more than once")
             seen.add(id(param))
-        full = {**self.defaults, **group, "params": params}
+        full = ParamGroup({**self.defaults, **group, "params": params})
         self._validate(full)
         self.param_groups.append(full)
 
@@ -148,8 +163,8 @@ class Optimizer:
                         )
                 copied[key] = value
             new_state[param] = copied
-        new_groups = [
-            {**{k: v for k, v in saved.items() if k != "params"}, "params": own["params"]}
+        new_groups: list[dict[str, Any]] = [
+            ParamGroup({k: v for k, v in saved.items() if k != "params"}, params=own["params"])
             for saved, own in zip(groups, self.param_groups)
         ]
         for group in new_groups:
