@@ -385,3 +385,19 @@ def test_item_assignment_on_an_outside_tensor_of_the_graph_runs_eagerly() -> Non
         for k in range(3):
             compiled(tl.tensor([1.0, 2.0, 3.0 + k]))
     assert compiled.code is None
+
+
+@pytest.mark.parametrize("calls", [1, 3])  # the first record's warning, and a later record's
+def test_the_warning_names_the_users_line_that_called_the_step(calls: int) -> None:
+    w = tl.ones(2, requires_grad=True)
+    data = np.ones(2)
+
+    @tl.compile
+    def step() -> tl.Tensor:
+        made = tl.tensor(data * 2.0) if calls > 1 else (w * 2.0).sum().item()
+        return (made * w).sum()
+
+    with pytest.warns(CompileWarning) as caught:
+        for _ in range(calls):
+            step()
+    assert caught[0].filename == __file__

@@ -58,18 +58,19 @@ another argument, when recorded, must be so again.
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
 `.numpy()`, `np.asarray(t)`, printing), boolean-mask indexing, hooks and retain_grad, in-place
-changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step,
-assigning `.data` a new array, changing `requires_grad` of an outside tensor at every call (a
-change made once is recorded again), a scheduler's `step()` inside the step, a user's Function
-computing outside Tensor operations, anomaly mode and saved-tensor hooks, an argument that is a
-list, tuple or dict of tensors (pass them as arguments of their own) or another unhashable
-value. The result of a compiled call has no graph: call backward inside the step. An error that
-a replayed NumPy line raises (an index out of range) names the op and the step's line, as the
-eager error names the op. A user's own `Function` is replayed through the built-in ops its
-forward and backward ran. `cross_entropy` and `nll_loss` with class-index targets are replayed
-(the label check is an op), and so is `binary_cross_entropy` (its check of the probabilities is
-an op too). A compiled step called while another step is recorded runs eagerly, so the other's
-record holds its ops (an epoch compiled around a compiled step).
+changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step, item
+assignment under `no_grad` (`w[0] = 0.0`), assigning `.data` a new array, changing
+`requires_grad` of an outside tensor at every call (a change made once is recorded again), a
+scheduler's `step()` inside the step, a user's Function computing outside Tensor operations,
+anomaly mode and saved-tensor hooks, an argument that is a list, tuple or dict of tensors (pass
+them as arguments of their own) or another unhashable value. The result of a compiled call has
+no graph: call backward inside the step. An error that a replayed NumPy line raises (an index
+out of range) names the op and the step's line, as the eager error names the op. A user's own
+`Function` is replayed through the built-in ops its forward and backward ran. `cross_entropy`
+and `nll_loss` with class-index targets are replayed (the label check is an op), and so is
+`binary_cross_entropy` (its check of the probabilities is an op too). A compiled step called
+while another step is recorded runs eagerly, so the other's record holds its ops (an epoch
+compiled around a compiled step).
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
 and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph
@@ -81,6 +82,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -93,7 +95,7 @@ from .guards import MISS, always_miss, holds, write_check
 from .names import outside_names
 from .program import Program
 from .python_values import python_values, signature_key
-from .trace import Recorder, Trace, Unsupported
+from .trace import _PACKAGE, Recorder, Trace, Unsupported
 
 MAX_RECORDS = 4  # records of one signature that make no program before giving up on it
 MAX_PROGRAMS = 4  # programs kept per signature (states of the Python values it reads)
@@ -249,7 +251,16 @@ class CompiledFunction:
     def _warn(self, message: str) -> None:
         if not self._warned:
             self._warned = True
-            warnings.warn(message, CompileWarning, stacklevel=4)
+            warnings.warn(message, CompileWarning, stacklevel=_callers_level())
+
+
+def _callers_level() -> int:
+    """The `stacklevel` that names the user's line calling the compiled step, for a warning
+    given by the library's frames that call this function's caller."""
+    frame, level = sys._getframe(2), 2
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class _SignatureError(Exception):
