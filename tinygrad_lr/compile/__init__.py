@@ -43,17 +43,16 @@ functions. A step with a Python side effect (it assigns a global, sets an attrib
 object, appends to a list it did not make, prints, logs) or a Python call whose result is new
 at every call (a draw from `random` or `np.random`, the clock, an iterator it names,
 `tl.manual_seed`, setting an optimiser's `group["lr"]`) runs eagerly with a warning: a replay
-would not repeat it. `model.train()` and `model.eval()` inside the step are replayed (they
-set the `training` flags again). A leaf the step makes (`x.detach().requires_grad_()`, for the
+would not repeat it. `model.train()` and `model.eval()` inside the step are replayed (they set
+the `training` flags again). A leaf the step makes (`x.detach().requires_grad_()`, for the
 gradient of the input) has its `.grad` inside the step only; a step that returns one runs
-eagerly. A tensor made in
-the step from a NumPy array (`tl.tensor(X)`, `tl.from_numpy(X)`) reads that array again at
-every call; made from a new view at every call (`tl.tensor(X[0:4])`), the step runs
-eagerly. NumPy code is not recorded, so a tensor made from an array the step computes
-(`tl.tensor(X * 2)`) is a constant of the code (`np.eye(3)`) only in a step that reads no
-NumPy array as a Python value: one that does (X) runs eagerly, as X may change in place
-between calls. An argument that was also a tensor the step names, or the same tensor as
-another argument, when recorded, must be so again.
+eagerly. A tensor made in the step from a NumPy array (`tl.tensor(X)`, `tl.from_numpy(X)`)
+reads that array again at every call; made from a new view at every call (`tl.tensor(X[0:4])`),
+the step runs eagerly. NumPy code is not recorded, so a tensor made from an array the step
+computes (`tl.tensor(X * 2)`) is a constant of the code (`np.eye(3)`) only in a step that reads
+no NumPy array as a Python value: one that does (X) runs eagerly, as X may change in place
+between calls. An argument that was also a tensor the step names, or the same tensor as another
+argument, when recorded, must be so again.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
@@ -255,8 +254,8 @@ class CompiledFunction:
 
 
 def _callers_level() -> int:
-    """The `stacklevel` that names the user's line calling the compiled step, for a warning
-    given by the library's frames that call this function's caller."""
+    """The `stacklevel` of a warning given by `_warn` (this function's caller) that names the
+    user's line: the first frame outside the library."""
     frame, level = sys._getframe(2), 2
     while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
