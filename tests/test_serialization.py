@@ -1,8 +1,11 @@
-"""Checkpoints: round trips, training resumed from a checkpoint, and interrupted saves."""
+"""Checkpoints: round trips, training resumed from a checkpoint, and interrupted saves; pickle
+and copy.deepcopy of models and optimisers."""
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +241,44 @@ def test_save_refuses_what_is_not_data(tmp_path: Path) -> None:
 def test_save_into_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(OSError, match=r"save: cannot write .*no_such_folder"):
         tl.save({"w": tl.ones(1)}, tmp_path / "no_such_folder" / "w.npz")
+
+
+# --- pickle and copy.deepcopy ---------------------------------------------------------------
+
+
+def _trained() -> tuple[nn.Module, optim.Optimizer, tl.Tensor]:
+    """A model and its optimiser after one step, and the loss, whose graph is still alive."""
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loss = model(tl.randn(5, 3)).sum()
+    loss.backward()
+    optimizer.step()
+    return model, optimizer, loss
+
+
+def test_a_deep_copy_made_while_a_graph_is_alive_gets_gradients_of_its_own() -> None:
+    model, _, loss = _trained()
+    model.zero_grad()
+    twin = copy.deepcopy(model)
+    twin(tl.randn(2, 3)).sum().backward()
+    assert all(p.grad is not None for p in twin.parameters())
+    assert all(p.grad is None for p in model.parameters()) and loss.requires_grad
+
+
+def test_a_trained_model_and_its_optimiser_pickle_and_load_with_their_values() -> None:
+    model, optimizer, _ = _trained()
+    loaded, loaded_optimizer = pickle.loads(pickle.dumps((model, optimizer)))
+    for mine, theirs in zip(model.parameters(), loaded.parameters()):
+        assert type(theirs) is nn.Parameter and theirs.requires_grad and theirs.is_leaf
+        np.testing.assert_array_equal(mine.detach().numpy(), theirs.detach().numpy())
+        assert mine.grad is not None and theirs.grad is not None
+        np.testing.assert_array_equal(mine.grad.numpy(), theirs.grad.numpy())
+    assert len(loaded_optimizer.state) == len(optimizer.state) == 4
+
+
+def test_a_copy_of_a_computed_tensor_is_a_leaf_with_its_values() -> None:
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    for copied in (copy.deepcopy(w * 3.0), copy.deepcopy(w[1])):
+        assert copied.is_leaf and copied.requires_grad and copied._base is None
+    assert copy.deepcopy(w * 3.0).tolist() == [3.0, 6.0]

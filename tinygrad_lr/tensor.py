@@ -125,14 +125,12 @@ class Tensor:
         """Make this tensor output `output_nr` of `node` (done by Function.apply)."""
         self.grad_fn, self._output_nr, self._requires_grad = node, output_nr, True
 
-    def _grad_accumulator(self) -> graph.AccumulateGrad:
-        """The AccumulateGrad node of this leaf, made on first use and kept while the graph
-        holds it (the tensor holds it weakly: the node holds the tensor)."""
-        node = self._accumulator() if self._accumulator is not None else None
-        if node is None:
-            node = graph.AccumulateGrad(self)
-            self._accumulator = weakref.ref(node)
-        return node
+    def __getstate__(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """What pickle and copy.deepcopy take: the values and flags, not the graph (a copy is
+        a leaf) nor the weak references to this tensor's AccumulateGrad node and views."""
+        slots = {name: getattr(self, name) for name in Tensor.__slots__[1:]}
+        slots.update(grad_fn=None, _output_nr=0, _accumulator=None, _base=None, _views=None)
+        return getattr(self, "__dict__", None), slots
 
     # --- what a tensor is -------------------------------------------------------------------
 

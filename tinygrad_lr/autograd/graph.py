@@ -137,10 +137,16 @@ def accumulate_grad(tensor: Tensor, grad: Tensor) -> None:
 
 
 def edge_to(tensor: Tensor) -> Edge:
-    """The edge a node keeps to an input: the node that made it, or its AccumulateGrad node."""
+    """The edge a node keeps to an input: the node that made it, or, for a leaf, its
+    AccumulateGrad node, made on first use and kept while a graph holds it (the tensor holds
+    it weakly: the node holds the tensor)."""
     if tensor.grad_fn is not None:
         return tensor.grad_fn, tensor._output_nr
-    return tensor._grad_accumulator(), 0
+    node = tensor._accumulator() if tensor._accumulator is not None else None
+    if node is None:
+        node = AccumulateGrad(tensor)
+        tensor._accumulator = weakref.ref(node)
+    return node, 0
 
 
 # --- the autograd state of a tensor, as Tensor's properties set it ---------------------------
