@@ -185,6 +185,23 @@ def test_an_element_of_an_outside_tensor_changed_in_place_changes_the_tensor() -
     assert compiled._version == eager._version == 6
 
 
+def test_a_returned_grad_that_backward_made_in_the_step_is_the_grad_itself() -> None:
+    def make() -> tuple[Callable[[], Any], Any]:
+        w, x = tl.ones(3, requires_grad=True), tl.tensor([1.0, 2.0, 3.0])
+
+        def step() -> Any:
+            w.grad = None
+            (x * w * w).sum().backward()  # a new .grad
+            return w.grad
+
+        return step, w
+
+    for w, grad in _eager_and_compiled(make):
+        assert grad is w.grad
+        grad.zero_()
+        assert w.grad._version == 1
+
+
 def test_a_returned_detach_of_a_parameter_is_a_new_tensor_as_in_eager() -> None:
     def make() -> tuple[Callable[[], Any], Any]:
         w, x = tl.ones(3, requires_grad=True), tl.tensor([1.0, 2.0, 3.0])

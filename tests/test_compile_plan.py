@@ -134,9 +134,9 @@ def _counting_records(compiled):  # type: ignore[no-untyped-def]
     records: list[None] = []
     record = compiled._record
 
-    def counted(entry, args, call):  # type: ignore[no-untyped-def]
+    def counted(*arguments):  # type: ignore[no-untyped-def]
         records.append(None)
-        return record(entry, args, call)
+        return record(*arguments)
 
     compiled._record = counted
     return compiled, records

@@ -211,6 +211,29 @@ def test_a_model_passed_as_an_argument_or_held_by_self_follows_eval() -> None:
         np.testing.assert_array_equal(replayed.numpy(), eager(*args).numpy(), strict=True)
 
 
+@pytest.mark.parametrize("keyword", [False, True])
+def test_a_model_bound_by_a_partial_follows_eval(keyword: bool) -> None:
+    """`partial(step, model)(x)` is `step(model, x)`: the partial's arguments come first."""
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 1))
+    x = tl.randn(8, 4)
+
+    def predict(net: nn.Module, inputs: tl.Tensor) -> tl.Tensor:
+        with tl.no_grad():
+            return net(inputs)
+
+    step = functools.partial(predict, net=model) if keyword else functools.partial(predict, model)
+    compiled = tl.compile(step)
+    call: Callable[[Any], Any] = (lambda f: f(inputs=x)) if keyword else (lambda f: f(x))
+    for _ in range(3):
+        call(compiled)
+    model.eval()
+    tl.manual_seed(1)
+    replayed = call(compiled)
+    tl.manual_seed(1)
+    np.testing.assert_array_equal(replayed.numpy(), call(step).numpy(), strict=True)
+
+
 def test_a_loop_variable_named_like_a_method_the_step_calls_is_not_its_value() -> None:
     """`opt.step()` loads the attribute `step`, not the global: a loop `for step in ...` at
     module level must not make the step look like it reads a changing value."""

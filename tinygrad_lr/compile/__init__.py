@@ -185,12 +185,14 @@ class CompiledFunction:
                     return program.function(*[a for a in args if isinstance(a, Tensor)])
                 except (IndexError, ValueError, TypeError) as error:
                     raise program.explain(error) from None
-        return self._record(entry, args, call)
+        return self._record(entry, args, names, call)
 
-    def _record(self, entry: _Entry, args: tuple[Any, ...], call: Callable[[], Any]) -> Any:
+    def _record(
+        self, entry: _Entry, args: tuple[Any, ...], names: Any, call: Callable[[], Any]
+    ) -> Any:
         recorder = Recorder(args)
         try:
-            values, effect = python_values(self.fn, args)  # as the call finds them
+            values, effect = python_values(self.fn, args, names)  # as the call finds them
         except Exception as error:  # code that cannot be read: run it as it is
             values, effect = [], f"cannot be read ({type(error).__name__}: {error})"
         if effect is not None:  # a replay would not do it

@@ -100,41 +100,47 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
                   tuple(item_stores))  # fmt: skip
 
 
-def parameters(function: types.FunctionType, owner: Any, args: tuple[Any, ...]) -> dict[str, Any]:
-    """The step's parameter names with the values of this call (self first for a method);
-    not `*args` and `**kwargs` (a decorator's wrapper), which hold them only packed."""
-    values = ((owner,) if owner is not None else ()) + args
+Bound = tuple[tuple[Any, ...], dict[str, Any]]  # what a functools.partial adds to a call
+
+
+def parameters(
+    function: types.FunctionType, owner: Any, args: tuple[Any, ...], bound: Bound = ((), {})
+) -> dict[str, Any]:
+    """The step's parameter names with the values of this call (self first for a method, then
+    what partials bound: `partial(step, model)(x)` is `step(model, x)`); not `*args` and
+    `**kwargs` (a decorator's wrapper), which hold them only packed."""
+    values = ((owner,) if owner is not None else ()) + bound[0] + args
     try:
         signature = inspect.signature(function, follow_wrapped=False)
-        bound = signature.bind_partial(*values).arguments
+        arguments = signature.bind_partial(*values, **bound[1]).arguments
     except (TypeError, ValueError):  # no signature to read, or another call: locals unknown
-        return {}
+        return dict(bound[1])
     packed = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    return {name: value for name, value in bound.items()
+    return {name: value for name, value in arguments.items()
             if signature.parameters[name].kind not in packed}  # fmt: skip
 
 
-def functions_called(fn: Any) -> list[tuple[types.FunctionType, Any, dict[str, Any]]]:
+def functions_called(fn: Any) -> list[tuple[types.FunctionType, Any, Bound]]:
     """The Python functions whose code runs first when `fn` is called: through bound and
     static methods, functools.partial (its bound arguments), decorators' __wrapped__, and
-    objects' __call__; each with its bound object and the arguments already bound."""
-    found: list[tuple[types.FunctionType, Any, dict[str, Any]]] = []
-    todo: list[tuple[Any, Any, dict[str, Any]]] = [(fn, None, {})]
+    objects' __call__; each with its bound object and the arguments partials bound."""
+    found: list[tuple[types.FunctionType, Any, Bound]] = []
+    todo: list[tuple[Any, Any, Bound]] = [(fn, None, ((), {}))]
     while todo and len(found) < 8:
-        item, owner, bound = todo.pop()
-        if isinstance(item, functools.partial):
-            todo.append((item.func, owner, {**bound, **item.keywords}))
+        item, owner, (prefix, keywords) = todo.pop()
+        if isinstance(item, functools.partial):  # its arguments come before the call's
+            todo.append((item.func, owner, (item.args + prefix, {**item.keywords, **keywords})))
         elif isinstance(item, (types.MethodType, staticmethod, classmethod)):
-            todo.append((item.__func__, getattr(item, "__self__", owner), bound))
+            todo.append((item.__func__, getattr(item, "__self__", owner), (prefix, keywords)))
         elif isinstance(item, types.FunctionType):
-            found.append((item, owner, bound))
+            found.append((item, owner, (prefix, keywords)))
             if hasattr(item, "__wrapped__"):
-                todo.append((item.__wrapped__, owner, bound))
+                todo.append((item.__wrapped__, owner, (prefix, keywords)))
         else:  # an object with a __call__ method written in Python
             call = next((c.__dict__["__call__"] for c in type(item).__mro__
                          if "__call__" in c.__dict__), None)  # fmt: skip
             if isinstance(call, (types.FunctionType, staticmethod)):
-                todo.append((call, item, bound))
+                todo.append((call, item, (prefix, keywords)))
     return found
 
 

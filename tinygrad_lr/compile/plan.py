@@ -84,3 +84,29 @@ def _dropped(kept: np.ndarray, axes: Any) -> tuple[int, ...]:
         return ()
     axes = {a % kept.ndim for a in (axes if isinstance(axes, tuple) else (axes,))}
     return tuple(n for k, n in enumerate(kept.shape) if k not in axes)
+
+
+def memory(trace: Trace) -> tuple[dict[int, int], dict[int, int], set[int]]:
+    """Which values share memory (views: value -> the value whose memory it views, and the
+    one whose version counter it shares), and which memory is written or handed out (a
+    constant there is copied at every call instead of being shared between calls)."""
+    roots: dict[int, int] = {}
+    counted_with: dict[int, int] = {}
+    for step in trace.steps:
+        if step.kind == "op" and step.what in _VIEWS:
+            source = step.args[0].vid
+            roots[step.outputs[0]] = roots.get(source, source)
+            if not (step.what is ops.GetItem and _indexes_by_tensor(step.args[1])):
+                counted_with[step.outputs[0]] = counted_with.get(source, source)
+    written = [s.args[0].vid for s in trace.steps if s.kind == "inplace"]
+    written += [s.args[1].vid for s in trace.steps if s.kind == "grad" and s.args[1]]
+    written += [r.vid for r in all_refs(trace.output)]
+    return roots, counted_with, {roots.get(v, v) for v in written}
+
+
+_VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the input's memory
+
+
+def _indexes_by_tensor(index: Any) -> bool:
+    """Is a tensor one of the index's parts? Then GetItem copies (see ops.shape.GetItem)."""
+    return any(isinstance(part, Ref) for part in (index if isinstance(index, tuple) else (index,)))

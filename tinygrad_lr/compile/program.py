@@ -25,7 +25,7 @@ from .codegen import (
     run_forward,
 )  # fmt: skip
 from .guards import Expected, aliasing
-from .plan import LONG, SMALL, planned
+from .plan import LONG, SMALL, memory, planned
 from .trace import Ref, Step, Trace, all_refs
 
 
@@ -71,7 +71,7 @@ class Program:
         self.python_values = new.python_values
         self.lines: list[str] = []
         self.constants: dict[int, np.ndarray] = {}  # values known when the code is generated
-        self._mutability()
+        self.roots, self.counted_with, self.mutable = memory(new)
         made_leaves = [v for v, was_none in new.grad_was_none.items()
                        if self.kinds[v][0] in ("const", "copy")]  # fmt: skip
         if set(made_leaves) & {r.vid for r in all_refs(new.output)}:
@@ -279,22 +279,6 @@ class Program:
         self.same_name.setdefault(self.names[source], [source]).append(out)
         return True
 
-    def _mutability(self) -> None:
-        """Which values share memory (views), and which memory is written or handed out: a
-        constant there is copied at every call instead of being shared between calls."""
-        self.roots: dict[int, int] = {}
-        self.counted_with: dict[int, int] = {}  # a view -> the value whose version it shares
-        for step in self.trace.steps:
-            if step.kind == "op" and step.what in _VIEWS:
-                source = step.args[0].vid
-                self.roots[step.outputs[0]] = self.roots.get(source, source)
-                if not (step.what is ops.GetItem and _indexes_by_tensor(step.args[1])):
-                    self.counted_with[step.outputs[0]] = self.counted_with.get(source, source)
-        written = [s.args[0].vid for s in self.trace.steps if s.kind == "inplace"]
-        written += [s.args[1].vid for s in self.trace.steps if s.kind == "grad" and s.args[1]]
-        written += [r.vid for r in all_refs(self.trace.output)]
-        self.mutable = {self.roots.get(v, v) for v in written}
-
     def _lines(self, step: Any, out: list[str]) -> list[str]:
         if step.kind == "op":
             first = step.args[0] if step.args else None
@@ -328,12 +312,25 @@ class Program:
         return [f"{out[0]} = np.array({read}(), dtype=np.{np.dtype(step.args[0]).name})"]
 
     def _epilogue(self) -> None:
-        self.wrapped: dict[int, str] = {}  # a value returned twice is one tensor, as in eager
+        self.wrapped = self._grads_set()  # and a value returned twice is one tensor, as in eager
         refs = [r.vid for r in all_refs(self.trace.output) if type(r) is Ref]
-        for vid in sorted({v for v in refs if refs.count(v) > 1 and not self._users_tensor(v)}):
+        twice = {v for v in refs if refs.count(v) > 1 and not self._users_tensor(v)}
+        for vid in sorted(twice - set(self.wrapped)):
             self.wrapped[vid] = self._fresh(f"{self.names[vid]}_tensor")
             self.lines.append(f"{self.wrapped[vid]} = {self._new_tensor(vid)}")
         self.lines.append(f"return {self._output(self.trace.output)}")
+
+    def _grads_set(self) -> dict[int, str]:
+        """The values the step leaves as the `.grad` of an outside tensor (`w.grad = None`,
+        then backward), each named as that `.grad`: returned, it is the `.grad` itself."""
+        final: dict[int, int | None] = {}  # owner -> the value of its .grad at the end
+        for step in self.trace.steps:
+            owner, value = step.args[:2] if step.kind == "grad" else (None, None)
+            if owner is not None and self.kinds.get(owner.vid, ("",))[0] in ("arg", "ref"):
+                final[owner.vid] = None if value is None or step.what == "made" else value.vid
+        return {
+            v: f"{self._tensor_name(owner)}._grad" for owner, v in final.items() if v is not None
+        }
 
     def _output(self, value: Any) -> str:
         if isinstance(value, Ref):
@@ -374,14 +371,6 @@ class Program:
     def explain(self, error: Exception) -> Exception:
         """An error a replayed line raised, named as eager names it (see codegen.explain)."""
         return explain(error, self.function, self.source)
-
-
-_VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the input's memory
-
-
-def _indexes_by_tensor(index: Any) -> bool:
-    """Is a tensor one of the index's parts? Then GetItem copies (see ops.shape.GetItem)."""
-    return any(isinstance(part, Ref) for part in (index if isinstance(index, tuple) else (index,)))
 
 
 def _decode(args: Any, constants: dict[int, np.ndarray]) -> Any:

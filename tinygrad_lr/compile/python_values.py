@@ -143,16 +143,21 @@ class PythonValue:
 # --- from a step to its values ---------------------------------------------------------------
 
 
-def python_values(fn: Any, args: tuple[Any, ...] = ()) -> tuple[list[PythonValue], str | None]:
-    """The values `fn(*args)` reads, as they are now, and the first Python side effect its
-    code has (None if none): see the module docstring."""
+def python_values(
+    fn: Any, args: tuple[Any, ...] = (), names: tuple[str, ...] | None = None
+) -> tuple[list[PythonValue], str | None]:
+    """The values `fn(*args)` reads (`fn(**dict(zip(names, args)))` if the call named them),
+    as they are now, and the first Python side effect its code has (None if none): see the
+    module docstring."""
     found = _Found()
+    named = dict(zip(names, args)) if names is not None else {}
     # each is called with the arguments; the innermost first, with them, before a wrapper's
     # code meets it as a closure variable (without them)
-    for function, owner, bound in reversed(functions_called(fn)):
+    for function, owner, (prefix, keywords) in reversed(functions_called(fn)):
         if not users_function(function) and hasattr(function, "__wrapped__"):
             continue  # a library decorator (`@tl.no_grad()`): the function it wraps comes next
-        found.function(function, {**bound, **parameters(function, owner, args)})
+        bound = (prefix, {**keywords, **named})
+        found.function(function, parameters(function, owner, () if named else args, bound))
     for position, arg in enumerate(args):  # the signature knows them by identity only
         found.module_settings(f"argument {position}", arg)
     return found.values, found.effect
