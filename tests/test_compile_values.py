@@ -234,6 +234,28 @@ def test_a_model_bound_by_a_partial_follows_eval(keyword: bool) -> None:
     np.testing.assert_array_equal(replayed.numpy(), call(step).numpy(), strict=True)
 
 
+CONFIG = {"scale": 2.0, "layers": [1.0, 3.0]}
+MODELS = [nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))]
+
+
+def test_items_taken_with_a_constant_key_are_followed() -> None:
+    def scaled(x: tl.Tensor) -> tl.Tensor:
+        return x * CONFIG["scale"] + CONFIG["layers"][1]
+
+    _follows(scaled, lambda: CONFIG.update(scale=7.0))
+    _follows(scaled, lambda: CONFIG["layers"].__setitem__(1, -1.0))
+    _follows(scaled, lambda: CONFIG.update(layers=[0.5, 4.0]))  # another list
+
+
+def test_a_model_in_a_list_follows_eval() -> None:
+    def predict(x: tl.Tensor) -> tl.Tensor:
+        with tl.no_grad():
+            return MODELS[0](x)  # dropout: random in training mode, off once in eval mode
+
+    MODELS[0].train()
+    _follows(predict, lambda: MODELS[0].eval())
+
+
 def test_a_loop_variable_named_like_a_method_the_step_calls_is_not_its_value() -> None:
     """`opt.step()` loads the attribute `step`, not the global: a loop `for step in ...` at
     module level must not make the step look like it reads a changing value."""

@@ -38,7 +38,8 @@ user's it calls on them, every entry of the models met on the way (`model.eval()
 `p`, a layer or a parameter assigned anew) and what their forwards written by the user read.
 Numbers, strings, flags, enums and tuples of them are compared by value, other objects by
 identity; a value that changes at every call makes the step run eagerly, with a warning naming
-it. Not followed: what a property computes, the items of lists and dicts, the library's own
+it. Items taken with a constant key are followed (`config["lr"]`, `models[0]`); not followed:
+items taken with a computed key (`config[name]`), what a property computes, the library's own
 functions. A step with a Python side effect (it assigns a global, sets an attribute of an
 object, appends to a list it did not make, prints, logs) or a Python call whose result is new
 at every call (a draw from `random` or `np.random`, the clock, an iterator it names,

@@ -66,21 +66,30 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
     if top:
         kinds["LOAD_FAST"] = "local"
     previous: dis.Instruction | None = None
+    key: list[Any] = []  # a constant loaded after a chain: an item's key, if a subscript follows
     for instruction in dis.get_instructions(code):
         if instruction.starts_line:
             line, in_line = instruction.starts_line, []
         name = instruction.argval
         if instruction.opname in ("STORE_SUBSCR", "DELETE_SUBSCR"):
             item_stores += [(c, line) for c in in_line + ([tuple(current)] if current else [])]
+        if key and current is not None and instruction.opname == "BINARY_SUBSCR":
+            current.append(f"[{key.pop()!r}]")  # config["lr"], models[0]: an item, followed
+            continue
+        if key and current is not None:  # the constant was not a key: the chain ended there
+            key.clear()
+            _close(tuple(current), line, chains, in_line, lines)
+            current = None
         if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and current is not None:
             current.append(name)
+            continue
+        if instruction.opname == "LOAD_CONST" and current is not None and _is_key(name):
+            key.append(name)
             continue
         if instruction.opname == "STORE_ATTR" and current is not None:
             attribute_stores.append((tuple(current), name, line))
         if current is not None:
-            chains.add(tuple(current))
-            in_line.append(tuple(current))
-            lines.append((tuple(current), line))
+            _close(tuple(current), line, chains, in_line, lines)
         current = [kinds[instruction.opname], name] if instruction.opname in kinds else None
         if instruction.opname == "STORE_GLOBAL" or (
             instruction.opname == "STORE_DEREF" and name in code.co_freevars
@@ -101,6 +110,22 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
 
 
 Bound = tuple[tuple[Any, ...], dict[str, Any]]  # what a functools.partial adds to a call
+
+
+Chain = tuple[str, ...]
+
+
+def _close(chain: Chain, line: int, chains: set[Chain], in_line: list[Chain],
+           lines: list[tuple[Chain, int]]) -> None:  # fmt: skip
+    """Note a chain that ends here, loaded at `line`."""
+    chains.add(chain)
+    in_line.append(chain)
+    lines.append((chain, line))
+
+
+def _is_key(constant: Any) -> bool:
+    """A constant that may be a container's key: `config["lr"]`, `models[0]`."""
+    return isinstance(constant, (str, int)) and not isinstance(constant, bool)
 
 
 def parameters(

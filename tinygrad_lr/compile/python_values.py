@@ -12,8 +12,10 @@ every entry of the models met on the way and of the modules inside them (`traini
 `p`, a parameter or a submodule assigned anew) and their forwards written by the user, and the
 Python functions among them that are not the library's (helpers, decorated functions), to a
 depth of 4. Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are
-compared by value, floats to the bit (0.0 is not -0.0); other objects by identity. Not
-followed: what a property computes, the items of lists and dicts, the library's own functions.
+compared by value, floats to the bit (0.0 is not -0.0); other objects by identity. Items of
+dicts and lists taken with a constant key are followed too (`config["lr"]`, `models[0]`). Not
+followed: items taken with a computed key (`config[name]`), what a property computes, the
+library's own functions.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
@@ -27,6 +29,7 @@ methods do is not followed (a progress bar's `update`).
 
 from __future__ import annotations
 
+import ast
 import collections
 import enum
 import io
@@ -118,7 +121,7 @@ class PythonValue:
 
     name: str
     holder: Any
-    key: str | None
+    key: str | int | None  # an int: the index of a list's item
     value: Any  # before the recorded call
 
     def read(self) -> Any:
@@ -127,6 +130,8 @@ class PythonValue:
                 return self.holder.cell_contents
             if isinstance(self.holder, (dict, types.MappingProxyType)):
                 return self.holder.get(self.key, UNSET)
+            if isinstance(self.key, int):  # an item of a list, `models[0]` (gone: UNSET)
+                return self.holder[self.key]
             return getattr(self.holder, self.key, UNSET)
         except Exception:  # an empty cell, a slot's getter that raises
             return UNSET
@@ -266,11 +271,12 @@ class _Found:
                 self._effect(f"calls {name}.{attribute}(), which draws or reads anew ({where})")
             for guard in extra:
                 self.add(*guard)
-            self.add(f"{name}.{attribute}", holder, key, found)
+            label = f"{name}{attribute}" if attribute.startswith("[") else f"{name}.{attribute}"
+            self.add(label, holder, key, found)
             if isinstance(found, (types.FunctionType, staticmethod, classmethod)):
                 self.method(found, value, depth)  # its code runs: what it reads counts too
                 return
-            name, value = f"{name}.{attribute}", found
+            name, value = label, found
             if is_simple(value):
                 return
         self.module_settings(name, value, depth)
@@ -357,9 +363,17 @@ def _is_tensor(value: Any) -> bool:
     return isinstance(value, Tensor)
 
 
-def _locate(owner: Any, attribute: str) -> tuple[Any, str, Any, list[tuple[Any, ...]]] | None:
+def _locate(owner: Any, attribute: str) -> tuple[Any, Any, Any, list[tuple[Any, ...]]] | None:
     """Where `owner.attribute` lives: (holder, key, value, further guards), or None where it
-    cannot be read without running code (a property, a method, __getattr__)."""
+    cannot be read without running code (a property, a method, __getattr__). An attribute
+    `[k]` is the item `owner[k]` of a dict or a list."""
+    if attribute.startswith("["):
+        key = ast.literal_eval(attribute[1:-1])
+        if type(owner) is dict and key in owner:  # (not a subclass, whose [] may run code)
+            return owner, key, owner[key], []
+        if type(owner) is list and isinstance(key, int) and -len(owner) <= key < len(owner):
+            return owner, key, owner[key], []
+        return None
     try:
         own = object.__getattribute__(owner, "__dict__")
     except Exception:
