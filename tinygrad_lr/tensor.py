@@ -128,7 +128,7 @@ class Tensor:
     def __getstate__(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """What pickle and copy.deepcopy take: the values and flags, not the graph (a copy is
         a leaf) nor the weak references to this tensor's AccumulateGrad node and views."""
-        slots = {name: getattr(self, name) for name in Tensor.__slots__[1:]}
+        slots = {name: getattr(self, name) for name in Tensor.__slots__ if name != "__weakref__"}
         slots.update(grad_fn=None, _output_nr=0, _accumulator=None, _base=None, _views=None)
         return getattr(self, "__dict__", None), slots
 

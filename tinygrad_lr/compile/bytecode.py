@@ -109,10 +109,8 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
                   tuple(item_stores))  # fmt: skip
 
 
+Chain = tuple[str, ...]  # (kind, name, then attributes and items: "fc", "['lr']", "[0]")
 Bound = tuple[tuple[Any, ...], dict[str, Any]]  # what a functools.partial adds to a call
-
-
-Chain = tuple[str, ...]
 
 
 def _close(chain: Chain, line: int, chains: set[Chain], in_line: list[Chain],
