@@ -8,6 +8,8 @@ leaf, the AccumulateGrad node adds the gradient into `.grad`.
 
 from __future__ import annotations
 
+import bisect
+import operator
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -75,17 +77,23 @@ def _topological_order(roots: Iterable[Node]) -> list[Node]:
     stack: a 100,000-op chain needs no recursion."""
     found = set(roots)
     stack = list(found)
-    fed_last: dict[Node, tuple[int, int, int]] = {}  # an AccumulateGrad -> its sort key
+    fed_last: dict[Node, tuple[int, int]] = {}  # AccumulateGrad -> (its last feeder, the edge)
     while stack:
         node = stack.pop()
-        for position, (child, _) in enumerate(node.next_functions):
-            if isinstance(child, AccumulateGrad):  # after its oldest feeder (newest first)
-                key = (node._sequence_nr, 1, position)
-                fed_last[child] = max(fed_last.get(child, key), key)
+        for child, _ in node.next_functions:
+            if type(child) is AccumulateGrad:  # the last feeder to run is the oldest
+                fed = (node._sequence_nr, node.next_functions.index((child, 0)))
+                fed_last[child] = max(fed_last.get(child, fed), fed)
             if child is not None and child not in found:
                 found.add(child)
                 stack.append(child)
-    return sorted(found, key=lambda node: fed_last.get(node) or (node._sequence_nr, 0, 0))
+    order = sorted(found.difference(fed_last), key=operator.attrgetter("_sequence_nr"))
+    numbers = [node._sequence_nr for node in order]
+    for accumulator, (feeder, _) in sorted(fed_last.items(), key=operator.itemgetter(1)):
+        at = bisect.bisect_right(numbers, feeder)  # right after its feeder's number
+        order.insert(at, accumulator)
+        numbers.insert(at, feeder)
+    return order
 
 
 def _leading_to(order: list[Node], targets: set[Node]) -> list[Node]:
