@@ -185,6 +185,23 @@ def test_an_element_of_an_outside_tensor_changed_in_place_changes_the_tensor() -
     assert compiled._version == eager._version == 6
 
 
+def test_a_returned_view_of_a_parameter_is_its_view() -> None:
+    def make() -> tuple[Callable[[], Any], Any]:
+        w = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+        def step() -> Any:
+            with tl.no_grad():
+                w.mul_(0.5)
+                return w[1], w.T
+
+        return step, w
+
+    for w, views in _eager_and_compiled(make):
+        assert all(view._base is w and view._version == w._version == 6 for view in views)
+        with pytest.raises(RuntimeError, match="a view of another"):
+            views[0].mul_(tl.tensor(2.0, requires_grad=True))  # as eager refuses it
+
+
 def test_a_returned_grad_that_backward_made_in_the_step_is_the_grad_itself() -> None:
     def make() -> tuple[Callable[[], Any], Any]:
         w, x = tl.ones(3, requires_grad=True), tl.tensor([1.0, 2.0, 3.0])
@@ -216,7 +233,7 @@ def test_a_returned_detach_of_a_parameter_is_a_new_tensor_as_in_eager() -> None:
         return step, w
 
     for w, (detached, data, itself) in _eager_and_compiled(make):
-        assert detached is not w and data is not w and itself is w
+        assert detached is not w and data is not w and itself is w and detached._base is None
         assert not detached.requires_grad and _values(detached) == _values(w)
         assert np.shares_memory(detached.numpy(), w.detach().numpy())
 

@@ -256,6 +256,77 @@ def test_a_model_in_a_list_follows_eval() -> None:
     _follows(predict, lambda: MODELS[0].eval())
 
 
+ORDERED = collections.OrderedDict(scale=2.0)
+NESTED = ({"scale": 2.0}, [1.0, 2.0])
+SCALES = [2.0, 3.0]
+
+
+def _sum_of(values: Any) -> float:  # a helper: it reads what it is given
+    return sum(values[k] for k in values) if isinstance(values, dict) else sum(values)
+
+
+@pytest.mark.parametrize(
+    ("step", "change"),
+    [
+        (lambda x: x * ORDERED["scale"], lambda: ORDERED.update(scale=7.0)),  # a dict subclass
+        (lambda x: x * ORDERED.get("scale", 1.0), lambda: ORDERED.update(scale=5.0)),  # .get
+        (lambda x: x * NESTED[0]["scale"], lambda: NESTED[0].update(scale=3.0)),  # in a tuple
+        (lambda x: x * _sum_of(NESTED[1]), lambda: NESTED[1].append(4.0)),  # one appended
+        (lambda x: x * max(*SCALES), lambda: SCALES.__setitem__(1, 9.0)),  # unpacked
+        (lambda x: x * next(iter(SCALES)), lambda: SCALES.reverse()),  # iterated
+        (lambda x: x * _sum_of(ORDERED), lambda: ORDERED.update(shift=1.0)),  # a key added
+    ],
+    ids=["subclass", "get", "tuple", "append", "unpack", "iterate", "key"],
+)
+def test_the_contents_of_containers_the_step_reads_are_followed(
+    step: Callable[[tl.Tensor], tl.Tensor], change: Callable[[], Any]
+) -> None:
+    ORDERED.clear()
+    ORDERED.update(scale=2.0)
+    NESTED[0].update(scale=2.0)
+    NESTED[1][:] = [1.0, 2.0]
+    SCALES[:] = [2.0, 3.0]
+    _follows(step, change)
+
+
+def test_models_in_a_tuple_iterated_and_a_default_argument_follow_eval() -> None:
+    tl.manual_seed(0)
+    models = (nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)), nn.Dropout(0.5))
+    default = nn.Dropout(0.5)
+
+    def ensemble(x: tl.Tensor, extra: nn.Module = default) -> tl.Tensor:
+        with tl.no_grad():
+            return sum((m(x) for m in models), extra(x))
+
+    def evaluate() -> None:
+        for module in (models[0][1], models[1], default):
+            module.eval()
+
+    _follows(ensemble, evaluate)
+
+
+def test_a_layer_appended_to_a_sequential_is_seen() -> None:
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3))
+
+    def predict(x: tl.Tensor) -> tl.Tensor:
+        with tl.no_grad():
+            return model(x)
+
+    _follows(predict, lambda: model.append(nn.Tanh()))
+
+
+def test_a_class_attribute_shadowing_a_base_class_one_is_seen() -> None:
+    class Base:
+        scale = 2.0
+
+    class Trainer(Base):
+        def __call__(self, x: tl.Tensor) -> tl.Tensor:
+            return x * self.scale
+
+    _follows(Trainer(), lambda: setattr(Trainer, "scale", 5.0))
+
+
 def test_a_loop_variable_named_like_a_method_the_step_calls_is_not_its_value() -> None:
     """`opt.step()` loads the attribute `step`, not the global: a loop `for step in ...` at
     module level must not make the step look like it reads a changing value."""

@@ -38,8 +38,8 @@ user's it calls on them, every entry of the models met on the way (`model.eval()
 `p`, a layer or a parameter assigned anew) and what their forwards written by the user read.
 Numbers, strings, flags, enums and tuples of them are compared by value, other objects by
 identity; a value that changes at every call makes the step run eagerly, with a warning naming
-it. Items taken with a constant key are followed (`config["lr"]`, `models[0]`); not followed:
-items taken with a computed key (`config[name]`), what a property computes, the library's own
+it. The lists, tuples and dicts met are followed by their length and items (`config["lr"]`,
+`for m in models`, `lr, wd = hp`). Not followed: what a property computes, the library's own
 functions. A step with a Python side effect (it assigns a global, sets an attribute of an
 object, appends to a list it did not make, prints, logs) or a Python call whose result is new
 at every call (a draw from `random` or `np.random`, the clock, an iterator it names,
@@ -94,7 +94,8 @@ from .codegen import Mismatch, Unfaithful
 from .guards import MISS, always_miss, holds, write_check
 from .names import outside_names
 from .program import Program
-from .python_values import python_values, signature_key
+from .python_values import python_values
+from .same import signature_key
 from .trace import _PACKAGE, Recorder, Trace, Unsupported
 
 MAX_RECORDS = 4  # records of one signature that make no program before giving up on it

@@ -135,9 +135,11 @@ def parameters(
     values = ((owner,) if owner is not None else ()) + bound[0] + args
     try:
         signature = inspect.signature(function, follow_wrapped=False)
-        arguments = signature.bind_partial(*values, **bound[1]).arguments
+        call = signature.bind_partial(*values, **bound[1])
     except (TypeError, ValueError):  # no signature to read, or another call: locals unknown
         return dict(bound[1])
+    call.apply_defaults()  # `def step(x, model=net)`: model is net
+    arguments = call.arguments
     packed = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     return {name: value for name, value in arguments.items()
             if signature.parameters[name].kind not in packed}  # fmt: skip

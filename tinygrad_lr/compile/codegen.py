@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import creation, ops
 from ..tensor import Tensor
-from .python_values import shown
+from .same import shown
 from .trace import Ref, Step, Trace, all_refs
 
 Source = Callable[..., str]  # an argument -> its Python source

@@ -33,7 +33,8 @@ import numpy as np
 
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
-from .python_values import UNSET, identical, is_simple
+from .python_values import LENGTH
+from .same import UNSET, identical, is_simple
 
 MISS = object()  # returned by a check whose guards do not hold
 
@@ -121,12 +122,16 @@ def _argument_tests(name: str, arg: Any, namespace: dict[str, Any]) -> list[str]
 def _value_test(k: int, named: Any) -> str:
     """The test that the k-th Python value reads as before; the quick answer first: the
     namespace still holds the same object (a global not assigned since)."""
+    if named.key is LENGTH:  # of a list or dict (an item appended or added)
+        return f"len(_holder{k}) == {named.value}"
     if named.key is None:  # a closure cell (an empty one raises: the slow road)
         quick = f"_holder{k}.cell_contents is _was_named{k}"
-    elif isinstance(named.holder, (dict, types.MappingProxyType)):  # a missing key raises:
-        quick = f"_holder{k}[{named.key!r}] is _was_named{k}"  # the slow road
+    elif isinstance(named.holder, (dict, types.MappingProxyType, list, tuple)) and type(
+        named.key
+    ) in (str, int):  # a missing key raises: the slow road
+        quick = f"_holder{k}[{named.key!r}] is _was_named{k}"
     else:
-        return f"_named{k}.holds()"  # a slot
+        return f"_named{k}.holds()"  # a slot, or an item under a key of another kind
     return f"({quick} or _named{k}.holds())" if is_simple(named.value) else quick
 
 

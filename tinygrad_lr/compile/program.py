@@ -348,12 +348,16 @@ class Program:
         return repr(value)
 
     def _new_tensor(self, vid: int) -> str:
-        """A new tensor around value `vid`; one around an outside tensor's array (`w.detach()`,
-        `w.T`) counts versions with it, as eager's views and detached tensors do."""
+        """A new tensor around value `vid`; one around an outside tensor's array counts
+        versions with it, as eager's `w.detach()` does, and a view of it (`w.T`, `w[0]`) is
+        its view, as eager's is."""
         root = self.counted_with.get(vid, vid)
-        if self.kinds.get(root, ("",))[0] in ("arg", "ref", "grad"):
-            return f"_counting_with({self.src(Ref(vid))}, {self._tensor_expression(root)})"
-        return f"_tensor({self.src(Ref(vid))})"
+        if self.kinds.get(root, ("",))[0] not in ("arg", "ref", "grad"):
+            return f"_tensor({self.src(Ref(vid))})"
+        tensor = self._tensor_expression(root)
+        if root != vid:
+            return f"{tensor}._view({self.src(Ref(vid))})"
+        return f"_counting_with({self.src(Ref(vid))}, {tensor})"
 
     def _users_tensor(self, vid: int) -> bool:
         """Is outside value `vid` read from a tensor of the user's (an argument, a parameter,

@@ -12,10 +12,12 @@ every entry of the models met on the way and of the modules inside them (`traini
 `p`, a parameter or a submodule assigned anew) and their forwards written by the user, and the
 Python functions among them that are not the library's (helpers, decorated functions), to a
 depth of 4. Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are
-compared by value, floats to the bit (0.0 is not -0.0); other objects by identity. Items of
-dicts and lists taken with a constant key are followed too (`config["lr"]`, `models[0]`). Not
-followed: items taken with a computed key (`config[name]`), what a property computes, the
-library's own functions.
+compared by value, floats to the bit (0.0 is not -0.0); other objects by identity. The lists,
+tuples and dicts met (of at most 64 items) are followed by their length and each item, so
+the step may index them (`config["lr"]`, `models[0]`), iterate over them or unpack them; and
+an item taken with a constant key is followed further (`models[0].fc`). Not followed: what a
+property computes, the library's own functions, what a helper reads from a value the step
+computed.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
@@ -31,13 +33,10 @@ from __future__ import annotations
 
 import ast
 import collections
-import enum
 import io
 import types
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from .bytecode import (
     MUTATORS,
@@ -49,9 +48,11 @@ from .bytecode import (
     reads,
     users_function,
 )
+from .same import UNSET, identical, is_simple
 
-_SCALARS = (bool, int, float, complex, str, bytes, type(None))
 _MAX_DEPTH = 4  # helpers of helpers followed
+_MAX_ITEMS = 64  # the items of a longer container are not followed (it is known by identity)
+LENGTH = object()  # the key of a container's length (see PythonValue)
 _CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
 _EFFECT_BUILTINS = {"input": "reads input()", "print": "prints", "open": "opens a file"}
 # `w -= v` on a tensor changes it in place (Tensor.__isub__...) and stores the same tensor back
@@ -61,76 +62,26 @@ _IN_PLACE_OPERATORS = {"+=", "-=", "*=", "/="}
 _TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad"}
 
 
-class _Unset:
-    def __repr__(self) -> str:
-        return "unset"
-
-
-UNSET = _Unset()  # what a name without a value reads as (a deleted global, an empty cell)
-
-
-def is_simple(value: Any, budget: int = 64) -> bool:
-    """A value compared by value: a number, string, bool, None, enum, NumPy scalar, or a
-    tuple of those (at most `budget` items in all)."""
-    if isinstance(value, tuple):
-        return len(value) <= budget and all(is_simple(v, budget - len(value)) for v in value)
-    return type(value) in _SCALARS or isinstance(value, (enum.Enum, np.generic, _Unset))
-
-
-def identical(a: Any, b: Any) -> bool:
-    """The same type and value; floats to the bit (0.0 is not -0.0, NaN is NaN)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return a.hex() == b.hex()
-    if isinstance(a, complex):
-        return identical(a.real, b.real) and identical(a.imag, b.imag)
-    if isinstance(a, tuple):
-        return len(a) == len(b) and all(map(identical, a, b))
-    if isinstance(a, np.generic):
-        return a.dtype == b.dtype and a.tobytes() == b.tobytes()
-    try:
-        return a is b or bool(a == b)
-    except Exception:  # an __eq__ that raises: not the same, record again
-        return False
-
-
-def signature_key(value: Any) -> Any:
-    """A key equal for identical values only (see `identical`)."""
-    if isinstance(value, np.generic):
-        return (type(value), value.tobytes())
-    if isinstance(value, float):
-        return (type(value), value.hex())
-    if isinstance(value, complex):
-        return (type(value), value.real.hex(), value.imag.hex())
-    if isinstance(value, tuple):
-        return (tuple, *map(signature_key, value))
-    return (type(value), value)
-
-
-def shown(value: Any) -> str:
-    """A value for a message: its repr if simple and short, else its type."""
-    text = repr(value) if is_simple(value) else f"a {type(value).__name__}"
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 @dataclass(frozen=True)
 class PythonValue:
-    """What the step's code calls `name`: `holder[key]` for a namespace (a dict or a class's
-    mapping), `getattr(holder, key)` for a slot, or a closure cell's contents (key None)."""
+    """What the step's code calls `name`: `holder[key]` for a namespace or a container (a
+    dict, a class's mapping, a list or tuple with an int key), `getattr(holder, key)` for a
+    slot, a closure cell's contents (key None), or the length of a container (key LENGTH)."""
 
     name: str
     holder: Any
-    key: str | int | None  # an int: the index of a list's item
+    key: Any  # a name, a container's key, None or LENGTH
     value: Any  # before the recorded call
 
     def read(self) -> Any:
         try:
             if self.key is None:
                 return self.holder.cell_contents
+            if self.key is LENGTH:
+                return len(self.holder)
             if isinstance(self.holder, (dict, types.MappingProxyType)):
                 return self.holder.get(self.key, UNSET)
-            if isinstance(self.key, int):  # an item of a list, `models[0]` (gone: UNSET)
+            if isinstance(self.holder, (list, tuple)):  # `models[0]` (gone: UNSET, below)
                 return self.holder[self.key]
             return getattr(self.holder, self.key, UNSET)
         except Exception:  # an empty cell, a slot's getter that raises
@@ -174,13 +125,27 @@ class _Found:
     def __init__(self) -> None:
         self.values: list[PythonValue] = []
         self.effect: str | None = None
-        self._seen: set[tuple[int, str | None]] = set()
-        self._done: set[int] = set()  # functions and models already looked at
+        self._seen: set[tuple[int, Any]] = set()
+        self._done: set[int] = set()  # functions, models and containers already looked at
 
-    def add(self, name: str, holder: Any, key: str | None, value: Any) -> None:
+    def add(self, name: str, holder: Any, key: Any, value: Any) -> None:
         if (id(holder), key) not in self._seen:
             self._seen.add((id(holder), key))
             self.values.append(PythonValue(name, holder, key, value))
+            if isinstance(value, (list, tuple, dict)) and not is_simple(value):
+                self.contents(name, value)
+
+    def contents(self, name: str, container: Any) -> None:
+        """The length and items of a list, tuple or dict the step reads, each a value of its
+        own, and the models among them: the step may index it, iterate over it, unpack it or
+        call its methods (`for p in params`, `lr, wd = hp`, `cfg.get("lr")`)."""
+        if id(container) in self._done or len(container) > _MAX_ITEMS:
+            return
+        self._done.add(id(container))
+        self.add(f"len({name})", container, LENGTH, len(container))
+        for key in list(container.keys() if isinstance(container, dict) else range(len(container))):
+            self.add(f"{name}[{key!r}]", container, key, container[key])
+            self.module_settings(f"{name}[{key!r}]", container[key])
 
     def function(
         self, function: types.FunctionType, locals_: dict[str, Any], depth: int = 0
@@ -325,6 +290,7 @@ class _Found:
         for path, module in modules:
             for key, item in vars(module).items():
                 if key in ("_parameters", "_modules") and isinstance(item, dict):
+                    self.add(f"len({path}.{key})", item, LENGTH, len(item))  # one appended
                     for entry, value in item.items():
                         self.add(f"{path}.{entry}", item, entry, value)
                 else:
@@ -400,6 +366,8 @@ def _locate(owner: Any, attribute: str) -> tuple[Any, Any, Any, list[tuple[Any, 
                 return None  # a property or another descriptor: code, whose result is not known
             unshadowed = [] if own is None or isinstance(owner, type) else [
                 (f"{attribute} (own)", own, attribute, UNSET)]  # fmt: skip
+            unshadowed += [(f"{attribute} ({c.__name__})", c.__dict__, attribute, UNSET)
+                           for c in classes[: classes.index(cls)]]  # fmt: skip
             return cls.__dict__, attribute, found, unshadowed
     except Exception:  # an object that refuses to be looked at: its attribute is not followed
         return None

@@ -229,7 +229,10 @@ class Recorder:
             if not (name == "setitem" and self._rebased(tensor)):
                 self.fail(f"{name} changes a tensor of the graph in place")
         elif name == "setitem":
-            self.fail("item assignment (x[i] = v) under no_grad is not traced")
+            self.fail(
+                "item assignment (x[i] = v) outside the graph (under no_grad, or in a "
+                "Function's backward) is not traced"
+            )
         else:
             target = Ref(self.value(tensor))
             self.trace.steps.append(
