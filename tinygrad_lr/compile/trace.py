@@ -129,7 +129,8 @@ class Recorder:
     def _outside(self, tensor: Tensor, source: tuple[Any, ...]) -> int:
         vid = self._new(tensor._data, tensor)
         self.trace.sources[vid] = source
-        self.trace.snapshots[vid] = np.array(tensor._data, copy=True)
+        if source == ("outside",):  # a constant, if both calls find it the same (an argument
+            self.trace.snapshots[vid] = np.array(tensor._data, copy=True)  # is read anew)
         if tensor.is_leaf and tensor.requires_grad:
             self._leaves.append(tensor)
             self.trace.grad_was_none[vid] = tensor.grad is None
