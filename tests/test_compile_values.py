@@ -289,6 +289,54 @@ def test_the_contents_of_containers_the_step_reads_are_followed(
     _follows(step, change)
 
 
+def test_containers_are_followed_only_as_far_as_the_step_uses_them() -> None:
+    """A dict read by constant keys is followed by those items only (a counter beside them may
+    change at every call), a model's list the forward never reads not at all; odd keys (None,
+    tensors) neither break the check nor make it fail at every call."""
+    w = tl.ones(3)
+    config = {"scale": 2.0, "calls": 0, None: 1.0}
+    rates = {w: 3.0}  # read with a key the step computes: every item is checked
+    model = nn.Linear(3, 3)
+    model.log = []  # type: ignore[attr-defined]  # appended to outside the step, never read
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        with tl.no_grad():
+            return model(x) * config["scale"] + config[None] * rates[w]
+
+    def between() -> None:
+        config["calls"] += 1
+        model.log.append(1.0)  # type: ignore[attr-defined]
+
+    compiled = tl.compile(step)
+    x = tl.tensor([1.0, 2.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for _ in range(6):
+            between()
+            np.testing.assert_array_equal(compiled(x).numpy(), step(x).numpy(), strict=True)
+    assert compiled.code is not None
+    assert compiled._check_and_run(x) is not MISS  # the check holds: no record at every call
+
+
+def test_the_check_does_not_change_a_defaultdict() -> None:
+    config = collections.defaultdict(float, scale=2.0, gone=1.0)
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return x * sum(config.values())  # used as a whole: every item is checked
+
+    _follows(step, lambda: (config.pop("gone"), config.update(new=3.0)))
+    assert "gone" not in config  # the check read its items without adding any
+
+
+def test_a_container_given_as_a_default_argument_is_followed() -> None:
+    scales = [2.0]
+
+    def step(x: tl.Tensor, factors: list[float] = scales) -> tl.Tensor:
+        return x * factors[0] * sum(factors)
+
+    _follows(step, lambda: scales.append(5.0))
+
+
 def test_models_in_a_tuple_iterated_and_a_default_argument_follow_eval() -> None:
     tl.manual_seed(0)
     models = (nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)), nn.Dropout(0.5))

@@ -38,22 +38,22 @@ user's it calls on them, every entry of the models met on the way (`model.eval()
 `p`, a layer or a parameter assigned anew) and what their forwards written by the user read.
 Numbers, strings, flags, enums and tuples of them are compared by value, other objects by
 identity; a value that changes at every call makes the step run eagerly, with a warning naming
-it. The lists, tuples and dicts met are followed by their length and items (`config["lr"]`,
-`for m in models`, `lr, wd = hp`). Not followed: what a property computes, the library's own
-functions. A step with a Python side effect (it assigns a global, sets an attribute of an
-object, appends to a list it did not make, prints, logs) or a Python call whose result is new
-at every call (a draw from `random` or `np.random`, the clock, an iterator it names,
-`tl.manual_seed`, setting an optimiser's `group["lr"]`) runs eagerly with a warning: a replay
-would not repeat it. `model.train()` and `model.eval()` inside the step are replayed (they set
-the `training` flags again). A leaf the step makes (`x.detach().requires_grad_()`, for the
-gradient of the input) has its `.grad` inside the step only; a step that returns one runs
-eagerly. A tensor made in the step from a NumPy array (`tl.tensor(X)`, `tl.from_numpy(X)`)
-reads that array again at every call; made from a new view at every call (`tl.tensor(X[0:4])`),
-the step runs eagerly. NumPy code is not recorded, so a tensor made from an array the step
-computes (`tl.tensor(X * 2)`) is a constant of the code (`np.eye(3)`) only in a step that reads
-no NumPy array as a Python value: one that does (X) runs eagerly, as X may change in place
-between calls. An argument that was also a tensor the step names, or the same tensor as another
-argument, when recorded, must be so again.
+it. Lists, tuples and dicts are followed by the items the step takes (`config["lr"]`), or, used
+as a whole, by their length and every item (`for m in models`, `lr, wd = hp`). Not followed:
+sets, what a property computes, the library's own functions. A step with a Python side effect
+(it assigns a global, sets an attribute of an object, appends to a list it did not make,
+prints, logs) or a Python call whose result is new at every call (a draw from `random` or
+`np.random`, the clock, an iterator it names, `tl.manual_seed`, setting an optimiser's
+`group["lr"]`) runs eagerly with a warning: a replay would not repeat it. `model.train()` and
+`model.eval()` inside the step are replayed (they set the `training` flags again). A leaf the
+step makes (`x.detach().requires_grad_()`, for the gradient of the input) has its `.grad`
+inside the step only; a step that returns one runs eagerly. A tensor made in the step from a
+NumPy array (`tl.tensor(X)`, `tl.from_numpy(X)`) reads that array again at every call; made
+from a new view at every call (`tl.tensor(X[0:4])`), the step runs eagerly. NumPy code is not
+recorded, so a tensor made from an array the step computes (`tl.tensor(X * 2)`) is a constant
+of the code (`np.eye(3)`) only in a step that reads no NumPy array as a Python value: one that
+does (X) runs eagerly, as X may change in place between calls. An argument that was also a
+tensor the step names, or the same tensor as another argument, when recorded, must be so again.
 
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,

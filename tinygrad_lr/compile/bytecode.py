@@ -122,8 +122,8 @@ def _close(chain: Chain, line: int, chains: set[Chain], in_line: list[Chain],
 
 
 def _is_key(constant: Any) -> bool:
-    """A constant that may be a container's key: `config["lr"]`, `models[0]`."""
-    return isinstance(constant, (str, int)) and not isinstance(constant, bool)
+    """A constant that may be a container's key: `config["lr"]`, `models[0]`, `d[None]`."""
+    return constant is None or (isinstance(constant, (str, int)) and not isinstance(constant, bool))
 
 
 def parameters(

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
-from .python_values import LENGTH
+from .python_values import CELL, LENGTH
 from .same import UNSET, identical, is_simple
 
 MISS = object()  # returned by a check whose guards do not hold
@@ -124,11 +124,12 @@ def _value_test(k: int, named: Any) -> str:
     namespace still holds the same object (a global not assigned since)."""
     if named.key is LENGTH:  # of a list or dict (an item appended or added)
         return f"len(_holder{k}) == {named.value}"
-    if named.key is None:  # a closure cell (an empty one raises: the slow road)
+    if named.key is CELL:  # a closure cell (an empty one raises: the slow road)
         quick = f"_holder{k}.cell_contents is _was_named{k}"
-    elif isinstance(named.holder, (dict, types.MappingProxyType, list, tuple)) and type(
-        named.key
-    ) in (str, int):  # a missing key raises: the slow road
+    elif type(named.holder) in (dict, types.MappingProxyType, list, tuple) and type(named.key) in (
+        str,
+        int,
+    ):  # a missing key raises (the slow road); a subclass's [] may run code
         quick = f"_holder{k}[{named.key!r}] is _was_named{k}"
     else:
         return f"_named{k}.holds()"  # a slot, or an item under a key of another kind

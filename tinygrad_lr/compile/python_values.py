@@ -12,12 +12,12 @@ every entry of the models met on the way and of the modules inside them (`traini
 `p`, a parameter or a submodule assigned anew) and their forwards written by the user, and the
 Python functions among them that are not the library's (helpers, decorated functions), to a
 depth of 4. Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are
-compared by value, floats to the bit (0.0 is not -0.0); other objects by identity. The lists,
-tuples and dicts met (of at most 64 items) are followed by their length and each item, so
-the step may index them (`config["lr"]`, `models[0]`), iterate over them or unpack them; and
-an item taken with a constant key is followed further (`models[0].fc`). Not followed: what a
-property computes, the library's own functions, what a helper reads from a value the step
-computed.
+compared by value, floats to the bit (0.0 is not -0.0); other objects by identity. An item
+of a list, tuple or dict taken with a constant key is followed as an attribute is
+(`config["lr"]`, `models[0].fc`); a container used as a whole (iterated, unpacked, passed on,
+indexed with a computed key, `.get`) is followed by its length and each item, up to 256 items
+per step. Not followed: sets, other objects' items (`__getitem__`), what a property computes,
+the library's own functions, what a helper reads from a value the step computed.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
@@ -51,8 +51,8 @@ from .bytecode import (
 from .same import UNSET, identical, is_simple
 
 _MAX_DEPTH = 4  # helpers of helpers followed
-_MAX_ITEMS = 64  # the items of a longer container are not followed (it is known by identity)
-LENGTH = object()  # the key of a container's length (see PythonValue)
+_MAX_ITEMS = 256  # the items of containers followed per step: the rest is known by identity
+LENGTH, CELL = object(), object()  # the keys of a container's length, a cell's contents
 _CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
 _EFFECT_BUILTINS = {"input": "reads input()", "print": "prints", "open": "opens a file"}
 # `w -= v` on a tensor changes it in place (Tensor.__isub__...) and stores the same tensor back
@@ -66,20 +66,22 @@ _TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad"}
 class PythonValue:
     """What the step's code calls `name`: `holder[key]` for a namespace or a container (a
     dict, a class's mapping, a list or tuple with an int key), `getattr(holder, key)` for a
-    slot, a closure cell's contents (key None), or the length of a container (key LENGTH)."""
+    slot, a closure cell's contents (key CELL), or the length of a container (key LENGTH)."""
 
     name: str
     holder: Any
-    key: Any  # a name, a container's key, None or LENGTH
+    key: Any  # a name, a container's key, CELL or LENGTH
     value: Any  # before the recorded call
 
     def read(self) -> Any:
         try:
-            if self.key is None:
+            if self.key is CELL:
                 return self.holder.cell_contents
             if self.key is LENGTH:
                 return len(self.holder)
-            if isinstance(self.holder, (dict, types.MappingProxyType)):
+            if isinstance(self.holder, dict):  # (dict.get: a defaultdict's is not called)
+                return dict.get(self.holder, self.key, UNSET)
+            if isinstance(self.holder, types.MappingProxyType):
                 return self.holder.get(self.key, UNSET)
             if isinstance(self.holder, (list, tuple)):  # `models[0]` (gone: UNSET, below)
                 return self.holder[self.key]
@@ -127,25 +129,35 @@ class _Found:
         self.effect: str | None = None
         self._seen: set[tuple[int, Any]] = set()
         self._done: set[int] = set()  # functions, models and containers already looked at
+        self._budget = _MAX_ITEMS  # the items of containers still to be followed
 
     def add(self, name: str, holder: Any, key: Any, value: Any) -> None:
         if (id(holder), key) not in self._seen:
             self._seen.add((id(holder), key))
             self.values.append(PythonValue(name, holder, key, value))
-            if isinstance(value, (list, tuple, dict)) and not is_simple(value):
-                self.contents(name, value)
 
     def contents(self, name: str, container: Any) -> None:
-        """The length and items of a list, tuple or dict the step reads, each a value of its
-        own, and the models among them: the step may index it, iterate over it, unpack it or
-        call its methods (`for p in params`, `lr, wd = hp`, `cfg.get("lr")`)."""
-        if id(container) in self._done or len(container) > _MAX_ITEMS:
+        """The length and items of a list, tuple or dict the step uses as a whole (iterates
+        over it, unpacks it, calls its methods, passes it on: `for p in params`, `lr, wd = hp`,
+        `cfg.get("lr")`), each a value of its own, and the containers and models among them.
+        At most `_MAX_ITEMS` items in all are followed: a bigger container is known by
+        identity only."""
+        if not isinstance(container, (list, tuple, dict)) or is_simple(container):
+            return
+        if id(container) in self._done or len(container) > self._budget:
             return
         self._done.add(id(container))
+        self._budget -= len(container)
         self.add(f"len({name})", container, LENGTH, len(container))
-        for key in list(container.keys() if isinstance(container, dict) else range(len(container))):
-            self.add(f"{name}[{key!r}]", container, key, container[key])
-            self.module_settings(f"{name}[{key!r}]", container[key])
+        if isinstance(container, dict):  # (dict's own methods: a subclass's may run code)
+            items = [(key, dict.__getitem__(container, key)) for key in dict.keys(container)]
+        else:
+            items = list(enumerate(container))
+        for position, (key, item) in enumerate(items):
+            shown_key = repr(key) if type(key) in (str, int, bool) else f"item {position}"
+            self.add(f"{name}[{shown_key}]", container, key, item)
+            self.module_settings(f"{name}[{shown_key}]", item)
+            self.contents(f"{name}[{shown_key}]", item)
 
     def function(
         self, function: types.FunctionType, locals_: dict[str, Any], depth: int = 0
@@ -163,7 +175,7 @@ class _Found:
             now = (
                 function.__globals__.get(name)
                 if what == "STORE_GLOBAL"
-                else (PythonValue(name, cells[name], None, None).read() if name in cells else None)
+                else (PythonValue(name, cells[name], CELL, None).read() if name in cells else None)
             )
             if _is_tensor(now) and operator in _IN_PLACE_OPERATORS:  # `w -= lr * w.grad`
                 continue
@@ -204,8 +216,8 @@ class _Found:
             if not isinstance(value, types.ModuleType):  # modules are not rebound
                 self.add(name, holder, name, value)
         elif kind == "cell" and name in cells:
-            value = PythonValue(name, cells[name], None, None).read()
-            self.add(name, cells[name], None, value)
+            value = PythonValue(name, cells[name], CELL, None).read()
+            self.add(name, cells[name], CELL, value)
         elif kind == "local" and name in locals_:
             value = locals_[name]  # an argument: the signature checks it
         else:
@@ -222,6 +234,8 @@ class _Found:
         for position, attribute in enumerate(attributes):
             self.module_settings(name, value, depth)
             self._code(value, depth)
+            if not attribute.startswith("["):  # `hp.get("lr")`: used as a whole; `hp["lr"]`:
+                self.contents(name, value)  # an item, followed below
             if (
                 attribute in MUTATORS
                 and isinstance(value, _CONTAINERS)
@@ -246,6 +260,7 @@ class _Found:
                 return
         self.module_settings(name, value, depth)
         self._code(value, depth)
+        self.contents(name, value)
 
     def _code(self, value: Any, depth: int) -> None:
         """Follow the code of a function of the user's, also inside a wrapper that keeps it
@@ -310,7 +325,7 @@ class _Found:
         if kind == "global":
             value = function.__globals__.get(name, UNSET)
         elif kind == "cell" and name in cells:
-            value = PythonValue(name, cells[name], None, None).read()
+            value = PythonValue(name, cells[name], CELL, None).read()
         else:
             value = locals_.get(name, UNSET)
         for attribute in chain[2:]:
@@ -333,12 +348,13 @@ def _locate(owner: Any, attribute: str) -> tuple[Any, Any, Any, list[tuple[Any, 
     """Where `owner.attribute` lives: (holder, key, value, further guards), or None where it
     cannot be read without running code (a property, a method, __getattr__). An attribute
     `[k]` is the item `owner[k]` of a dict or a list."""
-    if attribute.startswith("["):
-        key = ast.literal_eval(attribute[1:-1])
-        if type(owner) is dict and key in owner:  # (not a subclass, whose [] may run code)
-            return owner, key, owner[key], []
-        if type(owner) is list and isinstance(key, int) and -len(owner) <= key < len(owner):
-            return owner, key, owner[key], []
+    if attribute.startswith("["):  # (dict's, list's and tuple's own methods: a subclass's
+        key = ast.literal_eval(attribute[1:-1])  # may run code)
+        if isinstance(owner, dict) and dict.__contains__(owner, key):
+            return owner, key, dict.__getitem__(owner, key), []
+        sequence = list if isinstance(owner, list) else tuple if isinstance(owner, tuple) else None
+        if sequence is not None and isinstance(key, int) and -len(owner) <= key < len(owner):
+            return owner, key, sequence.__getitem__(owner, key), []
         return None
     try:
         own = object.__getattribute__(owner, "__dict__")
