@@ -263,3 +263,44 @@ def test_a_held_loss_does_not_change_the_order_of_the_backward_pass() -> None:
     step(x)  # the first record makes the .grads
     held = [step(x), step(x)]  # two more, the first one's graph alive during the second
     assert step.code is not None and len(held) == 2
+
+
+class _MyReLU(tl.autograd.Function):
+    """The official tutorial's Function: its backward assigns through a mask."""
+
+    @staticmethod
+    def forward(ctx: Any, x: tl.Tensor) -> tl.Tensor:
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: tl.Tensor) -> tl.Tensor:
+        (x,) = ctx.saved_tensors
+        grad_input = grad_output.clone()
+        grad_input[x < 0] = 0
+        return grad_input
+
+
+def test_item_assignment_outside_the_graph_replays() -> None:
+    def make() -> tuple[Callable[..., Any], Run]:
+        tl.manual_seed(7)
+        w, x = tl.randn(4, 3, requires_grad=True), tl.randn(8, 4)
+
+        def step(inputs: tl.Tensor) -> tl.Tensor:
+            loss = _MyReLU.apply(inputs @ w).pow(2).sum()
+            loss.backward()
+            with tl.no_grad():
+                w.sub_(0.01 * w.grad)
+                w[0, 0] = 0.0  # a constraint on the parameter
+                w[:, 1][w[:, 1] > 1.0] = 1.0  # and one through a mask
+                w.grad = None
+            return loss
+
+        def run(step: Callable[..., Any]) -> Any:
+            losses = [step(x) for _ in range(6)]
+            return _arrays(*losses, w), w._version
+
+        return step, run
+
+    eager, compiled, step = _both(make)
+    assert step.code is not None and "_set_item(" in step.code and compiled == eager

@@ -58,16 +58,17 @@ tensor the step names, or the same tensor as another argument, when recorded, mu
 What falls back to eager, with one warning naming the line (or, with `fullgraph=True`, raises
 `Unsupported`): reading values into Python (`float(t)`, `.item()`, `bool(t)`, `.tolist()`,
 `.numpy()`, `np.asarray(t)`, printing), boolean-mask indexing, hooks and retain_grad, in-place
-changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step, item
-assignment under `no_grad` (`w[0] = 0.0`), assigning `.data` a new array, changing
-`requires_grad` of an outside tensor at every call (a change made once is recorded again), a
-scheduler's `step()` inside the step, a user's Function computing outside Tensor operations,
-anomaly mode and saved-tensor hooks, an argument that is a list, tuple or dict of tensors (pass
-them as arguments of their own) or another unhashable value. The result of a compiled call has
-no graph: call backward inside the step. An error that a replayed NumPy line raises (an index
-out of range) names the op and the step's line, as the eager error names the op. A user's own
-`Function` is replayed through the built-in ops its forward and backward ran. `cross_entropy`
-and `nll_loss` with class-index targets are replayed (the label check is an op), and so is
+changes of tensors in the graph other than `y[i] = v` on a tensor computed in the step,
+assigning `.data` a new array, changing `requires_grad` of an outside tensor at every call (a
+change made once is recorded again), a scheduler's `step()` inside the step, a user's Function
+computing outside Tensor operations, anomaly mode and saved-tensor hooks, an argument that is a
+list, tuple or dict of tensors (pass them as arguments of their own) or another unhashable
+value. The result of a compiled call has no graph: call backward inside the step. An error that
+a replayed NumPy line raises (an index out of range) names the op and the step's line, as the
+eager error names the op. A user's own `Function` is replayed through the built-in ops its
+forward and backward ran. Item assignment outside the graph is replayed too (`w[0] = 0.0` under
+`no_grad`, `grad_input[x < 0] = 0` in a Function's backward). `cross_entropy` and `nll_loss`
+with class-index targets are replayed (the label check is an op), and so is
 `binary_cross_entropy` (its check of the probabilities is an op too). A compiled step called
 while another step is recorded runs eagerly, so the other's record holds its ops (an epoch
 compiled around a compiled step).

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import creation, ops
+from ..ops.shape import set_item_array
 from ..tensor import Tensor
 from .same import shown
 from .trace import Ref, Step, Trace, all_refs
@@ -282,6 +283,8 @@ def in_place_line(step: Step, src: Source, float64: bool) -> str:
     float64 array: into float32, NumPy would compute in float32 with the Python float, where
     eager's 0-d float64 array makes it compute in float64 and round once."""
     value = 0 if step.what == "zero_" else step.args[1]
+    if step.what == "setitem":  # PyTorch's rule where ints and arrays mix (ops.set_item_array)
+        return f"_set_item({src(step.args[0])}, {src(step.args[2])}, {src(value, float64)})"
     return _IN_PLACE[step.what].format(src(step.args[0]), src(value, float64))
 
 
@@ -303,6 +306,14 @@ def read_name(read: Callable[[], Any]) -> str:
     return getattr(read, "__name__", "value").strip("_<>") or "value"
 
 
+def set_item(array: np.ndarray, index: Any, value: Any) -> None:
+    """`array[index] = value` as `x[index] = value` does it on x's array (arrays in the
+    index stand for tensors)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    tensors = tuple(Tensor._make(p) if isinstance(p, np.ndarray) else p for p in parts)
+    set_item_array(array, tensors if isinstance(index, tuple) else tensors[0], value)
+
+
 def counting_with(array: np.ndarray, tensor: Tensor) -> Tensor:
     """A new tensor around `array` that shares `tensor`'s version counter."""
     made = Tensor._make(array)
@@ -311,7 +322,7 @@ def counting_with(array: np.ndarray, tensor: Tensor) -> Tensor:
 
 
 NAMESPACE = {"np": np, "_generator": creation.default_generator, "_forward": run_forward,
-             "_tensor": Tensor._make, "_counting_with": counting_with,
+             "_tensor": Tensor._make, "_counting_with": counting_with, "_set_item": set_item,
              **{name: getattr(ops, name) for name in ops.__all__}}  # fmt: skip
 
 

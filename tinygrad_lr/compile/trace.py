@@ -229,16 +229,21 @@ class Recorder:
         if recorded:
             if not (name == "setitem" and self._rebased(tensor)):
                 self.fail(f"{name} changes a tensor of the graph in place")
-        elif name == "setitem":
-            self.fail(
-                "item assignment (x[i] = v) outside the graph (under no_grad, or in a "
-                "Function's backward) is not traced"
-            )
-        else:
+        elif name != "setitem":  # (told again by on_item_set, with the index)
             target = Ref(self.value(tensor))
             self.trace.steps.append(
                 Step("inplace", name, (target, self.encode(value)), (), user_line())
             )
+
+    def on_item_set(self, tensor: Tensor, index: Any, value: Any) -> None:
+        """`tensor[index] = value` outside the graph (under no_grad, in a Function's
+        backward: `grad_input[input < 0] = 0`): an in-place change with an index."""
+        recorded = _state.grad_enabled and (
+            tensor.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        )
+        if self.trace.problem is None and not recorded:  # (else IndexPut ran: see _rebased)
+            args = (Ref(self.value(tensor)), self.encode(value), self.encode(index))
+            self.trace.steps.append(Step("inplace", "setitem", args, (), user_line()))
 
     def _rebased(self, tensor: Tensor) -> bool:
         """`y[i] = v` on a tensor of the graph: the engine ran IndexPut on a copy of y's old
