@@ -245,7 +245,7 @@ def test_every_builtin_op_has_a_row_in_the_op_table() -> None:
             if depth == 0:
                 applied.add(op.__name__)
 
-        def on_in_place(self, tensor: Any, name: str, value: Any) -> None:
+        def on_in_place(self, tensor: Any, name: str, value: Any, index: Any = None) -> None:
             pass
 
     for spec in OPS + CONSTANT_OPS:

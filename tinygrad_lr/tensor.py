@@ -566,8 +566,8 @@ class Tensor:
         return self.copy_(creation.rand(self.shape, generator=generator) * (high - low) + low)
 
     def __setitem__(self, index: Index, value: Operand) -> None:
-        change_in_place(self, "setitem", value, *ops.item_setters(index := _index(index)))
-        graph.note_item_set(self, index, value)  # observers that replay it need the index
+        index = _index(index)
+        change_in_place(self, "setitem", value, *ops.item_setters(index), index=index)
 
     __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
 

@@ -249,7 +249,7 @@ class OpObserver(Protocol):
         depth: int,
     ) -> None: ...
 
-    def on_in_place(self, tensor: Tensor, name: str, value: Any) -> None: ...
+    def on_in_place(self, tensor: Tensor, name: str, value: Any, index: Any = None) -> None: ...
 
     # Optional, looked up with getattr: `on_read(tensor, how)` when values leave the graph as
     # Python data (note_read), `on_random(tensor, method, args, rng)` for random draws.
@@ -315,12 +315,3 @@ def note_call(call: Callable[..., Any], *args: Any) -> None:
         on_call = getattr(observer, "on_call", None)
         if on_call is not None:
             on_call(call, args)
-
-
-def note_item_set(tensor: Tensor, index: Any, value: Any) -> None:
-    """Tell op observers that `tensor[index] = value` was just done (after `on_in_place`, which
-    is not given the index): tl.compile replays it when it was not recorded as an op."""
-    for observer in _observers:
-        on_item_set = getattr(observer, "on_item_set", None)
-        if on_item_set is not None:
-            on_item_set(tensor, index, value)

@@ -26,10 +26,12 @@ OutOfPlace = Callable[["Tensor", Any], "Tensor"]
 
 
 def change_in_place(
-    tensor: Tensor, name: str, other: Any, update: Update, out_of_place: OutOfPlace
-) -> Tensor:
+    tensor: Tensor, name: str, other: Any, update: Update, out_of_place: OutOfPlace,
+    index: Any = None,
+) -> Tensor:  # fmt: skip
     """Change the values of `tensor`: by `update(array, other)` on its NumPy array, or, when the
-    change is recorded, by writing in `out_of_place(old_values, other)` and rebasing."""
+    change is recorded, by writing in `out_of_place(old_values, other)` and rebasing. `index`
+    (of `x[index] = other`) is for op observers."""
     records = _state.grad_enabled and (tensor.requires_grad or _requires_grad(other))
     _check_changeable(tensor, name, records)
     if records:
@@ -44,7 +46,7 @@ def change_in_place(
     else:
         _write(tensor, name, other._data if _is_tensor(other) else other, update)
     for observer in graph._observers:
-        observer.on_in_place(tensor, name, other)
+        observer.on_in_place(tensor, name, other, index)
     return tensor
 
 

@@ -203,7 +203,7 @@ class Recorder:
             vids.append(known if known is not None else self._new(out._data, None))
         self.trace.steps.append(Step("op", op, encoded, tuple(vids), user_line()))
 
-    def on_in_place(self, tensor: Tensor, name: str, value: Any) -> None:
+    def on_in_place(self, tensor: Tensor, name: str, value: Any, index: Any = None) -> None:
         if self.trace.problem is not None:
             return
         if name == "grad":
@@ -229,21 +229,10 @@ class Recorder:
         if recorded:
             if not (name == "setitem" and self._rebased(tensor)):
                 self.fail(f"{name} changes a tensor of the graph in place")
-        elif name != "setitem":  # (told again by on_item_set, with the index)
-            target = Ref(self.value(tensor))
-            self.trace.steps.append(
-                Step("inplace", name, (target, self.encode(value)), (), user_line())
-            )
-
-    def on_item_set(self, tensor: Tensor, index: Any, value: Any) -> None:
-        """`tensor[index] = value` outside the graph (under no_grad, in a Function's
-        backward: `grad_input[input < 0] = 0`): an in-place change with an index."""
-        recorded = _state.grad_enabled and (
-            tensor.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
-        )
-        if self.trace.problem is None and not recorded:  # (else IndexPut ran: see _rebased)
-            args = (Ref(self.value(tensor)), self.encode(value), self.encode(index))
-            self.trace.steps.append(Step("inplace", "setitem", args, (), user_line()))
+        else:  # (with the index of `x[index] = v`: under no_grad, in a Function's backward)
+            args: tuple[Any, ...] = (Ref(self.value(tensor)), self.encode(value))
+            args += (self.encode(index),) if name == "setitem" else ()
+            self.trace.steps.append(Step("inplace", name, args, (), user_line()))
 
     def _rebased(self, tensor: Tensor) -> bool:
         """`y[i] = v` on a tensor of the graph: the engine ran IndexPut on a copy of y's old

@@ -57,7 +57,7 @@ class _Recorder:
             ]
             self.calls.append(_OpCall(op, node, copies))
 
-    def on_in_place(self, tensor: Tensor, name: str, value: Any) -> None:
+    def on_in_place(self, tensor: Tensor, name: str, value: Any, index: Any = None) -> None:
         pass
 
 

@@ -51,7 +51,7 @@ class _Watcher:
         )
         node.metadata[OUTPUTS] = outputs
 
-    def on_in_place(self, tensor: Tensor, name: str, value: Any) -> None:
+    def on_in_place(self, tensor: Tensor, name: str, value: Any, index: Any = None) -> None:
         pass
 
 
