@@ -116,6 +116,50 @@ def test_a_nested_attribute_a_slot_and_an_inherited_class_attribute_are_followed
         config.opt.lr, slotted.lr, Base.lr = 0.1, 0.1, 0.1
 
 
+class Schedule:
+    """A learning rate computed by a property of the user's."""
+
+    def __init__(self) -> None:
+        self.base, self.factor = 0.1, 1.0
+
+    @property
+    def lr(self) -> float:
+        return self.base * self.factor
+
+
+class Halved(Schedule):
+    pass
+
+
+schedule = Halved()
+skipped = {"bias"}
+frozen: set[tl.Tensor] = set()
+
+
+def test_what_a_property_of_the_users_reads_is_followed() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return x * schedule.lr
+
+    _follows(step, lambda: setattr(schedule, "factor", 0.5))
+    try:  # a subclass that defines it later, as a plain value
+        _follows(step, lambda: setattr(Halved, "lr", 7.0))
+    finally:
+        del Halved.lr
+
+
+def test_a_set_is_followed_by_its_members() -> None:
+    def step(x: tl.Tensor) -> tl.Tensor:
+        scaled = x * 2.0 if "bias" in skipped else x * 3.0
+        return scaled * 5.0 if weights in frozen else scaled
+
+    try:
+        _follows(step, lambda: skipped.discard("bias"))
+        _follows(step, lambda: frozen.add(weights))  # a set of tensors: by identity
+    finally:
+        skipped.add("bias")
+        frozen.clear()
+
+
 def test_a_global_tensor_rebound_to_another_tensor_is_followed() -> None:
     def step(x: tl.Tensor) -> tl.Tensor:
         return x * weights

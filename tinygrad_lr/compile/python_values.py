@@ -7,7 +7,8 @@ the model it had. So before each recorded call the values the step's code reads 
 its bytecode: each name it loads and the attributes it loads from it, `self.model.fc`), and the
 check before each replay reads them again; when one has changed, the step is recorded anew.
 Followed from the step's code: globals, closure variables, its arguments that are not tensors,
-attribute chains through instance dicts, slots and plain class attributes (no property is run),
+attribute chains through instance dicts, slots and plain class attributes (no property is run:
+what the getter of a property of the user's reads is followed instead),
 every entry of the models met on the way and of the modules inside them (`training`, dropout's
 `p`, a parameter or a submodule assigned anew) and their forwards written by the user, and the
 Python functions among them that are not the library's (helpers, decorated functions), to a
@@ -16,8 +17,9 @@ compared by value, floats to the bit (0.0 is not -0.0); other objects by identit
 of a list, tuple or dict taken with a constant key is followed as an attribute is
 (`config["lr"]`, `models[0].fc`); a container used as a whole (iterated, unpacked, passed on,
 indexed with a computed key, `.get`) is followed by its length and each item, up to 256 items
-per step. Not followed: sets, other objects' items (`__getitem__`), what a property computes,
-the library's own functions, what a helper reads from a value the step computed.
+per step, a set by its members. Not followed: other objects' items (`__getitem__`), the
+library's own properties and functions, what a helper reads from a value the step computed or
+a property returned.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
@@ -31,13 +33,13 @@ methods do is not followed (a progress bar's `update`).
 
 from __future__ import annotations
 
-import ast
 import collections
 import io
 import types
 from dataclasses import dataclass
 from typing import Any
 
+from .attributes import locate, property_getter
 from .bytecode import (
     MUTATORS,
     NEW_EACH_CALL,
@@ -52,7 +54,8 @@ from .same import UNSET, identical, is_simple
 
 _MAX_DEPTH = 4  # helpers of helpers followed
 _MAX_ITEMS = 256  # the items of containers followed per step: the rest is known by identity
-LENGTH, CELL = object(), object()  # the keys of a container's length, a cell's contents
+# the keys of a container's length, a set's members (as a frozenset), a cell's contents
+LENGTH, MEMBERS, CELL = object(), object(), object()
 _CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
 _EFFECT_BUILTINS = {"input": "reads input()", "print": "prints", "open": "opens a file"}
 # `w -= v` on a tensor changes it in place (Tensor.__isub__...) and stores the same tensor back
@@ -79,6 +82,8 @@ class PythonValue:
                 return self.holder.cell_contents
             if self.key is LENGTH:
                 return len(self.holder)
+            if self.key is MEMBERS:
+                return frozenset(self.holder)
             if isinstance(self.holder, dict):  # (dict.get: a defaultdict's is not called)
                 return dict.get(self.holder, self.key, UNSET)
             if isinstance(self.holder, types.MappingProxyType):
@@ -95,6 +100,8 @@ class PythonValue:
 
     def same(self, now: Any) -> bool:
         """Is `now` what this value was: the same simple value, or the very same object?"""
+        if self.key is MEMBERS and not is_simple(self.value):  # a set of objects: the same
+            return isinstance(now, frozenset) and now == self.value  # ones (set's `is` first)
         return now is self.value or (is_simple(self.value) and identical(now, self.value))
 
 
@@ -142,12 +149,15 @@ class _Found:
         `cfg.get("lr")`), each a value of its own, and the containers and models among them.
         At most `_MAX_ITEMS` items in all are followed: a bigger container is known by
         identity only."""
-        if not isinstance(container, (list, tuple, dict)) or is_simple(container):
+        if not isinstance(container, (list, tuple, dict, set)) or is_simple(container):
             return
         if id(container) in self._done or len(container) > self._budget:
             return
         self._done.add(id(container))
         self._budget -= len(container)
+        if isinstance(container, set):  # `if name in skip:`; compared by value if simple
+            self.add(f"{name} (members)", container, MEMBERS, frozenset(container))
+            return
         self.add(f"len({name})", container, LENGTH, len(container))
         if isinstance(container, dict):  # (dict's own methods: a subclass's may run code)
             items = [(key, dict.__getitem__(container, key)) for key in dict.keys(container)]
@@ -242,8 +252,9 @@ class _Found:
                 and (position == len(attributes) - 1)
             ) or isinstance(value, NEW_EACH_CALL):
                 self._effect(f"calls {name}.{attribute}() on a {type(value).__name__} ({where})")
-            located = _locate(value, attribute)
+            located = locate(value, attribute)
             if located is None:
+                self._property(value, attribute, depth)
                 return
             holder, key, found, extra = located
             if gives_anew(found):
@@ -272,6 +283,15 @@ class _Found:
                 return
         if users_function(value):
             self.function(value, {}, depth + 1)
+
+    def _property(self, owner: Any, attribute: str, depth: int) -> None:
+        """A property of the user's (`cfg.lr` computed from `self.base`): its getter's code
+        runs at every read, so what it reads counts; what it returns is not followed further."""
+        found = property_getter(owner, attribute)
+        if found is not None:
+            for guard in found[0]:
+                self.add(*guard)
+            self.method(found[1], owner, depth)
 
     def method(self, method: Any, owner: Any, depth: int) -> None:
         """The code of a method of the user's, called on `owner` (or on its class)."""
@@ -311,7 +331,7 @@ class _Found:
                 else:
                     self.add(f"{path}.{key}", vars(module), key, item)
             for method in ("forward", "__call__"):
-                located = _locate(module, method)
+                located = locate(module, method)
                 if located is not None and users_function(located[2]):
                     for guard in located[3]:
                         self.add(*guard)
@@ -329,7 +349,7 @@ class _Found:
         else:
             value = locals_.get(name, UNSET)
         for attribute in chain[2:]:
-            located = _locate(value, attribute) if value is not UNSET else None
+            located = locate(value, attribute) if value is not UNSET else None
             value = UNSET if located is None else located[2]
         return value
 
@@ -342,49 +362,3 @@ def _is_tensor(value: Any) -> bool:
     from ..tensor import Tensor
 
     return isinstance(value, Tensor)
-
-
-def _locate(owner: Any, attribute: str) -> tuple[Any, Any, Any, list[tuple[Any, ...]]] | None:
-    """Where `owner.attribute` lives: (holder, key, value, further guards), or None where it
-    cannot be read without running code (a property, a method, __getattr__). An attribute
-    `[k]` is the item `owner[k]` of a dict or a list."""
-    if attribute.startswith("["):  # (dict's, list's and tuple's own methods: a subclass's
-        key = ast.literal_eval(attribute[1:-1])  # may run code)
-        if isinstance(owner, dict) and dict.__contains__(owner, key):
-            return owner, key, dict.__getitem__(owner, key), []
-        sequence = list if isinstance(owner, list) else tuple if isinstance(owner, tuple) else None
-        if sequence is not None and isinstance(key, int) and -len(owner) <= key < len(owner):
-            return owner, key, sequence.__getitem__(owner, key), []
-        return None
-    try:
-        own = object.__getattribute__(owner, "__dict__")
-    except Exception:
-        own = None
-    if not isinstance(own, (dict, types.MappingProxyType)):
-        own = None
-    try:
-        if own is not None and attribute in own:
-            return own, attribute, own[attribute], []
-        if own is not None:  # a model's parameters and submodules
-            for container in ("_parameters", "_modules"):
-                entries = own.get(container)
-                if isinstance(entries, dict) and attribute in entries:
-                    return entries, attribute, entries[attribute], []
-        classes = owner.__mro__ if isinstance(owner, type) else type(owner).__mro__
-        for cls in classes:
-            if attribute not in cls.__dict__:
-                continue
-            found = cls.__dict__[attribute]
-            if isinstance(found, types.MemberDescriptorType):  # a slot
-                return owner, attribute, getattr(owner, attribute, UNSET), []
-            methods = (types.FunctionType, staticmethod, classmethod)
-            if hasattr(type(found), "__get__") and not isinstance(found, methods):
-                return None  # a property or another descriptor: code, whose result is not known
-            unshadowed = [] if own is None or isinstance(owner, type) else [
-                (f"{attribute} (own)", own, attribute, UNSET)]  # fmt: skip
-            unshadowed += [(f"{attribute} ({c.__name__})", c.__dict__, attribute, UNSET)
-                           for c in classes[: classes.index(cls)]]  # fmt: skip
-            return cls.__dict__, attribute, found, unshadowed
-    except Exception:  # an object that refuses to be looked at: its attribute is not followed
-        return None
-    return None

@@ -1,6 +1,6 @@
 """What counts as the same Python value, for the check before a replay: numbers, strings,
-flags, enums, NumPy scalars and tuples of them are compared by value (floats to the bit: 0.0
-is not -0.0, NaN is NaN); every other object by identity."""
+flags, enums, NumPy scalars, and tuples and frozensets of them are compared by value (floats
+to the bit: 0.0 is not -0.0, NaN is NaN); every other object by identity."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ UNSET = _Unset()  # what a name without a value reads as (a deleted global, an e
 
 def is_simple(value: Any, budget: int = 64) -> bool:
     """A value compared by value: a number, string, bool, None, enum, NumPy scalar, or a
-    tuple of those (at most `budget` items in all)."""
-    if isinstance(value, tuple):
+    tuple or frozenset of those (at most `budget` items in all)."""
+    if isinstance(value, (tuple, frozenset)):
         return len(value) <= budget and all(is_simple(v, budget - len(value)) for v in value)
     return type(value) in _SCALARS or isinstance(value, (enum.Enum, np.generic, _Unset))
 
@@ -38,6 +38,8 @@ def identical(a: Any, b: Any) -> bool:
         return identical(a.real, b.real) and identical(a.imag, b.imag)
     if isinstance(a, tuple):
         return len(a) == len(b) and all(map(identical, a, b))
+    if isinstance(a, frozenset):  # ({0.0} == {-0.0}, but their keys differ)
+        return set(map(signature_key, a)) == set(map(signature_key, b))
     if isinstance(a, np.generic):
         return a.dtype == b.dtype and a.tobytes() == b.tobytes()
     try:
@@ -56,6 +58,8 @@ def signature_key(value: Any) -> Any:
         return (type(value), value.real.hex(), value.imag.hex())
     if isinstance(value, tuple):
         return (tuple, *map(signature_key, value))
+    if isinstance(value, frozenset):
+        return (frozenset, frozenset(map(signature_key, value)))
     return (type(value), value)
 
 
