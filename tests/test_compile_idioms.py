@@ -172,7 +172,23 @@ def test_an_evaluation_step_calling_model_eval_leaves_the_model_in_eval_mode() -
     assert step.code is not None and compiled == eager and eager[0] == [False] * 5
 
 
-def test_a_learning_rate_decayed_inside_the_step_runs_eagerly() -> None:
+def _decay(group: dict[str, Any]) -> None:
+    group["lr"] *= 0.9
+
+
+def _decay_by_pop(group: dict[str, Any]) -> None:
+    group.setdefault("lr", group.pop("lr") * 0.9)
+
+
+def _momentum_by_del(group: dict[str, Any]) -> None:
+    del group["momentum"]
+    group.setdefault("momentum", 0.5)
+
+
+@pytest.mark.parametrize("change", [_decay, _decay_by_pop, _momentum_by_del])
+def test_a_parameter_group_changed_inside_the_step_runs_eagerly(
+    change: Callable[[dict[str, Any]], None],
+) -> None:
     def make(compiled: bool) -> tuple[Any, tl.Tensor, Any]:
         tl.manual_seed(4)
         w = tl.randn(3, requires_grad=True)
@@ -183,7 +199,7 @@ def test_a_learning_rate_decayed_inside_the_step_runs_eagerly() -> None:
             (x * w).sum().backward()
             optimizer.step()
             for group in optimizer.param_groups:  # an item of the optimiser's list
-                group["lr"] *= 0.9
+                change(group)
 
         return (tl.compile(step) if compiled else step), w, optimizer
 
@@ -195,7 +211,7 @@ def test_a_learning_rate_decayed_inside_the_step_runs_eagerly() -> None:
             for _ in range(6):
                 step(tl.tensor([1.0, 2.0, -1.0]))
         assert not compiled or "parameter group" in str(caught[0].message)
-        results.append((_arrays(w), optimizer.param_groups[0]["lr"]))
+        results.append((_arrays(w), dict(optimizer.param_groups[0], params=None)))
     assert results[0] == results[1]
 
 

@@ -44,6 +44,19 @@ class ParamGroup(dict[str, Any]):
         note_untraced("updating an optimiser's parameter group")
         super().update(*args, **kwargs)
 
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            note_untraced(f"setting {key!r} of an optimiser's parameter group")
+        return super().setdefault(key, default)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        note_untraced(f"removing {key!r} from an optimiser's parameter group")
+        return super().pop(key, *default)
+
+    def __delitem__(self, key: str) -> None:
+        note_untraced(f"removing {key!r} from an optimiser's parameter group")
+        super().__delitem__(key)
+
 
 class Optimizer:
     """Base class: groups of parameters, each group a dict with the hyper-parameters for it.
