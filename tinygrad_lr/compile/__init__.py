@@ -91,13 +91,14 @@ from typing import Any
 from ..autograd import graph
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
+from .bytecode import PACKAGE
 from .codegen import Mismatch, Unfaithful
 from .guards import MISS, always_miss, holds, write_check
 from .names import outside_names
 from .program import Program
 from .python_values import python_values
 from .same import signature_key
-from .trace import _PACKAGE, Recorder, Trace, Unsupported
+from .trace import Recorder, Trace, Unsupported
 
 MAX_RECORDS = 4  # records of one signature that make no program before giving up on it
 MAX_PROGRAMS = 4  # programs kept per signature (states of the Python values it reads)
@@ -262,7 +263,7 @@ def _callers_level() -> int:
     """The `stacklevel` of a warning given by `_warn` (this function's caller) that names the
     user's line: the first frame outside the library."""
     frame, level = sys._getframe(2), 2
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(PACKAGE):
         frame, level = frame.f_back, level + 1
     return level
 

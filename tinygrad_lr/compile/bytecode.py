@@ -29,7 +29,7 @@ MUTATORS = {"append", "extend", "insert", "pop", "popitem", "remove", "clear", "
 _LIBRARIES = tuple(
     p for p in {sys.prefix, sys.base_prefix, np.__file__.rsplit("/", 2)[0]} if p
 )  # functions from files here are the library's or the standard library's
-_PACKAGE = __name__.rsplit(".", 2)[0]
+PACKAGE = __name__.rsplit(".", 2)[0]  # "tinygrad_lr": its functions and frames are not the user's
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # its files
 
 
@@ -175,7 +175,7 @@ def users_function(function: Any) -> bool:
         return False
     module = getattr(function, "__module__", "") or ""
     filename = function.__code__.co_filename
-    return not module.startswith(_PACKAGE) and not filename.startswith(
+    return not module.startswith(PACKAGE) and not filename.startswith(
         (*_LIBRARIES, _PACKAGE_DIR)
     )  # (a wrapper made by the library's decorators has the user's __module__)
 
@@ -186,7 +186,7 @@ def gives_anew(function: Any) -> bool:
     if not inspect.isroutine(function):  # an object (a Random, a Logger): see NEW_EACH_CALL
         return False
     loads = (getattr(function, "__module__", ""), getattr(function, "__qualname__", ""))
-    if function in _READS_FILES or loads == (f"{_PACKAGE}.serialization", "load"):  # tl.load
+    if function in _READS_FILES or loads == (f"{PACKAGE}.serialization", "load"):  # tl.load
         return True
     owner = getattr(function, "__self__", None)
     if isinstance(owner, NEW_EACH_CALL):

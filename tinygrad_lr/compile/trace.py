@@ -23,8 +23,7 @@ from ..autograd.function import _OnceDifferentiable
 from ..autograd.grad_mode import _state
 from ..ops import BuiltinOp, Clone, GetItem, IndexPut
 from ..tensor import Tensor
-
-_PACKAGE = __name__.rsplit(".", 2)[0]  # "tinygrad_lr": frames inside it are not the user's
+from .bytecode import PACKAGE
 
 
 class Unsupported(RuntimeError):  # noqa: N818  (torch._dynamo spells it so)
@@ -90,7 +89,7 @@ class Trace:
 def user_line() -> str:
     """`file:line  source` of the innermost frame outside tinygrad_lr."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(PACKAGE):
         frame = frame.f_back  # type: ignore[assignment]
     if frame is None:
         return ""
