@@ -132,6 +132,34 @@ def test_a_parameter_without_grad_is_checked_before_each_call() -> None:
     np.testing.assert_array_equal(unused.detach().numpy(), [0.9, 0.9])
 
 
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_an_update_step_with_backward_outside_it_replays(name: str) -> None:
+    """Gradient accumulation: backward at every batch, `opt.step(); opt.zero_grad()` (which
+    sets .grad to None) compiled and called every other batch."""
+
+    def train(compiled: bool) -> list[Any]:
+        tl.manual_seed(1)
+        model = nn.Linear(3, 1)
+        opt = (optim.SGD if name == "sgd" else optim.Adam)(model.parameters(), lr=0.1)
+
+        def update() -> None:
+            opt.step()
+            opt.zero_grad()
+
+        run = tl.compile(update) if compiled else update
+        x = tl.randn(12, 3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)
+            for batch in range(12):
+                (model(x[batch : batch + 1]) ** 2).sum().backward()
+                if batch % 2:
+                    run()
+        assert not compiled or run.code is not None  # type: ignore[attr-defined]
+        return [p.detach().numpy().tolist() for p in model.parameters()]
+
+    assert train(False) == train(True)
+
+
 def test_loading_a_state_dict_between_calls_is_seen() -> None:
     def run(compiled: bool) -> np.ndarray:
         tl.manual_seed(0)

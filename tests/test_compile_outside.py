@@ -704,3 +704,85 @@ def test_a_value_returned_twice_is_one_tensor_and_its_detach_another() -> None:
         first, again, detached = compiled(tl.ones(2))
     assert compiled.code is not None
     assert first is again and detached is not first and detached.item() == first.item() == 3.0
+
+
+def _two_heads() -> tuple[tl.nn.Module, tl.Tensor, tl.Tensor]:
+    tl.manual_seed(3)
+    model = tl.nn.ModuleDict({"body": tl.nn.Linear(3, 2), "head": tl.nn.Linear(2, 1)})
+    return model, tl.randn(4, 3), tl.randn(4, 1)
+
+
+def _grads(model: tl.nn.Module) -> list[Any]:
+    return [(_values(p), _values(p.grad)) for p in model.parameters()]
+
+
+@pytest.mark.parametrize("read", ["grad_norm", "if_grad_is_none", "zero_grad", "clip"])
+def test_a_grad_the_step_reads_without_using_its_parameter_is_read_anew_at_every_call(
+    read: str,
+) -> None:
+    """The step reads the .grad of parameters it does not compute with (here the head's: a
+    norm, a hand-written update that skips a missing .grad, zero_grad, clipping); between
+    calls a backward outside the step gives the head a new .grad, or none. Eager reads the
+    .grad there is; so must the replay, and check whether there is one."""
+
+    def make() -> tuple[Callable[[], Any], Any]:
+        model, x, y = _two_heads()
+
+        def step() -> Any:
+            if read == "grad_norm":
+                return tl.stack([p.grad.norm() for p in model["head"].parameters()]).detach()
+            with tl.no_grad():
+                if read == "if_grad_is_none":
+                    for p in model.parameters():
+                        if p.grad is None:
+                            continue
+                        p -= 0.1 * p.grad
+                elif read == "zero_grad":
+                    model.zero_grad(set_to_none=False)
+                else:
+                    return tl.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            return None
+
+        if read == "grad_norm":  # the head has a .grad from the start
+            ((model["head"](model["body"](x)) - y) ** 2).mean().backward()
+        model["body"](x).sum().backward()
+        return step, (model, x, y)
+
+    def between(state: Any) -> None:
+        model, x, y = state
+        for p in model["head"].parameters():
+            p.grad = None  # a new .grad below, or none
+        (3.0 * ((model["head"](model["body"](x)) - y) ** 2).mean()).backward()
+
+    (eager, eager_result), (compiled, compiled_result) = _eager_and_compiled(make, between)
+    assert _grads(eager[0]) == _grads(compiled[0])
+    assert _values(eager_result) == _values(compiled_result)
+
+
+def test_a_grad_with_a_graph_made_outside_the_step_runs_it_eagerly_as_backward_replaces_it() -> (
+    None
+):
+    """backward replaces a .grad that has a graph (create_graph=True) instead of adding to it:
+    a replay would add to it in place."""
+
+    def outcome(compiled: bool) -> Any:
+        w = tl.tensor([1.0, -2.0], requires_grad=True)
+
+        def step(x: tl.Tensor) -> None:
+            (w * w * x).sum().backward()
+
+        run = tl.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CompileWarning)
+            for _ in range(3):
+                run(tl.ones(2))
+            old = w.grad
+            w.grad = None
+            (w**3).sum().backward(create_graph=True)
+            graph_grad = w.grad
+            run(tl.ones(2))
+        assert w.grad is not graph_grad and not w.grad.requires_grad
+        assert not compiled or "has a graph" in str(caught[-1].message)
+        return _values(w.grad), _values(graph_grad), graph_grad._version, old._version
+
+    assert outcome(False) == outcome(True)

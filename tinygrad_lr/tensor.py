@@ -250,6 +250,7 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """dL/d(self), filled in by backward() for leaves (and tensors that retain_grad)."""
+        graph.note_grad_read(self)  # tl.compile: which .grad it is (or None) is read anew
         return self._grad
 
     @grad.setter

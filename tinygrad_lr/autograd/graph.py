@@ -298,6 +298,15 @@ def set_data(tensor: Tensor, array: np.ndarray) -> None:
     tensor._data = array
 
 
+def note_grad_read(tensor: Tensor) -> None:
+    """Tell op observers that code reads `tensor.grad`: tl.compile's replay reads that `.grad`
+    anew at every call, and checks before it that it is still None, or still not None."""
+    for observer in _observers:
+        on_grad_read = getattr(observer, "on_grad_read", None)
+        if on_grad_read is not None:
+            on_grad_read(tensor)
+
+
 def note_untraced(what: str) -> None:
     """Tell op observers that Python code changes state here that a trace of ops cannot replay
     (a scheduler setting `lr`, `.data =` assigning a new array): tl.compile then runs the step

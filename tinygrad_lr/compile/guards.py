@@ -64,7 +64,11 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
             tensor = tensors[kind[1]]
         else:
             namespace[f"_owner{k}"], tensor = kind[1], f"_owner{k}"
-        tests.append(f"{tensor}._grad is {'' if was_none else 'not '}None")
+        # (a .grad with a graph, from create_graph=True, is replaced by backward, not added to)
+        grad = f"{tensor}._grad"
+        tests.append(
+            f"{grad} is None" if was_none else f"({grad} is not None and not {grad}._requires_grad)"
+        )
     for k, expected in enumerate(program.outside):  # see Expected below
         namespace[f"_outside{k}"], namespace[f"_expected{k}"] = expected.tensor, expected
         namespace[f"_array{k}"] = weakref.ref(expected.tensor._data)
@@ -151,13 +155,18 @@ def holds(program: Any, args: tuple[Any, ...]) -> bool:
     for owner, was_none in program.guards:
         kind = program.kinds[owner]
         tensor = args[kind[1]] if kind[0] == "arg" else kind[1]
-        if (tensor._grad is None) != was_none:
+        if (tensor._grad is None) != was_none or not (was_none or _plain(tensor._grad)):
             return False
     return (
         all(expected.holds() for expected in program.outside)
         and all(read() == value for read, value in program.python_guards)
         and all(value.holds() for value in program.python_values)
     )
+
+
+def _plain(grad: Any) -> bool:
+    """A .grad without a graph: backward adds into it in place."""
+    return not grad._requires_grad
 
 
 class Expected:

@@ -132,7 +132,9 @@ class Recorder:
             self.trace.snapshots[vid] = np.array(tensor._data, copy=True)  # is read anew)
         if tensor.is_leaf and tensor.requires_grad:
             self._leaves.append(tensor)
-            self.trace.grad_was_none[vid] = tensor.grad is None
+            self.trace.grad_was_none[vid] = tensor._grad is None
+            if tensor._grad is not None and tensor._grad.requires_grad:
+                self.fail("a .grad has a graph (backward with create_graph=True before the call)")
         return vid
 
     def value(self, tensor: Tensor) -> int:
@@ -287,9 +289,11 @@ class Recorder:
     def on_guard(self, read: Callable[[], Any], value: Any) -> None:
         self.trace.guards.append((read, value))
 
-    def on_grad_checked(self, tensor: Tensor) -> None:
-        """An optimiser skipped `tensor` for its missing `.grad`: registering it makes the
-        program check before each call that it still has none (see `grad_was_none`)."""
+    def on_grad_read(self, tensor: Tensor) -> None:
+        """The step reads `tensor.grad` (an optimiser skipping a parameter without one, `if
+        p.grad is None`, a norm of the gradients): registering the tensor makes the program
+        read its `.grad` at every call, and check before it that it still has one, or none, as
+        now (see `grad_was_none`)."""
         if self.trace.problem is None:
             self.value(tensor)
 
@@ -313,7 +317,6 @@ class Recorder:
         """Encode what the step returned, and refuse graph features the replay has not got."""
         if self.trace.problem is None:
             self.trace.output = self._output(result)
-        self._find_grads()
         for tensor in self._leaves + self._made_leaves:
             accumulator = tensor._accumulator() if tensor._accumulator is not None else None
             if tensor._hooks or (accumulator is not None and _has_hooks(accumulator)):
@@ -322,17 +325,6 @@ class Recorder:
             self.fail("a hook (or retain_grad) is registered on the graph")
         self._nodes = []
         return self.trace
-
-    def _find_grads(self) -> None:
-        """Outside tensors met before their parameter (`p.grad.zero_()` first): each is the
-        `.grad` of that parameter, to be read from it at every call."""
-        for vid, source in self.trace.sources.items():
-            if source == ("outside",):  # the .grad itself, or a tensor around its array
-                array = self.trace.arrays[vid]
-                owner = next((leaf for leaf in self._leaves if leaf._grad is not None
-                              and leaf._grad._data is array), None)  # fmt: skip
-                if owner is not None:
-                    self.trace.sources[vid] = ("grad", self.value(owner))
 
     def _output(self, result: Any) -> Any:
         if isinstance(result, Tensor):

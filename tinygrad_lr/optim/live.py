@@ -20,7 +20,7 @@ import numpy as np
 from ..autograd import graph
 from ..tensor import Tensor
 
-__all__ = ["count", "grad_checked", "guard", "hyper", "live"]
+__all__ = ["count", "guard", "hyper", "live"]
 
 
 def live(read: Callable[[], float], like: Tensor) -> Tensor:
@@ -58,15 +58,6 @@ def guard(read: Callable[[], Any]) -> Any:
         if on_guard is not None:
             on_guard(read, value)
     return value
-
-
-def grad_checked(param: Tensor) -> None:
-    """Tell observers that an update skips `param` because its `.grad` is None: tl.compile
-    then checks before every call that it still has none."""
-    for observer in graph._observers:
-        on_grad_checked = getattr(observer, "on_grad_checked", None)
-        if on_grad_checked is not None:
-            on_grad_checked(param)
 
 
 def count(step: Tensor) -> float:

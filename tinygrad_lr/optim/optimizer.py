@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd.graph import note_untraced
 from ..nn.modules import clear_grads
 from ..tensor import Tensor
-from .live import count, grad_checked, guard, hyper
+from .live import count, guard, hyper
 
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -205,10 +205,8 @@ class Optimizer:
         """(parameter, its gradient) for the parameters of `group` that have a gradient. The
         update is written in Tensor in-place ops (under no_grad: not part of any graph)."""
         for param in group["params"]:
-            grad = param.grad
-            if grad is None:
-                grad_checked(param)
-            else:
+            grad = param.grad  # (tl.compile then checks that a missing one is still missing)
+            if grad is not None:
                 yield param, grad
 
     def __repr__(self) -> str:
