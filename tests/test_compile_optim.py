@@ -160,6 +160,27 @@ def test_an_update_step_with_backward_outside_it_replays(name: str) -> None:
     assert train(False) == train(True)
 
 
+def test_a_setting_removed_between_calls_raises_where_eager_raises() -> None:
+    def outcome(compiled: bool) -> Any:
+        w = tl.ones(2, requires_grad=True)
+        opt = optim.SGD([w], lr=0.1, weight_decay=0.01)
+
+        def step() -> None:
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+
+        run = tl.compile(step) if compiled else step
+        for _ in range(3):
+            run()
+        del opt.param_groups[0]["weight_decay"]
+        with pytest.raises(KeyError, match="weight_decay"):
+            run()
+        return w.detach().numpy().tolist(), w.grad.numpy().tolist(), w._version
+
+    assert outcome(False) == outcome(True)
+
+
 def test_loading_a_state_dict_between_calls_is_seen() -> None:
     def run(compiled: bool) -> np.ndarray:
         tl.manual_seed(0)

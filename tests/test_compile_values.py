@@ -160,6 +160,62 @@ def test_a_set_is_followed_by_its_members() -> None:
         frozen.clear()
 
 
+class Settings:
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+
+layers = [Settings(0.5), Settings(2.0)]
+holder = Outer()
+
+
+def _doubled(x: tl.Tensor) -> tl.Tensor:
+    return x * layers[0].lr
+
+
+def test_values_read_through_a_local_alias_or_a_loop_variable_are_followed() -> None:
+    def aliased(x: tl.Tensor) -> tl.Tensor:
+        options = holder.opt  # `cfg = self.cfg`
+        return x * options.lr
+
+    def looped(x: tl.Tensor) -> tl.Tensor:
+        for layer in layers:  # each item's attributes
+            x = x * layer.lr
+        return x
+
+    try:
+        _follows(aliased, lambda: setattr(holder.opt, "lr", 0.75))
+        _follows(looped, lambda: setattr(layers[1], "lr", 3.0))
+    finally:
+        holder.opt.lr, layers[1].lr = 0.1, 2.0
+
+
+def test_an_argument_a_generator_expression_uses_is_followed() -> None:
+    class Regularised:
+        def __init__(self) -> None:
+            self.decay = 0.1
+
+        def __call__(self, x: tl.Tensor) -> tl.Tensor:  # self is a closure cell here
+            return x + sum(self.decay * t for t in (x, x))
+
+    step = Regularised()
+    _follows(step, lambda: setattr(step, "decay", 0.5))
+
+
+def test_the_code_of_functions_the_step_takes_from_a_list_is_followed() -> None:
+    functions = [_doubled, _doubled]
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        for function in functions:
+            x = function(x)
+        return x
+
+    try:
+        _follows(step, lambda: setattr(layers[0], "lr", 4.0))
+    finally:
+        layers[0].lr = 0.5
+
+
 def test_a_global_tensor_rebound_to_another_tensor_is_followed() -> None:
     def step(x: tl.Tensor) -> tl.Tensor:
         return x * weights

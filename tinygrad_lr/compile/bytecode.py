@@ -40,6 +40,9 @@ NEW_EACH_CALL_MODULES = ("time", "logging", "random", "numpy.random")  # their f
 _READS_FILES = {np.load, np.loadtxt, np.genfromtxt, np.fromfile}  # and tl.load
 
 
+Chain = tuple[str, ...]  # (kind, name, then attributes and items: "fc", "['lr']", "[0]")
+
+
 @dataclass(frozen=True)
 class Reads:
     chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...); kind global/cell/local
@@ -67,6 +70,8 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
         kinds["LOAD_FAST"] = "local"
     previous: dis.Instruction | None = None
     key: list[Any] = []  # a constant loaded after a chain: an item's key, if a subscript follows
+    aliases: dict[str, set[Chain]] = {}  # `cfg = self.cfg`, `for g in groups` (each item)
+    iterated: Chain | None = None  # the chain a `for` loop takes its items from
     for instruction in dis.get_instructions(code):
         if instruction.starts_line:
             line, in_line = instruction.starts_line, []
@@ -88,6 +93,18 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
             continue
         if instruction.opname == "STORE_ATTR" and current is not None:
             attribute_stores.append((tuple(current), name, line))
+        if top and (
+            instruction.opname == "STORE_FAST"
+            or (  # (a local a closure uses)
+                instruction.opname == "STORE_DEREF" and name not in code.co_freevars
+            )
+        ):
+            if current is not None:
+                aliases.setdefault(name, set()).add(tuple(current))
+            elif iterated is not None and previous is not None and previous.opname == "FOR_ITER":
+                aliases.setdefault(name, set()).add((*iterated, "[*]"))
+        if instruction.opname == "GET_ITER":
+            iterated = tuple(current) if current is not None else None
         if current is not None:
             _close(tuple(current), line, chains, in_line, lines)
         current = [kinds[instruction.opname], name] if instruction.opname in kinds else None
@@ -105,11 +122,14 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
             inner = reads(constant, top=False)
             chains |= inner.chains
             stores += [s for s in inner.stores if s[0] == "STORE_GLOBAL"]
+    chains |= _through(aliases, chains)
+    attribute_stores += [(c, a, n) for chain, a, n in attribute_stores
+                         for c in _through(aliases, {chain})]  # fmt: skip
+    item_stores += [(c, n) for chain, n in item_stores for c in _through(aliases, {chain})]
     return Reads(frozenset(chains), tuple(stores), tuple(attribute_stores), tuple(lines),
                   tuple(item_stores))  # fmt: skip
 
 
-Chain = tuple[str, ...]  # (kind, name, then attributes and items: "fc", "['lr']", "[0]")
 Bound = tuple[tuple[Any, ...], dict[str, Any]]  # what a functools.partial adds to a call
 
 
@@ -119,6 +139,17 @@ def _close(chain: Chain, line: int, chains: set[Chain], in_line: list[Chain],
     chains.add(chain)
     in_line.append(chain)
     lines.append((chain, line))
+
+
+def _through(aliases: dict[str, set[Chain]], chains: set[Chain]) -> set[Chain]:
+    """The chains read through local aliases: `cfg.lr` after `cfg = self.cfg` is `self.cfg.lr`,
+    `g.lr` in `for g in groups` is `groups[*].lr` (two aliases deep at most)."""
+    found: set[Chain] = set()
+    for _ in range(2):
+        chains = {(*alias, *chain[2:]) for chain in chains if chain[0] in ("local", "cell")
+                  for alias in aliases.get(chain[1], ())} - found  # fmt: skip
+        found |= chains
+    return found
 
 
 def _is_key(constant: Any) -> bool:

@@ -4,8 +4,10 @@ that a replay would not repeat.
 A recorded step has its Python values built in: `p -= lr * p.grad` with a global `lr` replays
 with the `lr` of the recording, `if use_bias:` with the branch it took, `self.model(x)` with
 the model it had. So before each recorded call the values the step's code reads are noted (from
-its bytecode: each name it loads and the attributes it loads from it, `self.model.fc`), and the
-check before each replay reads them again; when one has changed, the step is recorded anew.
+its bytecode: each name it loads and the attributes it loads from it, `self.model.fc`, also
+through a local alias, `cfg = self.cfg; cfg.lr`, and a loop variable, `for g in groups: g.lr`),
+and the check before each replay reads them again; when one has changed, the step is recorded
+anew.
 Followed from the step's code: globals, closure variables, its arguments that are not tensors,
 attribute chains through instance dicts, slots and plain class attributes (no property is run:
 what the getter of a property of the user's reads is followed instead),
@@ -228,8 +230,8 @@ class _Found:
         elif kind == "cell" and name in cells:
             value = PythonValue(name, cells[name], CELL, None).read()
             self.add(name, cells[name], CELL, value)
-        elif kind == "local" and name in locals_:
-            value = locals_[name]  # an argument: the signature checks it
+        elif kind in ("local", "cell") and name in locals_:  # (cell: an argument a closure
+            value = locals_[name]  # uses) an argument: the signature checks it
         else:
             return  # a local the step makes
         if gives_anew(value):  # `from random import random`
@@ -240,8 +242,18 @@ class _Found:
 
     def chain(self, name: str, value: Any, attributes: tuple[str, ...], depth: int,
               where: str) -> None:  # fmt: skip
-        """Follow `value.a.b...`, noting each attribute, the models and functions met."""
+        """Follow `value.a.b...`, noting each attribute, the models and functions met; `[*]`
+        stands for each item of a list or tuple (a loop over it). A tensor's attributes are
+        the recording's (`.grad`, `.data`) or fixed by the signature (`.shape`)."""
         for position, attribute in enumerate(attributes):
+            if _is_tensor(value):
+                return
+            if attribute == "[*]":
+                self.contents(name, value)
+                if isinstance(value, (list, tuple)) and id(value) in self._done:  # followed
+                    for k, item in enumerate(value):
+                        self.chain(f"{name}[{k}]", item, attributes[position + 1 :], depth, where)
+                return
             self.module_settings(name, value, depth)
             self._code(value, depth)
             if not attribute.startswith("["):  # `hp.get("lr")`: used as a whole; `hp["lr"]`:
@@ -288,7 +300,7 @@ class _Found:
         """A property of the user's (`cfg.lr` computed from `self.base`): its getter's code
         runs at every read, so what it reads counts; what it returns is not followed further."""
         found = property_getter(owner, attribute)
-        if found is not None:
+        if found is not None and users_function(found[1]):
             for guard in found[0]:
                 self.add(*guard)
             self.method(found[1], owner, depth)
@@ -349,6 +361,9 @@ class _Found:
         else:
             value = locals_.get(name, UNSET)
         for attribute in chain[2:]:
+            if attribute == "[*]":  # an item of a loop: the first stands for all
+                value = value[0] if isinstance(value, (list, tuple)) and value else UNSET
+                continue
             located = locate(value, attribute) if value is not UNSET else None
             value = UNSET if located is None else located[2]
         return value
