@@ -90,6 +90,10 @@ SPELLINGS = [
     lambda lib, x: x.mm(x.T),
     lambda lib, x: lib.add(input=x, other=x, alpha=2),
     lambda lib, x: lib.sub(x, 1.0, alpha=0.5),
+    lambda lib, x: x.add(x * 3.0, alpha=-0.5),
+    lambda lib, x: x.sub(2.0, alpha=2),
+    lambda lib, x: x.clone().add_(x.exp(), alpha=-0.1),  # `p.data.add_(p.grad, alpha=-lr)`
+    lambda lib, x: x.clone().sub_(x, alpha=0.25),
     lambda lib, x: lib.mul(input=x, other=3.0),
     lambda lib, x: lib.div(x, 0.3, rounding_mode="floor"),
     lambda lib, x: lib.clamp(x, min=-1.0, max=1.0),

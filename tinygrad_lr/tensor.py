@@ -125,12 +125,7 @@ class Tensor:
         """Make this tensor output `output_nr` of `node` (done by Function.apply)."""
         self.grad_fn, self._output_nr, self._requires_grad = node, output_nr, True
 
-    def __getstate__(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """What pickle and copy.deepcopy take: the values and flags, not the graph (a copy is
-        a leaf) nor the weak references to this tensor's AccumulateGrad node and views."""
-        slots = {name: getattr(self, name) for name in Tensor.__slots__ if name != "__weakref__"}
-        slots.update(grad_fn=None, _output_nr=0, _accumulator=None, _base=None, _views=None)
-        return getattr(self, "__dict__", None), slots
+    __getstate__ = graph.state_without_graph  # what pickle and copy.deepcopy take
 
     # --- what a tensor is -------------------------------------------------------------------
 
@@ -330,13 +325,18 @@ class Tensor:
     def __pos__(self) -> Tensor:
         return self
 
-    cpu = contiguous = __pos__  # the only device, and no strides to reorder: self
-
     def __abs__(self) -> Tensor:
         return ops.Abs.apply(self)
 
-    add, sub, mul, div, pow, neg = __add__, __sub__, __mul__, __truediv__, __pow__, __neg__
+    def add(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
+        return self + ops.scaled(other, alpha)
+
+    def sub(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
+        return self - ops.scaled(other, alpha)
+
+    mul, div, pow, neg = __mul__, __truediv__, __pow__, __neg__
     matmul, mm, floor_divide, remainder = __matmul__, __matmul__, __floordiv__, __mod__
+    cpu = contiguous = __pos__  # the only device, and no strides to reorder: self
 
     # --- comparisons: constant results, no gradient -----------------------------------------
 
@@ -539,11 +539,11 @@ class Tensor:
 
     # --- in-place updates --------------------------------------------------------------------
 
-    def add_(self, other: Operand) -> Tensor:
-        return change_in_place(self, "add_", other, ops.add_into, Tensor.__add__)
+    def add_(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
+        return change_in_place(self, "add_", ops.scaled(other, alpha), ops.add_into, Tensor.add)
 
-    def sub_(self, other: Operand) -> Tensor:
-        return change_in_place(self, "sub_", other, ops.sub_into, Tensor.__sub__)
+    def sub_(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
+        return change_in_place(self, "sub_", ops.scaled(other, alpha), ops.sub_into, Tensor.sub)
 
     def mul_(self, other: Operand) -> Tensor:
         return change_in_place(self, "mul_", other, ops.mul_into, Tensor.__mul__)

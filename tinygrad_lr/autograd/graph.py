@@ -199,6 +199,17 @@ def set_grad(tensor: Tensor, value: Tensor | None) -> None:
         observer.on_in_place(tensor, "grad", value)
 
 
+def state_without_graph(tensor: Tensor) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """`Tensor.__getstate__`, what pickle and copy.deepcopy take: the values and flags, not the
+    graph (a copy is a leaf) nor the weak references to the tensor's AccumulateGrad node and
+    views."""
+    slots = {
+        name: getattr(tensor, name) for name in type(tensor).__slots__ if name != "__weakref__"
+    }
+    slots.update(grad_fn=None, _output_nr=0, _accumulator=None, _base=None, _views=None)
+    return getattr(tensor, "__dict__", None), slots
+
+
 def retain_grad(tensor: Tensor) -> None:
     if not tensor.requires_grad:
         raise RuntimeError("retain_grad(): the tensor does not require grad")

@@ -23,6 +23,7 @@ from .elementwise import (
     cast,
     div_into,
     mul_into,
+    scaled,
     sub_into,
 )
 from .matmul import MatMul
@@ -153,6 +154,7 @@ __all__ = [
     "put_item",
     "reshape",
     "squeeze",
+    "scaled",
     "sub_into",
     "t",
     "transpose",

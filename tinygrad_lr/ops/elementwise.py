@@ -201,6 +201,11 @@ class Clone(BuiltinOp):
 # The in-place updates `x += y`, `x -= y`, ...: on the array, when nothing is recorded.
 
 
+def scaled(value: Any, alpha: Any) -> Any:
+    """`alpha * value`, for the `alpha=` of add and sub (the value itself when alpha is 1)."""
+    return value if alpha == 1 else value * alpha
+
+
 def add_into(a: np.ndarray, b: Any) -> None:
     np.add(a, b, out=a)
 
