@@ -190,6 +190,20 @@ def test_values_read_through_a_local_alias_or_a_loop_variable_are_followed() -> 
         holder.opt.lr, layers[1].lr = 0.1, 2.0
 
 
+def _scaled_by(x: tl.Tensor, settings: Settings) -> tl.Tensor:
+    return x * settings.lr
+
+
+def test_an_object_the_step_passes_on_is_followed_by_its_attributes() -> None:
+    settings = Settings(0.5)
+
+    def step(x: tl.Tensor) -> tl.Tensor:  # what the helper and the builtins read
+        by_name = getattr(settings, "lr")  # noqa: B009
+        return _scaled_by(x, settings) + x * by_name + x * vars(settings)["lr"]
+
+    _follows(step, lambda: setattr(settings, "lr", 0.25))
+
+
 def test_an_argument_a_generator_expression_uses_is_followed() -> None:
     class Regularised:
         def __init__(self) -> None:

@@ -19,9 +19,10 @@ compared by value, floats to the bit (0.0 is not -0.0); other objects by identit
 of a list, tuple or dict taken with a constant key is followed as an attribute is
 (`config["lr"]`, `models[0].fc`); a container used as a whole (iterated, unpacked, passed on,
 indexed with a computed key, `.get`) is followed by its length and each item, up to 256 items
-per step, a set by its members. Not followed: other objects' items (`__getitem__`), the
-library's own properties and functions, what a helper reads from a value the step computed or
-a property returned.
+per step, a set by its members, and another object used as a whole (`update(params, cfg)`,
+`getattr(cfg, "lr")`) by its instance dict's entries. Not followed: other objects' items
+(`__getitem__`), the library's own properties and functions (`scheduler.get_last_lr()`), what
+a helper reads from a value the step computed or a property returned, `globals()[name]`.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
@@ -171,6 +172,26 @@ class _Found:
             self.module_settings(f"{name}[{shown_key}]", item)
             self.contents(f"{name}[{shown_key}]", item)
 
+    def entries(self, name: str, value: Any) -> None:
+        """The instance dict of an object the step uses as a whole (passes it on:
+        `update(params, cfg)`, `getattr(cfg, "lr")`), whose attributes a helper may read: each
+        entry a value of its own (one level: what the entries hold is known by identity)."""
+        from ..nn.modules import Module
+
+        skipped = (type, types.ModuleType, types.FunctionType, Module)  # (models: see below)
+        if isinstance(value, skipped) or _is_tensor(value):
+            return
+        try:
+            own = object.__getattribute__(value, "__dict__")
+        except Exception:  # no instance dict
+            return
+        if type(own) is not dict or id(own) in self._done or len(own) > self._budget:
+            return
+        self._done.add(id(own))
+        self._budget -= len(own)
+        for key, item in own.items():
+            self.add(f"{name}.{key}", own, key, item)
+
     def function(
         self, function: types.FunctionType, locals_: dict[str, Any], depth: int = 0
     ) -> None:
@@ -284,6 +305,7 @@ class _Found:
         self.module_settings(name, value, depth)
         self._code(value, depth)
         self.contents(name, value)
+        self.entries(name, value)
 
     def _code(self, value: Any, depth: int) -> None:
         """Follow the code of a function of the user's, also inside a wrapper that keeps it
