@@ -181,6 +181,31 @@ def test_a_setting_removed_between_calls_raises_where_eager_raises() -> None:
     assert outcome(False) == outcome(True)
 
 
+def test_a_rate_the_step_reads_from_its_scheduler_is_checked_before_each_call() -> None:
+    def losses(compiled: bool) -> list[float]:
+        w = tl.ones(3, requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+        scheduler = lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+
+        def step(x: tl.Tensor) -> tl.Tensor:
+            loss = (w * x).sum() ** 2
+            loss.backward()
+            with tl.no_grad():
+                w.sub_(scheduler.get_last_lr()[0] * w.grad)
+                w.grad = None
+            return loss
+
+        run = tl.compile(step) if compiled else step
+        result = []
+        for _ in range(9):
+            result.append(run(tl.tensor([0.5, -1.0, 2.0])).item())
+            scheduler.step()  # a new rate every third call
+        assert not compiled or run.code is not None  # type: ignore[attr-defined]
+        return result
+
+    assert losses(False) == losses(True)
+
+
 def test_loading_a_state_dict_between_calls_is_seen() -> None:
     def run(compiled: bool) -> np.ndarray:
         tl.manual_seed(0)

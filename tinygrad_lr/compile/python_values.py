@@ -21,8 +21,9 @@ of a list, tuple or dict taken with a constant key is followed as an attribute i
 indexed with a computed key, `.get`) is followed by its length and each item, up to 256 items
 per step, a set by its members, and another object used as a whole (`update(params, cfg)`,
 `getattr(cfg, "lr")`) by its instance dict's entries. Not followed: other objects' items
-(`__getitem__`), the library's own properties and functions (`scheduler.get_last_lr()`), what
-a helper reads from a value the step computed or a property returned, `globals()[name]`.
+(`__getitem__`), the library's own properties and functions (those that matter tell the check
+themselves: `scheduler.get_last_lr()`), what a helper reads from a value the step computed or
+a property returned, `globals()[name]`.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other

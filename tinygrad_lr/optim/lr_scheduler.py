@@ -12,12 +12,14 @@ sequence of rates as PyTorch, also when another piece of code changes `lr` in be
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..autograd.graph import note_untraced
+from .live import guard
 from .optimizer import Optimizer
 
 __all__ = [
@@ -75,8 +77,9 @@ class LRScheduler:
         self._last_lr = self._current_lrs()
 
     def get_last_lr(self) -> list[float]:
-        """The rates the last `step()` set, one per parameter group."""
-        return list(self._last_lr)
+        """The rates the last `step()` set, one per parameter group (told to op observers as
+        a guard: tl.compile checks them before every call of a step that reads them)."""
+        return guard(functools.partial(_last_lrs, self))
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's own attributes (everything but the optimizer)."""
@@ -286,3 +289,7 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = self._current_lrs()
+
+
+def _last_lrs(scheduler: LRScheduler) -> list[float]:
+    return list(scheduler._last_lr)
