@@ -117,6 +117,6 @@ def chain(data: Chain) -> Callable[[], tuple[object, list[np.ndarray]]]:
     def run() -> tuple[object, list[np.ndarray]]:
         x = forward_backward()
         assert x0.grad is not None
-        return x, [x.numpy(), x0.grad.numpy()]
+        return x, [x.detach().numpy(), x0.grad.numpy()]
 
     return run

@@ -245,9 +245,9 @@ def test_versions_of_fresh_gradients_and_returned_views_count_as_in_eager() -> N
             w.grad = None
             ((inputs @ w) ** 2).mean().backward()
             nn.utils.clip_grad_norm_([w], 0.5)  # scales the new .grad in place
-            with tl.no_grad():
+            with tl.no_grad():  # (views with a graph would make the step run eagerly)
                 w.sub_(0.1 * w.grad)
-            return w.T, w[0], w.detach()
+                return w.T, w[0], w.detach()
 
         def run(step: Callable[..., Any]) -> Any:
             views = [step(x) for _ in range(4)][-1]

@@ -329,7 +329,7 @@ def test_a_tensor_made_from_an_array_computed_with_numpy_from_one_it_reads_runs_
     compute: Callable[[np.ndarray], np.ndarray],
 ) -> None:
     x = np.arange(6.0).reshape(3, 2)
-    w = tl.ones(2, 1, requires_grad=True)
+    w = tl.ones(2, 1)
 
     def step() -> tl.Tensor:
         return (tl.tensor(compute(x)) @ w.to(tl.float32)).sum()  # NumPy code: not recorded
@@ -362,7 +362,7 @@ def test_a_tensor_made_from_a_new_view_of_an_array_at_every_call_runs_eagerly(
     make: Callable[[np.ndarray], tl.Tensor],
 ) -> None:
     x = np.arange(12.0).reshape(4, 3)
-    w = tl.ones(3, requires_grad=True)
+    w = tl.ones(3)
 
     def step() -> tl.Tensor:
         return (make(x[0:2]) @ w).sum()  # x[0:2] is a new view at every call
@@ -378,7 +378,7 @@ def test_a_tensor_made_from_a_new_view_of_an_array_at_every_call_runs_eagerly(
 def test_arguments_that_were_one_tensor_or_a_global_when_recorded_are_checked() -> None:
     def run(compiled: bool, two: bool) -> list[Any]:
         tl.manual_seed(0)
-        a, b, w = tl.randn(3), tl.randn(3), tl.randn(3, requires_grad=True)
+        a, b, w = tl.randn(3), tl.randn(3), tl.randn(3)
 
         def pair(x: tl.Tensor, target: tl.Tensor) -> tl.Tensor:
             return ((x * w - target) ** 2).sum()
@@ -399,7 +399,7 @@ def test_arguments_that_were_one_tensor_or_a_global_when_recorded_are_checked() 
 
 
 def test_keyword_only_arguments_and_tensors_inside_a_list_run_as_in_eager() -> None:
-    w = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = tl.tensor([1.0, 2.0, 3.0])
 
     def by_keyword(x: tl.Tensor, *, scale: float = 1.0) -> tl.Tensor:
         return (x * w * scale).sum()
@@ -697,6 +697,7 @@ def test_a_value_returned_twice_is_one_tensor_and_its_detach_another() -> None:
 
     def step(x: tl.Tensor) -> tuple[tl.Tensor, ...]:
         loss = (x * w).sum()
+        loss.backward()
         return loss, loss, loss.detach()
 
     compiled = tl.compile(step)

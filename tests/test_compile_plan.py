@@ -120,13 +120,17 @@ def test_grad_mode_and_anomaly_mode_are_checked_at_every_call() -> None:
         return x @ w
 
     results = [predict(x) for _ in range(3)]  # two records (eager), then a replay
-    assert [r.requires_grad for r in results] == [True, True, False]
+    assert [r.requires_grad for r in results] == [True, True, True]
+    with pytest.raises(RuntimeError, match="compiled step's replay, which keeps no graph"):
+        (results[-1].sum() + (w**2).sum()).backward()  # not only the part outside the step
+    assert w.grad is None
     with tl.no_grad():
         assert not any(predict(x).requires_grad for _ in range(3))
     assert len(predict._entries) == 2
     with tl.autograd.detect_anomaly(), pytest.warns(CompileWarning, match="anomaly"):
         eager_result = predict(x)  # runs eagerly: it has a graph
-    assert eager_result.requires_grad
+    eager_result.sum().backward()
+    assert w.grad is not None
 
 
 def _counting_records(compiled):  # type: ignore[no-untyped-def]

@@ -63,9 +63,11 @@ assigning `.data` a new array, changing `requires_grad` of an outside tensor at 
 change made once is recorded again), a scheduler's `step()` inside the step, a user's Function
 computing outside Tensor operations, anomaly mode and saved-tensor hooks, an argument that is a
 list, tuple or dict of tensors (pass them as arguments of their own) or another unhashable
-value. The result of a compiled call has no graph: call backward inside the step. An error that
-a replayed NumPy line raises (an index out of range) names the op and the step's line, as the
-eager error names the op. A user's own `Function` is replayed through the built-in ops its
+value. A replay keeps no graph: a result that had one when recorded requires grad, but its
+`grad_fn` ends there, and a backward that reaches it raises (call backward inside the step,
+before the result is returned, as a training step does). An error that a replayed NumPy line
+raises (an index out of range) names the op and the step's line, as the eager error names the
+op. A user's own `Function` is replayed through the built-in ops its
 forward and backward ran. Item assignment outside the graph is replayed too (`w[0] = 0.0` under
 `no_grad`, `grad_input[x < 0] = 0` in a Function's backward). `cross_entropy` and `nll_loss`
 with class-index targets are replayed (the label check is an op), and so is

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import creation, ops
+from ..autograd import graph
 from ..ops.shape import set_item_array
 from ..tensor import Tensor
 from .same import shown
@@ -321,8 +322,31 @@ def counting_with(array: np.ndarray, tensor: Tensor) -> Tensor:
     return made
 
 
+class GraphNotKept(graph.Node):
+    """The grad_fn of a replay's result that had a graph when the step was recorded: the
+    replay keeps no graph, so a backward that reaches it raises, before it computes anything
+    (eager's would have gone on into the step's graph, and missing it would be silently
+    wrong)."""
+
+    @property
+    def next_functions(self) -> tuple[graph.Edge, ...]:  # type: ignore[override]
+        raise RuntimeError(
+            "backward reached the result of a compiled step's replay, which keeps no graph: "
+            "call backward inside the compiled step, or leave that step uncompiled"
+        )
+
+
+def graph_not_kept(tensor: Tensor) -> Tensor:
+    """`tensor` (new), with requires_grad and a GraphNotKept grad_fn, as the recorded result had."""
+    node = GraphNotKept()
+    node._sequence_nr = next(graph._sequence)  # (after the nodes of the graph it ends)
+    tensor._attach(node, 0)
+    return tensor
+
+
 NAMESPACE = {"np": np, "_generator": creation.default_generator, "_forward": run_forward,
              "_tensor": Tensor._make, "_counting_with": counting_with, "_set_item": set_item,
+             "_graph_not_kept": graph_not_kept,
              **{name: getattr(ops, name) for name in ops.__all__}}  # fmt: skip
 
 

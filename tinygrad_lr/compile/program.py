@@ -353,11 +353,12 @@ class Program:
         its view, as eager's is."""
         root = self.counted_with.get(vid, vid)
         if self.kinds.get(root, ("",))[0] not in ("arg", "ref", "grad"):
-            return f"_tensor({self.src(Ref(vid))})"
-        tensor = self._tensor_expression(root)
-        if root != vid:
-            return f"{tensor}._view({self.src(Ref(vid))})"
-        return f"_counting_with({self.src(Ref(vid))}, {tensor})"
+            made = f"_tensor({self.src(Ref(vid))})"
+        elif root != vid:
+            made = f"{self._tensor_expression(root)}._view({self.src(Ref(vid))})"
+        else:
+            made = f"_counting_with({self.src(Ref(vid))}, {self._tensor_expression(root)})"
+        return f"_graph_not_kept({made})" if vid in self.trace.graphed else made
 
     def _users_tensor(self, vid: int) -> bool:
         """Is outside value `vid` read from a tensor of the user's (an argument, a parameter,

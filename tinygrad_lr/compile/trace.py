@@ -83,6 +83,7 @@ class Trace:
     guards: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
     python_values: list[Any] = field(default_factory=list)  # PythonValues, before the call
     output: Any = None  # the structure returned, with Refs for tensors
+    graphed: set[int] = field(default_factory=set)  # returned values that had a graph
     problem: str | None = None
 
 
@@ -331,6 +332,8 @@ class Recorder:
             if any(leaf is result for leaf in self._made_leaves):
                 self.fail("the step returns a leaf it made: the replay would not give it its .grad")
             vid = self.value(result)
+            if result.grad_fn is not None:  # (a replay's result has a graph that ends there)
+                self.trace.graphed.add(vid)
             if vid in self.trace.sources:  # `return w` is w itself, `return w.detach()` not
                 return Ref(vid) if self.trace.wrappers.get(vid) is result else Rewrapped(vid)
             first = self._returned.setdefault(vid, result)  # `return l, l.detach()`: two
