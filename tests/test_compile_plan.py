@@ -476,3 +476,26 @@ def test_a_second_name_for_an_array_is_not_deleted_while_the_first_is_needed() -
     for _ in range(4):
         assert compiled(tl.full((600,), 2.0)).item() == 1800.0
     assert compiled.code is not None
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_the_generated_check_holds_for_a_step_that_calls_its_optimizer(name: str) -> None:
+    """The check guards that no instance or subclass shadows `opt.step` with a test that a
+    key is absent, not with a read that raises (which sent every call the slow way)."""
+    tl.manual_seed(0)
+    model = tl.nn.Sequential(tl.nn.Linear(3, 4), tl.nn.ReLU(), tl.nn.Linear(4, 1))
+    opt = getattr(tl.optim, name)(model.parameters(), lr=0.01)
+    x, y = tl.randn(8, 3), tl.randn(8, 1)
+
+    @tl.compile
+    def step(inputs: tl.Tensor, targets: tl.Tensor) -> None:
+        opt.zero_grad()
+        tl.nn.functional.mse_loss(model(inputs), targets).backward()
+        opt.step()
+
+    for _ in range(4):
+        step(x, y)
+    ((_, check),) = next(iter(step._entries.values())).programs
+    assert check(x, y) is not MISS
+    opt.step = lambda: None  # type: ignore[method-assign]  # shadowed by the instance now
+    assert check(x, y) is MISS

@@ -126,16 +126,16 @@ def _argument_tests(name: str, arg: Any, namespace: dict[str, Any]) -> list[str]
 def _value_test(k: int, named: Any) -> str:
     """The test that the k-th Python value reads as before; the quick answer first: the
     namespace still holds the same object (a global not assigned since)."""
+    mapping = type(named.holder) in (dict, types.MappingProxyType)
     if named.key is LENGTH:  # of a list or dict (an item appended or added)
         return f"len(_holder{k}) == {named.value}"
     if named.key is CELL:  # a closure cell (an empty one raises: the slow road)
         quick = f"_holder{k}.cell_contents is _was_named{k}"
-    elif type(named.holder) in (dict, types.MappingProxyType, list, tuple) and type(named.key) in (
-        str,
-        int,
-    ):  # a missing key raises (the slow road); a subclass's [] may run code
-        quick = f"_holder{k}[{named.key!r}] is _was_named{k}"
-    else:
+    elif named.value is UNSET and mapping and type(named.key) is str:
+        return f"{named.key!r} not in _holder{k}"  # not shadowed: `opt.step` is the class's
+    elif (mapping or type(named.holder) in (list, tuple)) and type(named.key) in (str, int):
+        quick = f"_holder{k}[{named.key!r}] is _was_named{k}"  # (a missing key raises: the
+    else:  # slow road; a subclass's [] may run code)
         return f"_named{k}.holds()"  # a slot, or an item under a key of another kind
     return f"({quick} or _named{k}.holds())" if is_simple(named.value) else quick
 
