@@ -204,6 +204,61 @@ def test_an_object_the_step_passes_on_is_followed_by_its_attributes() -> None:
     _follows(step, lambda: setattr(settings, "lr", 0.25))
 
 
+class _Scale(nn.Module):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def forward(self, x: tl.Tensor) -> tl.Tensor:
+        return x * self.settings.lr
+
+
+def test_a_forward_is_followed_for_each_module_it_runs_on() -> None:
+    second = Settings(2.0)
+    net = nn.Sequential(_Scale(Settings(0.5)), _Scale(second))
+    _follows(lambda x: net(x), lambda: setattr(second, "lr", 3.0))
+
+
+chosen = {layers[0]}
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        lambda x: x * sum(layer.lr for layer in layers),
+        lambda x: x * sum(layer.lr * (k + 1) for k, layer in enumerate(layers)),
+        lambda x: x * sum(a.lr * b.lr for a, b in zip(layers, layers[::-1])),
+        lambda x: x * sum(layers[k].lr for k in range(len(layers))),
+        lambda x: x * sum(layer.lr for layer in dict(enumerate(layers)).values()),
+        lambda x: x * sum(layer.lr for layer in chosen),
+    ],
+    ids=["generator", "enumerate", "zip", "range", "values", "set"],
+)
+def test_the_items_of_a_container_are_followed_in_every_kind_of_loop(
+    step: Callable[[tl.Tensor], tl.Tensor],
+) -> None:
+    try:
+        _follows(step, lambda: setattr(layers[0], "lr", 3.0))
+    finally:
+        layers[0].lr = 0.5
+
+
+def test_a_set_member_replaced_by_an_equal_object_is_seen() -> None:
+    class Same(Settings):
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Same)
+
+        def __hash__(self) -> int:
+            return 0
+
+    members = {Same(0.5)}
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return x * sum(member.lr for member in members)
+
+    _follows(step, lambda: (members.clear(), members.add(Same(4.0))))
+
+
 def test_an_argument_a_generator_expression_uses_is_followed() -> None:
     class Regularised:
         def __init__(self) -> None:

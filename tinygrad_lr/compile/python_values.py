@@ -104,8 +104,9 @@ class PythonValue:
 
     def same(self, now: Any) -> bool:
         """Is `now` what this value was: the same simple value, or the very same object?"""
-        if self.key is MEMBERS and not is_simple(self.value):  # a set of objects: the same
-            return isinstance(now, frozenset) and now == self.value  # ones (set's `is` first)
+        if self.key is MEMBERS and not is_simple(self.value):  # a set of objects: the very
+            # same ones (the members held here stay alive: no new object has one of their ids)
+            return isinstance(now, frozenset) and set(map(id, now)) == set(map(id, self.value))
         return now is self.value or (is_simple(self.value) and identical(now, self.value))
 
 
@@ -139,7 +140,7 @@ class _Found:
         self.values: list[PythonValue] = []
         self.effect: str | None = None
         self._seen: set[tuple[int, Any]] = set()
-        self._done: set[int] = set()  # functions, models and containers already looked at
+        self._done: set[Any] = set()  # functions (with their locals), models and containers
         self._budget = _MAX_ITEMS  # the items of containers still to be followed
 
     def add(self, name: str, holder: Any, key: Any, value: Any) -> None:
@@ -150,7 +151,8 @@ class _Found:
     def contents(self, name: str, container: Any) -> None:
         """The length and items of a list, tuple or dict the step uses as a whole (iterates
         over it, unpacks it, calls its methods, passes it on: `for p in params`, `lr, wd = hp`,
-        `cfg.get("lr")`), each a value of its own, and the containers and models among them.
+        `cfg.get("lr")`), each a value of its own, and the containers, models, functions and
+        other objects among them (see `entries`).
         At most `_MAX_ITEMS` items in all are followed: a bigger container is known by
         identity only."""
         if not isinstance(container, (list, tuple, dict, set)) or is_simple(container):
@@ -161,6 +163,8 @@ class _Found:
         self._budget -= len(container)
         if isinstance(container, set):  # `if name in skip:`; compared by value if simple
             self.add(f"{name} (members)", container, MEMBERS, frozenset(container))
+            for member in container:  # (`for g in groups:`; no order to name them by)
+                self.entries(f"a member of {name}", member)
             return
         self.add(f"len({name})", container, LENGTH, len(container))
         if isinstance(container, dict):  # (dict's own methods: a subclass's may run code)
@@ -172,6 +176,8 @@ class _Found:
             self.add(f"{name}[{shown_key}]", container, key, item)
             self.module_settings(f"{name}[{shown_key}]", item)
             self.contents(f"{name}[{shown_key}]", item)
+            self.entries(f"{name}[{shown_key}]", item)  # `for i, g in enumerate(gs): g.lr`
+            self._code(item, 0)  # `for f in layers: x = f(x)`
 
     def entries(self, name: str, value: Any) -> None:
         """The instance dict of an object the step uses as a whole (passes it on:
@@ -197,9 +203,11 @@ class _Found:
         self, function: types.FunctionType, locals_: dict[str, Any], depth: int = 0
     ) -> None:
         """What `function`'s code reads, given the values of some of its locals."""
-        if id(function) in self._done or depth > _MAX_DEPTH:
+        # (a method, a forward or a getter is followed for each object it is called on)
+        done = (id(function), *map(id, locals_.values()))
+        if done in self._done or depth > _MAX_DEPTH:
             return
-        self._done.add(id(function))
+        self._done.add(done)
         code_reads = reads(function.__code__)
         filename = function.__code__.co_filename.rsplit("/", 1)[-1]
         where = f"{filename}:{function.__code__.co_firstlineno}"
