@@ -254,3 +254,32 @@ def test_a_changed_branch_is_recorded_again_without_warnings() -> None:
                 call()
         results.append(w.detach().numpy().copy())
     np.testing.assert_array_equal(results[0], results[1], strict=True)
+
+
+def test_the_grad_of_a_frozen_parameter_is_read_and_checked_at_every_call() -> None:
+    """A parameter frozen with requires_grad_(False) keeps its .grad, which SGD's momentum
+    still applies; once that .grad is dropped, eager leaves the parameter alone."""
+
+    def train(compiled: bool) -> list[Any]:
+        w, b = tl.tensor([1.0, 2.0], requires_grad=True), tl.tensor([0.5], requires_grad=True)
+        opt = optim.SGD([w, b], lr=0.1, momentum=0.9)
+        ((w * 3).sum() + (b * 2).sum()).backward()
+        opt.step()
+        b.requires_grad_(False)
+
+        def step() -> None:
+            opt.zero_grad(set_to_none=False)
+            (w * w).sum().backward()
+            opt.step()
+
+        run = tl.compile(step) if compiled else step
+        seen = []
+        for call in range(7):
+            if call == 4:
+                b.grad = None
+            run()
+            seen.append((w.tolist(), b.tolist()))
+        assert not compiled or run.code is not None  # type: ignore[attr-defined]
+        return seen
+
+    assert train(False) == train(True)

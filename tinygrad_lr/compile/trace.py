@@ -296,7 +296,11 @@ class Recorder:
         read its `.grad` at every call, and check before it that it still has one, or none, as
         now (see `grad_was_none`)."""
         if self.trace.problem is None:
-            self.value(tensor)
+            vid = self.value(tensor)
+            outside = self.trace.sources.get(vid, ("",))[0] in ("arg", "outside")
+            if outside and not any(t is tensor for t in self._leaves):  # (a frozen parameter
+                self._leaves.append(tensor)  # keeps its .grad, which an optimiser still reads)
+                self.trace.grad_was_none[vid] = tensor._grad is None
 
     def on_requires_grad(self, tensor: Tensor) -> None:
         """`requires_grad_` changed a tensor's flag. A replay has no need of it for a tensor
