@@ -185,7 +185,11 @@ def _momentum_by_del(group: dict[str, Any]) -> None:
     group.setdefault("momentum", 0.5)
 
 
-@pytest.mark.parametrize("change", [_decay, _decay_by_pop, _momentum_by_del])
+def _decay_by_merge(group: dict[str, Any]) -> None:
+    group |= {"lr": 0.05}
+
+
+@pytest.mark.parametrize("change", [_decay, _decay_by_pop, _momentum_by_del, _decay_by_merge])
 def test_a_parameter_group_changed_inside_the_step_runs_eagerly(
     change: Callable[[dict[str, Any]], None],
 ) -> None:

@@ -787,3 +787,20 @@ def test_a_grad_with_a_graph_made_outside_the_step_runs_it_eagerly_as_backward_r
         return _values(w.grad), _values(graph_grad), graph_grad._version, old._version
 
     assert outcome(False) == outcome(True)
+
+
+def test_an_array_scaled_by_alpha_in_an_update_is_read_at_every_call() -> None:
+    def outcome(compiled: bool) -> list[float]:
+        w, update = tl.zeros(3), np.ones(3)
+
+        def step() -> None:
+            w.add_(update, alpha=0.5)
+
+        run = tl.compile(step) if compiled else step
+        for call in range(6):
+            update[...] = call  # in place, between calls
+            run()
+        assert not compiled or run.code is not None  # type: ignore[attr-defined]
+        return w.tolist()
+
+    assert outcome(False) == outcome(True) == [7.5] * 3

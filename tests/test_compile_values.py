@@ -178,6 +178,12 @@ def test_values_read_through_a_local_alias_or_a_loop_variable_are_followed() -> 
         options = holder.opt  # `cfg = self.cfg`
         return x * options.lr
 
+    def aliased_again(x: tl.Tensor) -> tl.Tensor:
+        outer = holder
+        same = outer
+        again = same
+        return x * again.opt.lr
+
     def looped(x: tl.Tensor) -> tl.Tensor:
         for layer in layers:  # each item's attributes
             x = x * layer.lr
@@ -185,6 +191,7 @@ def test_values_read_through_a_local_alias_or_a_loop_variable_are_followed() -> 
 
     try:
         _follows(aliased, lambda: setattr(holder.opt, "lr", 0.75))
+        _follows(aliased_again, lambda: setattr(holder.opt, "lr", 0.5))
         _follows(looped, lambda: setattr(layers[1], "lr", 3.0))
     finally:
         holder.opt.lr, layers[1].lr = 0.1, 2.0

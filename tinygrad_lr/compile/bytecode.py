@@ -143,9 +143,9 @@ def _close(chain: Chain, line: int, chains: set[Chain], in_line: list[Chain],
 
 def _through(aliases: dict[str, set[Chain]], chains: set[Chain]) -> set[Chain]:
     """The chains read through local aliases: `cfg.lr` after `cfg = self.cfg` is `self.cfg.lr`,
-    `g.lr` in `for g in groups` is `groups[*].lr` (two aliases deep at most)."""
+    `g.lr` in `for g in groups` is `groups[*].lr` (four aliases deep at most)."""
     found: set[Chain] = set()
-    for _ in range(2):
+    for _ in range(4):
         chains = {(*alias, *chain[2:]) for chain in chains if chain[0] in ("local", "cell")
                   for alias in aliases.get(chain[1], ())} - found  # fmt: skip
         found |= chains

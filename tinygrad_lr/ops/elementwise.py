@@ -202,8 +202,15 @@ class Clone(BuiltinOp):
 
 
 def scaled(value: Any, alpha: Any) -> Any:
-    """`alpha * value`, for the `alpha=` of add and sub (the value itself when alpha is 1)."""
-    return value if alpha == 1 else value * alpha
+    """`alpha * value`, for the `alpha=` of add and sub (the value itself when alpha is 1); a
+    NumPy array is multiplied as a tensor, so that tl.compile sees the array it reads."""
+    if alpha == 1:
+        return value
+    if isinstance(value, np.ndarray):
+        from ..creation import as_tensor  # here: creation builds on the ops
+
+        value = as_tensor(value)
+    return value * alpha
 
 
 def add_into(a: np.ndarray, b: Any) -> None:

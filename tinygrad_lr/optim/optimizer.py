@@ -57,6 +57,18 @@ class ParamGroup(dict[str, Any]):
         note_untraced(f"removing {key!r} from an optimiser's parameter group")
         super().__delitem__(key)
 
+    def __ior__(self, other: Any) -> ParamGroup:  # type: ignore[override, misc]
+        self.update(other)
+        return self
+
+    def popitem(self) -> tuple[str, Any]:
+        note_untraced("removing an item from an optimiser's parameter group")
+        return super().popitem()
+
+    def clear(self) -> None:
+        note_untraced("clearing an optimiser's parameter group")
+        super().clear()
+
 
 class Optimizer:
     """Base class: groups of parameters, each group a dict with the hyper-parameters for it.
