@@ -243,7 +243,7 @@ def _reads(kind: str):  # type: ignore[no-untyped-def]
     return step
 
 
-UNSUPPORTED = {"float": "item()", "item": "item()", "bool": "bool()", "tolist": "tolist()",
+UNSUPPORTED = {"float": r"float\(\)", "item": r"item\(\)", "bool": "bool()", "tolist": "tolist()",
                "numpy": "numpy()", "asarray": "np.asarray()", "print": "format()", "hook": "hook",
                "hook_in_graph": "hook", "node_hook": "hook",
                "retain_grad": "retain_grad", "in_place_in_graph": "in place"}  # fmt: skip

@@ -199,10 +199,10 @@ class Tensor:
         return _as_numpy(self, dtype, copy)
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(_single_value(self, "float()"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(_single_value(self, "int()"))
 
     def __bool__(self) -> bool:
         return bool(_single_value(self, "bool()"))
