@@ -93,6 +93,26 @@ def test_a_numpy_scalar_global_is_compared_by_value() -> None:
         globals()["numpy_lr"] = np.float64(0.1)
 
 
+lr_array, lr_vector = np.array(0.1), np.array([0.1, 0.2])
+
+
+@pytest.mark.parametrize(
+    "step",
+    [lambda x: x * float(lr_array), lambda x: x * lr_array.item(), lambda x: x * lr_vector[0]],
+    ids=["float", "item", "index"],
+)
+def test_a_small_numpy_array_changed_in_place_is_seen(
+    step: Callable[[tl.Tensor], tl.Tensor],
+) -> None:
+    def change() -> None:
+        lr_array[...], lr_vector[0] = 0.5, 0.5
+
+    try:
+        _follows(step, change)
+    finally:
+        lr_array[...], lr_vector[0] = 0.1, 0.1
+
+
 def test_an_enum_global_picks_the_branch() -> None:
     def step(x: tl.Tensor) -> tl.Tensor:
         return x * 2.0 if mode is Mode.DOUBLE else x * 3.0

@@ -164,7 +164,10 @@ def compare(old: Trace, new: Trace) -> None:
     if old.grad_was_none != new.grad_was_none or len(old.guards) != len(new.guards):
         raise Mismatch("which tensors have a .grad differs from call to call")
     for before, now in zip(old.python_values, new.python_values):
-        if before.name != now.name or not before.same(now.value):
+        # a small NumPy array changed in place between the calls, which the code reads itself
+        read = before.content is not None and now.value is before.value
+        read = read and any(now.value is a for a in (*new.arrays, *new.array_sources.values()))
+        if before.name != now.name or not (before.same(now.value) or read):
             raise Mismatch(
                 f"the Python value {now.name} changes from call to call ({shown(before.value)}, "
                 f"then {shown(now.value)}; pass it to the step as a tensor, which is read at "

@@ -129,6 +129,8 @@ def _value_test(k: int, named: Any) -> str:
     mapping = type(named.holder) in (dict, types.MappingProxyType)
     if named.key is LENGTH:  # of a list or dict (an item appended or added)
         return f"len(_holder{k}) == {named.value}"
+    if named.content is not None:  # a small NumPy array: its values too
+        return f"_named{k}.holds()"
     if named.key is CELL:  # a closure cell (an empty one raises: the slow road)
         quick = f"_holder{k}.cell_contents is _was_named{k}"
     elif named.value is UNSET and mapping and type(named.key) is str:

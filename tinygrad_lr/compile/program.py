@@ -5,6 +5,7 @@ and the return value wrapped back into tensors."""
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 from typing import Any
 
@@ -68,7 +69,12 @@ class Program:
             raise Mismatch("the step changes requires_grad of a tensor from outside it")
         self.aliases, self.pinned = aliasing(new)
         self.python_guards = new.guards
-        self.python_values = new.python_values
+        live = [new.arrays[v] if kind[0] == "ref" else kind[1] for v, kind in self.kinds.items()
+                if kind[0] in ("ref", "copy")]  # fmt: skip
+        self.python_values = [  # a small array the code reads at every call: no value check
+            dataclasses.replace(v, content=None) if any(v.value is a for a in live) else v
+            for v in new.python_values
+        ]
         self.lines: list[str] = []
         self.constants: dict[int, np.ndarray] = {}  # values known when the code is generated
         self.roots, self.counted_with, self.mutable = memory(new)

@@ -15,7 +15,9 @@ every entry of the models met on the way and of the modules inside them (`traini
 `p`, a parameter or a submodule assigned anew) and their forwards written by the user, and the
 Python functions among them that are not the library's (helpers, decorated functions), to a
 depth of 4. Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are
-compared by value, floats to the bit (0.0 is not -0.0); other objects by identity. An item
+compared by value, floats to the bit (0.0 is not -0.0); other objects by identity, and NumPy
+arrays of up to 64 numbers by their values too (`float(lr)` after `lr[...] = 0.05`), unless
+the code reads that array itself. An item
 of a list, tuple or dict taken with a constant key is followed as an attribute is
 (`config["lr"]`, `models[0].fc`); a container used as a whole (iterated, unpacked, passed on,
 indexed with a computed key, `.get`) is followed by its length and each item, up to 256 items
@@ -43,6 +45,8 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .attributes import locate, property_getter
 from .bytecode import (
     MUTATORS,
@@ -58,6 +62,7 @@ from .same import UNSET, identical, is_simple
 
 _MAX_DEPTH = 4  # helpers of helpers followed
 _MAX_ITEMS = 256  # the items of containers followed per step: the rest is known by identity
+_MAX_ARRAY = 64  # NumPy arrays of at most this many numbers are compared by their values too
 # the keys of a container's length, a set's members (as a frozenset), a cell's contents
 LENGTH, MEMBERS, CELL = object(), object(), object()
 _CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
@@ -79,6 +84,7 @@ class PythonValue:
     holder: Any
     key: Any  # a name, a container's key, CELL or LENGTH
     value: Any  # before the recorded call
+    content: Any = None  # of a small NumPy array, which may change in place (`lr[...] = 0.1`)
 
     def read(self) -> Any:
         try:
@@ -104,6 +110,8 @@ class PythonValue:
 
     def same(self, now: Any) -> bool:
         """Is `now` what this value was: the same simple value, or the very same object?"""
+        if self.content is not None:  # `float(lr)`, `lr * 2`: the same array, as it was
+            return now is self.value and _content(now) == self.content
         if self.key is MEMBERS and not is_simple(self.value):  # a set of objects: the very
             # same ones (the members held here stay alive: no new object has one of their ids)
             return isinstance(now, frozenset) and set(map(id, now)) == set(map(id, self.value))
@@ -146,7 +154,9 @@ class _Found:
     def add(self, name: str, holder: Any, key: Any, value: Any) -> None:
         if (id(holder), key) not in self._seen:
             self._seen.add((id(holder), key))
-            self.values.append(PythonValue(name, holder, key, value))
+            small = isinstance(value, np.ndarray) and value.size <= _MAX_ARRAY
+            content = _content(value) if small else None  # (a bigger one is a data array)
+            self.values.append(PythonValue(name, holder, key, value, content))
 
     def contents(self, name: str, container: Any) -> None:
         """The length and items of a list, tuple or dict the step uses as a whole (iterates
@@ -402,6 +412,10 @@ class _Found:
     def _effect(self, what: str) -> None:
         if self.effect is None:
             self.effect = what
+
+
+def _content(array: np.ndarray) -> tuple[str, tuple[int, ...], bytes]:
+    return array.dtype.str, array.shape, array.tobytes()
 
 
 def _is_tensor(value: Any) -> bool:
