@@ -834,6 +834,34 @@ def test_a_step_that_draws_reads_the_clock_or_logs_runs_eagerly_with_a_warning(
     assert compiled.code is None
 
 
+class _Computed:
+    """Settings whose attributes its own __getattr__ computes."""
+
+    def __getattr__(self, name: str) -> float:
+        return 0.1
+
+
+chained = collections.ChainMap({"lr": 0.1}, {"lr": 0.2})
+computed = _Computed()
+
+
+@pytest.mark.parametrize(
+    "step, message",
+    [(lambda x: x * chained["lr"], r"chained\['lr'\] .*ChainMap\.__getitem__"),
+     (lambda x: x * computed.lr, r"computed\.lr .*_Computed\.__getattr__")],
+    ids=["ChainMap", "__getattr__"],
+)  # fmt: skip
+def test_a_value_only_the_owners_code_can_read_runs_the_step_eagerly(
+    step: Callable[[tl.Tensor], tl.Tensor], message: str
+) -> None:
+    """The check would have to run that code before every call; the value would be frozen."""
+    compiled = tl.compile(step)
+    with pytest.warns(CompileWarning, match="cannot follow " + message):
+        for _ in range(3):
+            compiled(tl.ones(3))
+    assert compiled.code is None
+
+
 def test_an_augmented_assignment_of_a_global_tensor_is_no_side_effect() -> None:
     """`global w` and `w -= lr * w.grad` store back the tensor changed in place: replayed."""
     results, compiled = [], tl.compile(_global_update)

@@ -39,8 +39,11 @@ user's it calls on them, every entry of the models met on the way (`model.eval()
 Numbers, strings, flags, enums and tuples of them are compared by value, other objects by
 identity; a value that changes at every call makes the step run eagerly, with a warning naming
 it. Lists, tuples and dicts are followed by the items the step takes (`config["lr"]`), or, used
-as a whole, by their length and every item (`for m in models`, `lr, wd = hp`). Not followed:
-sets, what a property computes, the library's own functions. A step with a Python side effect
+as a whole, by their length and every item (`for m in models`, `lr, wd = hp`); sets by their
+members, small NumPy arrays by their values, and what your own properties, helpers and objects
+passed on read, also through local aliases and loop variables (python_values.py has the
+details). A value only its owner's code can give (`__getattr__`, a ChainMap's item) runs the
+step eagerly. Not followed: the library's own functions. A step with a Python side effect
 (it assigns a global, sets an attribute of an object, appends to a list it did not make,
 prints, logs) or a Python call whose result is new at every call (a draw from `random` or
 `np.random`, the clock, an iterator it names, `tl.manual_seed`, setting an optimiser's

@@ -21,6 +21,8 @@ def locate(owner: Any, attribute: str) -> tuple[Any, Any, Any, list[Guard]] | No
         key = ast.literal_eval(attribute[1:-1])  # may run code)
         if isinstance(owner, dict) and dict.__contains__(owner, key):
             return owner, key, dict.__getitem__(owner, key), []
+        if isinstance(owner, types.MappingProxyType) and key in owner:  # a class's __dict__
+            return owner, key, owner[key], []
         sequence = list if isinstance(owner, list) else tuple if isinstance(owner, tuple) else None
         if sequence is not None and isinstance(key, int) and -len(owner) <= key < len(owner):
             return owner, key, sequence.__getitem__(owner, key), []

@@ -307,13 +307,14 @@ class _Found:
             located = locate(value, attribute)
             if located is None:
                 self._property(value, attribute, depth)
+                self._unfollowed(label_of(name, attribute), value, attribute, where)
                 return
             holder, key, found, extra = located
             if gives_anew(found):
                 self._effect(f"calls {name}.{attribute}(), which draws or reads anew ({where})")
             for guard in extra:
                 self.add(*guard)
-            label = f"{name}{attribute}" if attribute.startswith("[") else f"{name}.{attribute}"
+            label = label_of(name, attribute)
             self.add(label, holder, key, found)
             if isinstance(found, (types.FunctionType, staticmethod, classmethod)):
                 self.method(found, value, depth)  # its code runs: what it reads counts too
@@ -336,6 +337,26 @@ class _Found:
                 return
         if users_function(value):
             self.function(value, {}, depth + 1)
+
+    def _unfollowed(self, label: str, owner: Any, attribute: str, where: str) -> None:
+        """A read the check could not repeat without running the owner's code, whose result
+        would be frozen into the replay: an item of an object other than a dict, list or tuple
+        (a ChainMap, a class with `__getitem__`), or an attribute `__getattr__` computes."""
+        from ..nn.modules import Module
+
+        kind = type(owner)
+        if attribute.startswith("["):
+            followed = (dict, list, tuple, types.MappingProxyType, np.ndarray, str, Module)
+            if isinstance(owner, followed) or _is_tensor(owner) or not hasattr(kind, "__getitem__"):
+                return  # (a model's entries and a small array's values are followed whole)
+            how = f"{kind.__name__}.__getitem__"
+        elif users_function(getattr(kind, "__getattr__", None)) and not any(
+            attribute in c.__dict__ for c in kind.__mro__
+        ):
+            how = f"{kind.__name__}.__getattr__"
+        else:
+            return
+        self._effect(f"cannot follow {label} ({where}), which {how} computes")
 
     def _property(self, owner: Any, attribute: str, depth: int) -> None:
         """A property of the user's (`cfg.lr` computed from `self.base`): its getter's code
@@ -412,6 +433,10 @@ class _Found:
     def _effect(self, what: str) -> None:
         if self.effect is None:
             self.effect = what
+
+
+def label_of(name: str, attribute: str) -> str:
+    return f"{name}{attribute}" if attribute.startswith("[") else f"{name}.{attribute}"
 
 
 def _content(array: np.ndarray) -> tuple[str, tuple[int, ...], bytes]:
