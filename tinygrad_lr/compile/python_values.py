@@ -8,24 +8,27 @@ its bytecode: each name it loads and the attributes it loads from it, `self.mode
 through a local alias, `cfg = self.cfg; cfg.lr`, and a loop variable, `for g in groups: g.lr`),
 and the check before each replay reads them again; when one has changed, the step is recorded
 anew.
+
 Followed from the step's code: globals, closure variables, its arguments that are not tensors,
 attribute chains through instance dicts, slots and plain class attributes (no property is run:
-what the getter of a property of the user's reads is followed instead),
-every entry of the models met on the way and of the modules inside them (`training`, dropout's
-`p`, a parameter or a submodule assigned anew) and their forwards written by the user, and the
-Python functions among them that are not the library's (helpers, decorated functions), to a
-depth of 4. Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are
-compared by value, floats to the bit (0.0 is not -0.0); other objects by identity, and NumPy
-arrays of up to 64 numbers by their values too (`float(lr)` after `lr[...] = 0.05`), unless
-the code reads that array itself. An item
-of a list, tuple or dict taken with a constant key is followed as an attribute is
-(`config["lr"]`, `models[0].fc`); a container used as a whole (iterated, unpacked, passed on,
-indexed with a computed key, `.get`) is followed by its length and each item, up to 256 items
-per step, a set by its members, and another object used as a whole (`update(params, cfg)`,
-`getattr(cfg, "lr")`) by its instance dict's entries. Not followed: other objects' items
-(`__getitem__`), the library's own properties and functions (those that matter tell the check
+what the getter of a property of the user's reads is followed instead), every entry of the
+models met on the way and of the modules inside them (`training`, dropout's `p`, a parameter or
+a submodule assigned anew) and their forwards written by the user, and the Python functions
+among them that are not the library's (helpers, decorated functions), to a depth of 4, each for
+every object it runs on. An item of a list, tuple or dict taken with a constant key is followed
+as an attribute is (`config["lr"]`, `models[0].fc`); a container used as a whole (iterated,
+unpacked, passed on, indexed with a computed key, `.get`) by its length and each item, up to
+256 items per step, and a set by its members; another object used as a whole (`update(params,
+cfg)`, `getattr(cfg, "lr")`, an item of a list iterated over) by its instance dict's entries.
+
+Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are compared by
+value, floats to the bit (0.0 is not -0.0); other objects by identity, and NumPy arrays of up
+to 64 numbers by their values too (`float(lr)` after `lr[...] = 0.05`), unless the code reads
+that array itself. A value only its owner's code can give (an attribute `__getattr__` computes,
+an item of a ChainMap or of a class with `__getitem__`) makes the step run eagerly. Not
+followed: the library's own properties and functions (those that matter tell the check
 themselves: `scheduler.get_last_lr()`), what a helper reads from a value the step computed or
-a property returned, `globals()[name]`.
+a property returned, `globals()[name]`, a function's `__defaults__` changed after the fact.
 
 A replay runs NumPy lines only, so Python side effects of the step would happen only while it
 is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
