@@ -698,13 +698,16 @@ def test_a_value_returned_twice_is_one_tensor_and_its_detach_another() -> None:
     def step(x: tl.Tensor) -> tuple[tl.Tensor, ...]:
         loss = (x * w).sum()
         loss.backward()
-        return loss, loss, loss.detach()
+        weights = w.detach()
+        return loss, loss, loss.detach(), weights, weights, w.detach()
 
     compiled = tl.compile(step)
-    for _ in range(3):
-        first, again, detached = compiled(tl.ones(2))
+    for _ in range(4):  # two records, then replays
+        first, again, detached, weights, same, other = compiled(tl.ones(2))
     assert compiled.code is not None
     assert first is again and detached is not first and detached.item() == first.item() == 3.0
+    assert first.requires_grad and not detached.requires_grad
+    assert weights is same and other is not weights and other.tolist() == w.tolist()
 
 
 def _two_heads() -> tuple[tl.nn.Module, tl.Tensor, tl.Tensor]:

@@ -318,15 +318,16 @@ class Program:
         return [f"{out[0]} = np.array({read}(), dtype=np.{np.dtype(step.args[0]).name})"]
 
     def _epilogue(self) -> None:
-        self.wrapped = self._grads_set()  # and a value returned twice is one tensor, as in eager
-        refs = [r.vid for r in all_refs(self.trace.output) if type(r) is Ref]
-        twice = {v for v in refs if refs.count(v) > 1 and not self._users_tensor(v)}
-        for vid in sorted(twice - set(self.wrapped)):
-            self.wrapped[vid] = self._fresh(f"{self.names[vid]}_tensor")
-            self.lines.append(f"{self.wrapped[vid]} = {self._new_tensor(vid)}")
+        self.wrapped = self._grads_set()  # and a tensor returned twice is one, as in eager
+        refs = all_refs(self.trace.output)  # (`return l, l`; `d = w.detach(); return d, d`)
+        users = {r for r in refs if type(r) is Ref and self._users_tensor(r.vid)}  # `return w`
+        twice = {r for r in refs if refs.count(r) > 1} - users - set(self.wrapped)
+        for ref in sorted(twice, key=str):
+            self.wrapped[ref] = self._fresh(f"{self.names[ref.vid]}_tensor")
+            self.lines.append(f"{self.wrapped[ref]} = {self._new_tensor(ref)}")
         self.lines.append(f"return {self._output(self.trace.output)}")
 
-    def _grads_set(self) -> dict[int, str]:
+    def _grads_set(self) -> dict[Ref, str]:
         """The values the step leaves as the `.grad` of an outside tensor (`w.grad = None`,
         then backward), each named as that `.grad`: returned, it is the `.grad` itself."""
         final: dict[int, int | None] = {}  # owner -> the value of its .grad at the end
@@ -334,17 +335,16 @@ class Program:
             owner, value = step.args[:2] if step.kind == "grad" else (None, None)
             if owner is not None and self.kinds.get(owner.vid, ("",))[0] in ("arg", "ref"):
                 final[owner.vid] = None if value is None or step.what == "made" else value.vid
-        return {
-            v: f"{self._tensor_name(owner)}._grad" for owner, v in final.items() if v is not None
-        }
+        grads = [(owner, v) for owner, v in final.items() if v is not None]
+        return {Ref(v): f"{self._tensor_name(owner)}._grad" for owner, v in grads}
 
     def _output(self, value: Any) -> str:
         if isinstance(value, Ref):
             if type(value) is Ref and self._users_tensor(value.vid):  # `return w`: w itself
                 return self._tensor_expression(value.vid)
-            if type(value) is Ref and value.vid in self.wrapped:
-                return self.wrapped[value.vid]
-            return self._new_tensor(value.vid)
+            if value in self.wrapped:
+                return self.wrapped[value]
+            return self._new_tensor(value)
         if isinstance(value, tuple):
             return "(" + "".join(self._output(v) + ", " for v in value).rstrip(" ") + ")"
         if isinstance(value, list):
@@ -353,10 +353,11 @@ class Program:
             return "{" + ", ".join(f"{k!r}: {self._output(v)}" for k, v in value.items()) + "}"
         return repr(value)
 
-    def _new_tensor(self, vid: int) -> str:
+    def _new_tensor(self, ref: Ref) -> str:
         """A new tensor around value `vid`; one around an outside tensor's array counts
         versions with it, as eager's `w.detach()` does, and a view of it (`w.T`, `w[0]`) is
         its view, as eager's is."""
+        vid = ref.vid
         root = self.counted_with.get(vid, vid)
         if self.kinds.get(root, ("",))[0] not in ("arg", "ref", "grad"):
             made = f"_tensor({self.src(Ref(vid))})"
@@ -364,7 +365,7 @@ class Program:
             made = f"{self._tensor_expression(root)}._view({self.src(Ref(vid))})"
         else:
             made = f"_counting_with({self.src(Ref(vid))}, {self._tensor_expression(root)})"
-        return f"_graph_not_kept({made})" if vid in self.trace.graphed else made
+        return f"_graph_not_kept({made})" if ref in self.trace.graphed else made
 
     def _users_tensor(self, vid: int) -> bool:
         """Is outside value `vid` read from a tensor of the user's (an argument, a parameter,

@@ -52,7 +52,10 @@ def all_refs(value: Any) -> list[Ref]:
 class Rewrapped(Ref):
     """A returned tensor around an array that is not the tensor of it known already: not an
     outside value's (`w.detach()`, `w.data`), nor one returned before (`l, l.detach()`). The
-    replay returns a new tensor around the array."""
+    replay returns a new tensor around the array, one for each `copy` (`d = w.detach();
+    return d, d` is one tensor twice)."""
+
+    copy: int = 0
 
 
 @dataclass
@@ -83,7 +86,7 @@ class Trace:
     guards: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
     python_values: list[Any] = field(default_factory=list)  # PythonValues, before the call
     output: Any = None  # the structure returned, with Refs for tensors
-    graphed: set[int] = field(default_factory=set)  # returned values that had a graph
+    graphed: set[Ref] = field(default_factory=set)  # returned tensors that had a graph
     problem: str | None = None
 
 
@@ -112,7 +115,7 @@ class Recorder:
         self._made_leaves: list[Tensor] = []  # x.detach().requires_grad_(): see on_requires_grad
         self._nodes: list[Any] = []  # the recorded nodes, checked for hooks at the end
         self._last_op: tuple[Any, int] = (None, 0)  # node of the last op, values before it
-        self._returned: dict[int, Tensor] = {}  # value -> the first tensor the step returns
+        self._returned: dict[int, list[Tensor]] = {}  # value -> the tensors returned around it
         for position, tensor in enumerate(self._args):
             self._outside(tensor, ("arg", position))
 
@@ -336,12 +339,17 @@ class Recorder:
             if any(leaf is result for leaf in self._made_leaves):
                 self.fail("the step returns a leaf it made: the replay would not give it its .grad")
             vid = self.value(result)
+            outside = vid in self.trace.sources
+            if outside and self.trace.wrappers.get(vid) is result:  # `return w`: w itself,
+                return Ref(vid)  # `return w.detach()`: another tensor
+            returned = self._returned.setdefault(vid, [] if outside else [result])
+            if not any(tensor is result for tensor in returned):  # `return l, l.detach()`: two
+                returned.append(result)
+            copy = next(k for k, tensor in enumerate(returned) if tensor is result)
+            ref = Rewrapped(vid, copy) if outside or copy else Ref(vid)
             if result.grad_fn is not None:  # (a replay's result has a graph that ends there)
-                self.trace.graphed.add(vid)
-            if vid in self.trace.sources:  # `return w` is w itself, `return w.detach()` not
-                return Ref(vid) if self.trace.wrappers.get(vid) is result else Rewrapped(vid)
-            first = self._returned.setdefault(vid, result)  # `return l, l.detach()`: two
-            return Ref(vid) if first is result else Rewrapped(vid)
+                self.trace.graphed.add(ref)
+            return ref
         if isinstance(result, (tuple, list)):
             return type(result)(self._output(r) for r in result)
         if isinstance(result, dict):
