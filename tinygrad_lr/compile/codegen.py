@@ -8,7 +8,7 @@ here calls the op's forward itself (`_forward(...)`): the same NumPy code, less 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -327,12 +327,11 @@ def counting_with(array: np.ndarray, tensor: Tensor) -> Tensor:
 
 class GraphNotKept(graph.Node):
     """The grad_fn of a replay's result that had a graph when the step was recorded: the
-    replay keeps no graph, so a backward that reaches it raises, before it computes anything
-    (eager's would have gone on into the step's graph, and missing it would be silently
-    wrong)."""
+    replay keeps no graph, so a backward that reaches it raises (eager's would have gone on
+    into the step's graph, and missing it would be silently wrong). It has no inputs, so a
+    picture of the graph ends at it."""
 
-    @property
-    def next_functions(self) -> tuple[graph.Edge, ...]:  # type: ignore[override]
+    def _apply_backward(self, grads: list[Tensor | None]) -> Sequence[Tensor | None]:
         raise RuntimeError(
             "backward reached the result of a compiled step's replay, which keeps no graph: "
             "call backward inside the compiled step, or leave that step uncompiled"
