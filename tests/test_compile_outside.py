@@ -5,6 +5,7 @@ and to a compiled step, and compares."""
 
 from __future__ import annotations
 
+import collections
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -807,3 +808,19 @@ def test_an_array_scaled_by_alpha_in_an_update_is_read_at_every_call() -> None:
         return w.tolist()
 
     assert outcome(False) == outcome(True) == [7.5] * 3
+
+
+def test_a_returned_namedtuple_is_one_in_the_replay_too() -> None:
+    Result = collections.namedtuple("Result", ["loss", "scale"])
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+
+    def step(x: tl.Tensor) -> Any:
+        loss = (x * w).sum()
+        loss.backward()
+        return Result(loss, 2.0)
+
+    compiled = tl.compile(step)
+    for _ in range(4):
+        result = compiled(tl.ones(2))
+    assert compiled.code is not None
+    assert type(result) is Result and result.loss.item() == 3.0 and result.scale == 2.0

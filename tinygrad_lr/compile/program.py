@@ -71,10 +71,9 @@ class Program:
         self.python_guards = new.guards
         live = [new.arrays[v] if kind[0] == "ref" else kind[1] for v, kind in self.kinds.items()
                 if kind[0] in ("ref", "copy")]  # fmt: skip
-        self.python_values = [  # a small array the code reads at every call: no value check
-            dataclasses.replace(v, content=None) if any(v.value is a for a in live) else v
-            for v in new.python_values
-        ]
+        # a small NumPy array the code reads at every call needs no check of its values
+        self.python_values = [dataclasses.replace(v, content=None) if any(v.value is a for a in
+                              live) else v for v in new.python_values]  # fmt: skip
         self.lines: list[str] = []
         self.constants: dict[int, np.ndarray] = {}  # values known when the code is generated
         self.roots, self.counted_with, self.mutable = memory(new)
@@ -345,10 +344,12 @@ class Program:
             if value in self.wrapped:
                 return self.wrapped[value]
             return self._new_tensor(value)
-        if isinstance(value, tuple):
-            return "(" + "".join(self._output(v) + ", " for v in value).rstrip(" ") + ")"
-        if isinstance(value, list):
-            return "[" + ", ".join(self._output(v) for v in value) + "]"
+        if isinstance(value, (tuple, list)):
+            items = ", ".join(self._output(v) for v in value)
+            if hasattr(value, "_fields"):  # a namedtuple
+                return f"{self._global(f'_{type(value).__name__}', type(value))}({items})"
+            one = "," if len(value) == 1 else ""  # (`(t3,)`)
+            return f"[{items}]" if isinstance(value, list) else f"({items}{one})"
         if isinstance(value, dict):
             return "{" + ", ".join(f"{k!r}: {self._output(v)}" for k, v in value.items()) + "}"
         return repr(value)
@@ -374,9 +375,8 @@ class Program:
         if kind[0] == "grad":
             owner = Ref(kind[1])
             return not any(s.kind == "grad" and s.args[0] == owner for s in self.trace.steps)
-        return kind[0] == "arg" or (
-            kind[0] == "ref" and any(e.tensor is kind[1] for e in self.outside)
-        )
+        read = kind[0] == "ref" and any(e.tensor is kind[1] for e in self.outside)
+        return kind[0] == "arg" or read
 
     # --- errors of a replay ------------------------------------------------------------------
 

@@ -350,9 +350,11 @@ class Recorder:
             if result.grad_fn is not None:  # (a replay's result has a graph that ends there)
                 self.trace.graphed.add(ref)
             return ref
-        if isinstance(result, (tuple, list)):
+        if type(result) in (tuple, list):
             return type(result)(self._output(r) for r in result)
-        if isinstance(result, dict):
+        if isinstance(result, tuple) and hasattr(result, "_fields"):  # a namedtuple
+            return type(result)(*(self._output(r) for r in result))
+        if type(result) is dict:
             return {k: self._output(v) for k, v in result.items()}
         if result is None or isinstance(result, (str, int, float, bool)):
             return result
