@@ -1,6 +1,7 @@
 """Where an attribute of an object lives, found without running the object's code (no
 property's getter, no `__getattr__`): the step's Python values are read from there before each
-replay (python_values.py)."""
+replay (python_values.py). Also what a chain of attributes leads to now (`resolve`), and which
+code of the owner's would give an attribute that has no such place (`computed_by_its_owner`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import ast
 import types
 from typing import Any
 
-from .same import UNSET
+import numpy as np
+
+from .same import CELL, UNSET, PythonValue
 
 Guard = tuple[str, Any, Any, Any]  # a Python value's name, holder, key and value
 
@@ -78,3 +81,48 @@ def property_getter(owner: Any, attribute: str) -> tuple[list[Guard], Any] | Non
         guards.append((f"{cls.__name__}.{attribute}", cls.__dict__, attribute, found))
         return guards, found.fget
     return None
+
+
+def computed_by_its_owner(owner: Any, attribute: str) -> str | None:
+    """The code that would give `owner.attribute` when `locate` finds no place for it, if the
+    owner's class has such code ("ChainMap.__getitem__"): an item of an object other than a
+    dict, list, tuple, array or model, or an attribute a `__getattr__` of the user's computes.
+    A check before each replay cannot run it; the value would be frozen into the replay."""
+    from ..nn.modules import Module
+    from ..tensor import Tensor
+    from .bytecode import users_function
+
+    kind = type(owner)
+    if attribute.startswith("["):
+        followed = (dict, list, tuple, types.MappingProxyType, np.ndarray, str, Module, Tensor)
+        if isinstance(owner, followed) or not hasattr(kind, "__getitem__"):
+            return None  # (a model's entries and a small array's values are followed whole)
+        return f"{kind.__name__}.__getitem__"
+    if users_function(getattr(kind, "__getattr__", None)) and not any(
+        attribute in c.__dict__ for c in kind.__mro__
+    ):
+        return f"{kind.__name__}.__getattr__"
+    return None
+
+
+def resolve(chain: tuple[str, ...], function: types.FunctionType, cells: dict[str, Any],
+            locals_: dict[str, Any]) -> Any:  # fmt: skip
+    """The object a chain leads to now (UNSET when unknown: a local made by the step)."""
+    kind, name = chain[0], chain[1]
+    if kind == "global":
+        value = function.__globals__.get(name, UNSET)
+    elif kind == "cell" and name in cells:
+        value = PythonValue(name, cells[name], CELL, None).read()
+    else:
+        value = locals_.get(name, UNSET)
+    for attribute in chain[2:]:
+        if attribute == "[*]":  # an item of a loop: the first stands for all
+            value = value[0] if isinstance(value, (list, tuple)) and value else UNSET
+            continue
+        located = locate(value, attribute) if value is not UNSET else None
+        value = UNSET if located is None else located[2]
+    return value
+
+
+def label_of(name: str, attribute: str) -> str:
+    return f"{name}{attribute}" if attribute.startswith("[") else f"{name}.{attribute}"

@@ -45,7 +45,7 @@ Chain = tuple[str, ...]  # (kind, name, then attributes and items: "fc", "['lr']
 
 @dataclass(frozen=True)
 class Reads:
-    chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...); kind global/cell/local
+    chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...): global/cell/local/inner
     # (what, name, line, operator): STORE_GLOBAL or STORE_DEREF, after `-=` ("-=") or not ("")
     stores: tuple[tuple[str, str, int, str], ...]
     attribute_stores: tuple[tuple[tuple[str, ...], str, int], ...]  # (chain, attribute, line)
@@ -55,8 +55,8 @@ class Reads:
 
 @functools.lru_cache(maxsize=256)  # reading bytecode costs more than a small step's replay
 def reads(code: types.CodeType, top: bool = True) -> Reads:
-    """The name-and-attribute chains `code` loads, and the stores it makes (nested code: only
-    chains from globals and closure variables, whose values are known)."""
+    """The name-and-attribute chains `code` loads, and the stores it makes (nested code: its
+    own locals are "inner", whose values are not known)."""
     chains: set[tuple[str, ...]] = set()
     stores: list[tuple[str, str, int, str]] = []
     attribute_stores: list[tuple[tuple[str, ...], str, int]] = []
@@ -66,8 +66,7 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
     current: list[str] | None = None  # container of an item assignment (x[k] = v) in it
     line = code.co_firstlineno
     kinds = {"LOAD_GLOBAL": "global", "LOAD_NAME": "global", "LOAD_DEREF": "cell"}
-    if top:
-        kinds["LOAD_FAST"] = "local"
+    kinds["LOAD_FAST"] = "local" if top else "inner"  # (a generator expression's own local)
     previous: dis.Instruction | None = None
     key: list[Any] = []  # a constant loaded after a chain: an item's key, if a subscript follows
     aliases: dict[str, set[Chain]] = {}  # `cfg = self.cfg`, `for g in groups` (each item)
@@ -85,8 +84,8 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
             key.clear()
             _close(tuple(current), line, chains, in_line, lines)
             current = None
-        if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and current is not None:
-            current.append(name)
+        if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD"):  # (of a value computed
+            current = [*(current or ["inner", "?"]), name]  # there, `groups[k].lr`: unnamed)
             continue
         if instruction.opname == "LOAD_CONST" and current is not None and _is_key(name):
             key.append(name)

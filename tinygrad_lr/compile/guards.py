@@ -33,8 +33,7 @@ import numpy as np
 
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
-from .python_values import CELL, LENGTH
-from .same import UNSET, identical, is_simple
+from .same import CELL, LENGTH, UNSET, identical, is_simple
 
 MISS = object()  # returned by a check whose guards do not hold
 

@@ -45,12 +45,11 @@ from __future__ import annotations
 import collections
 import io
 import types
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .attributes import locate, property_getter
+from .attributes import computed_by_its_owner, label_of, locate, property_getter, resolve
 from .bytecode import (
     MUTATORS,
     NEW_EACH_CALL,
@@ -61,13 +60,10 @@ from .bytecode import (
     reads,
     users_function,
 )
-from .same import UNSET, identical, is_simple
+from .same import CELL, LENGTH, MAX_ARRAY, MEMBERS, UNSET, PythonValue, content_of, is_simple
 
 _MAX_DEPTH = 4  # helpers of helpers followed
 _MAX_ITEMS = 256  # the items of containers followed per step: the rest is known by identity
-_MAX_ARRAY = 64  # NumPy arrays of at most this many numbers are compared by their values too
-# the keys of a container's length, a set's members (as a frozenset), a cell's contents
-LENGTH, MEMBERS, CELL = object(), object(), object()
 _CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
 _EFFECT_BUILTINS = {"input": "reads input()", "print": "prints", "open": "opens a file"}
 # `w -= v` on a tensor changes it in place (Tensor.__isub__...) and stores the same tensor back
@@ -75,50 +71,6 @@ _IN_PLACE_OPERATORS = {"+=", "-=", "*=", "/="}
 # set on a tensor by a step and seen by the recording: .grad (replayed), .data (replayed when
 # `p.data -= v` changes p in place, else the step runs eagerly), requires_grad (see trace.py)
 _TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad"}
-
-
-@dataclass(frozen=True)
-class PythonValue:
-    """What the step's code calls `name`: `holder[key]` for a namespace or a container (a
-    dict, a class's mapping, a list or tuple with an int key), `getattr(holder, key)` for a
-    slot, a closure cell's contents (key CELL), or the length of a container (key LENGTH)."""
-
-    name: str
-    holder: Any
-    key: Any  # a name, a container's key, CELL or LENGTH
-    value: Any  # before the recorded call
-    content: Any = None  # of a small NumPy array, which may change in place (`lr[...] = 0.1`)
-
-    def read(self) -> Any:
-        try:
-            if self.key is CELL:
-                return self.holder.cell_contents
-            if self.key is LENGTH:
-                return len(self.holder)
-            if self.key is MEMBERS:
-                return frozenset(self.holder)
-            if isinstance(self.holder, dict):  # (dict.get: a defaultdict's is not called)
-                return dict.get(self.holder, self.key, UNSET)
-            if isinstance(self.holder, types.MappingProxyType):
-                return self.holder.get(self.key, UNSET)
-            if isinstance(self.holder, (list, tuple)):  # `models[0]` (gone: UNSET, below)
-                return self.holder[self.key]
-            return getattr(self.holder, self.key, UNSET)
-        except Exception:  # an empty cell, a slot's getter that raises
-            return UNSET
-
-    def holds(self) -> bool:
-        """Does it read as before?"""
-        return self.same(self.read())
-
-    def same(self, now: Any) -> bool:
-        """Is `now` what this value was: the same simple value, or the very same object?"""
-        if self.content is not None:  # `float(lr)`, `lr * 2`: the same array, as it was
-            return now is self.value and _content(now) == self.content
-        if self.key is MEMBERS and not is_simple(self.value):  # a set of objects: the very
-            # same ones (the members held here stay alive: no new object has one of their ids)
-            return isinstance(now, frozenset) and set(map(id, now)) == set(map(id, self.value))
-        return now is self.value or (is_simple(self.value) and identical(now, self.value))
 
 
 # --- from a step to its values ---------------------------------------------------------------
@@ -141,6 +93,7 @@ def python_values(
         found.function(function, parameters(function, owner, () if named else args, bound))
     for position, arg in enumerate(args):  # the signature knows them by identity only
         found.module_settings(f"argument {position}", arg)
+    found.objects_used_whole()
     return found.values, found.effect
 
 
@@ -150,16 +103,27 @@ class _Found:
     def __init__(self) -> None:
         self.values: list[PythonValue] = []
         self.effect: str | None = None
-        self._seen: set[tuple[int, Any]] = set()
+        self._seen: dict[tuple[int, Any], int] = {}  # (holder, key) -> its place in values
         self._done: set[Any] = set()  # functions (with their locals), models and containers
         self._budget = _MAX_ITEMS  # the items of containers still to be followed
+        # objects the step uses as a whole (see entries), and the attribute chains its code
+        # reads from values it cannot name (`g.lr` of a loop variable, `cfg.lr` in a helper)
+        self._whole: list[tuple[str, Any, int, str]] = []
+        self._tails: dict[tuple[str, ...], str] = {}  # each with where it is read
+        self._by_name = False  # the code calls getattr, vars or hasattr
 
-    def add(self, name: str, holder: Any, key: Any, value: Any) -> None:
-        if (id(holder), key) not in self._seen:
-            self._seen.add((id(holder), key))
-            small = isinstance(value, np.ndarray) and value.size <= _MAX_ARRAY
-            content = _content(value) if small else None  # (a bigger one is a data array)
+    def add(self, name: str, holder: Any, key: Any, value: Any, read: bool = True) -> None:
+        """Note `holder[key]`, which the code reads (`read`), or which a model holds: then a
+        small NumPy array in it is compared by identity only (`model.seen` kept for logging),
+        unless the code reads it too."""
+        small = read and isinstance(value, np.ndarray) and value.size <= MAX_ARRAY
+        content = content_of(value) if small else None  # (a bigger one is a data array)
+        place = self._seen.get((id(holder), key))
+        if place is None:
+            self._seen[(id(holder), key)] = len(self.values)
             self.values.append(PythonValue(name, holder, key, value, content))
+        elif content is not None and self.values[place].content is None:
+            self.values[place] = PythonValue(name, holder, key, value, content)
 
     def contents(self, name: str, container: Any) -> None:
         """The length and items of a list, tuple or dict the step uses as a whole (iterates
@@ -192,15 +156,34 @@ class _Found:
             self.entries(f"{name}[{shown_key}]", item)  # `for i, g in enumerate(gs): g.lr`
             self._code(item, 0)  # `for f in layers: x = f(x)`
 
-    def entries(self, name: str, value: Any) -> None:
-        """The instance dict of an object the step uses as a whole (passes it on:
-        `update(params, cfg)`, `getattr(cfg, "lr")`), whose attributes a helper may read: each
-        entry a value of its own (one level: what the entries hold is known by identity)."""
+    def entries(self, name: str, value: Any, depth: int = 0, where: str = "") -> None:
+        """An object the step uses as a whole (passes it on: `update(params, cfg)`; iterates
+        over the list it is in: `for k, g in enumerate(groups)`), whose attributes code the
+        step's bytecode cannot name reads: followed at the end, along the chains read from
+        such values (`g.lr`, `cfg.lr`), or by every entry of its instance dict if the code
+        reads attributes by name (`getattr(cfg, "lr")`)."""
         from ..nn.modules import Module
 
         skipped = (type, types.ModuleType, types.FunctionType, Module)  # (models: see below)
-        if isinstance(value, skipped) or _is_tensor(value):
-            return
+        if not (isinstance(value, skipped) or _is_tensor(value) or is_simple(value)):
+            self._whole.append((name, value, depth, where))
+
+    def objects_used_whole(self) -> None:
+        """Follow the objects `entries` noted (following them may note more, and more chains)."""
+        done: set[tuple[int, tuple[str, ...]]] = set()
+        while True:
+            todo = [(o, t) for o in self._whole for t in [(), *sorted(self._tails)]
+                    if (id(o[1]), t) not in done]  # fmt: skip
+            if not todo:
+                return
+            for (name, value, depth, _), tail in todo:
+                done.add((id(value), tail))
+                if tail == () and self._by_name:
+                    self._every_entry(name, value)
+                elif tail and (locate(value, tail[0]) or property_getter(value, tail[0])):
+                    self.chain(name, value, tail, depth, self._tails[tail])
+
+    def _every_entry(self, name: str, value: Any) -> None:
         try:
             own = object.__getattribute__(value, "__dict__")
         except Exception:  # no instance dict
@@ -243,7 +226,7 @@ class _Found:
                 continue  # is checked by identity if it was added, its attributes are not
         for chain, attribute, line in code_reads.attribute_stores:
             try:
-                owner = self.resolve(chain, function, cells, locals_)
+                owner = resolve(chain, function, cells, locals_)
                 if owner is UNSET or (_is_tensor(owner) and attribute in _TENSOR_ATTRIBUTES):
                     continue  # an object the step made, or a tensor's .grad: recorded
             except Exception:  # an object that refuses to be looked at: counted as changed
@@ -251,7 +234,7 @@ class _Found:
             self._effect(f"sets {'.'.join(chain[1:])}.{attribute} ({filename}:{line})")
         for chain, line in code_reads.item_stores:
             try:
-                container = self.resolve(chain, function, cells, locals_)
+                container = resolve(chain, function, cells, locals_)
             except Exception:
                 continue
             if isinstance(container, _CONTAINERS):  # a list or dict from outside the step
@@ -265,6 +248,7 @@ class _Found:
             if name not in function.__globals__:  # a builtin
                 if name in _EFFECT_BUILTINS:
                     self._effect(f"{_EFFECT_BUILTINS[name]} ({where})")
+                self._by_name = self._by_name or name in ("getattr", "vars", "hasattr")
                 return
             holder: Any = function.__globals__
             value = PythonValue(name, holder, name, None).read()
@@ -275,8 +259,10 @@ class _Found:
             self.add(name, cells[name], CELL, value)
         elif kind in ("local", "cell") and name in locals_:  # (cell: an argument a closure
             value = locals_[name]  # uses) an argument: the signature checks it
-        else:
-            return  # a local the step makes
+        else:  # a local the step makes, a loop variable, a helper's argument
+            if attributes and kind != "global":
+                self._tails.setdefault(attributes, where)
+            return
         if gives_anew(value):  # `from random import random`
             self._effect(f"calls {name}(), which draws or reads anew ({where})")
         elif is_iterator(value):  # `next(batches)`, `for x in batches`
@@ -310,7 +296,11 @@ class _Found:
             located = locate(value, attribute)
             if located is None:
                 self._property(value, attribute, depth)
-                self._unfollowed(label_of(name, attribute), value, attribute, where)
+                how = computed_by_its_owner(value, attribute)
+                if how is not None:
+                    self._effect(
+                        f"cannot follow {label_of(name, attribute)} ({where}), which {how} computes"
+                    )
                 return
             holder, key, found, extra = located
             if gives_anew(found):
@@ -328,7 +318,7 @@ class _Found:
         self.module_settings(name, value, depth)
         self._code(value, depth)
         self.contents(name, value)
-        self.entries(name, value)
+        self.entries(name, value, depth, where)
 
     def _code(self, value: Any, depth: int) -> None:
         """Follow the code of a function of the user's, also inside a wrapper that keeps it
@@ -340,26 +330,6 @@ class _Found:
                 return
         if users_function(value):
             self.function(value, {}, depth + 1)
-
-    def _unfollowed(self, label: str, owner: Any, attribute: str, where: str) -> None:
-        """A read the check could not repeat without running the owner's code, whose result
-        would be frozen into the replay: an item of an object other than a dict, list or tuple
-        (a ChainMap, a class with `__getitem__`), or an attribute `__getattr__` computes."""
-        from ..nn.modules import Module
-
-        kind = type(owner)
-        if attribute.startswith("["):
-            followed = (dict, list, tuple, types.MappingProxyType, np.ndarray, str, Module)
-            if isinstance(owner, followed) or _is_tensor(owner) or not hasattr(kind, "__getitem__"):
-                return  # (a model's entries and a small array's values are followed whole)
-            how = f"{kind.__name__}.__getitem__"
-        elif users_function(getattr(kind, "__getattr__", None)) and not any(
-            attribute in c.__dict__ for c in kind.__mro__
-        ):
-            how = f"{kind.__name__}.__getattr__"
-        else:
-            return
-        self._effect(f"cannot follow {label} ({where}), which {how} computes")
 
     def _property(self, owner: Any, attribute: str, depth: int) -> None:
         """A property of the user's (`cfg.lr` computed from `self.base`): its getter's code
@@ -406,7 +376,7 @@ class _Found:
                     for entry, value in item.items():
                         self.add(f"{path}.{entry}", item, entry, value)
                 else:
-                    self.add(f"{path}.{key}", vars(module), key, item)
+                    self.add(f"{path}.{key}", vars(module), key, item, read=False)
             for method in ("forward", "__call__"):
                 located = locate(module, method)
                 if located is not None and users_function(located[2]):
@@ -415,35 +385,9 @@ class _Found:
                     self.add(f"{path}.{method}", *located[:3])
                     self.method(located[2], module, depth)
 
-    def resolve(self, chain: tuple[str, ...], function: types.FunctionType,
-                cells: dict[str, Any], locals_: dict[str, Any]) -> Any:  # fmt: skip
-        """The object a chain leads to now (UNSET when unknown: a local made by the step)."""
-        kind, name = chain[0], chain[1]
-        if kind == "global":
-            value = function.__globals__.get(name, UNSET)
-        elif kind == "cell" and name in cells:
-            value = PythonValue(name, cells[name], CELL, None).read()
-        else:
-            value = locals_.get(name, UNSET)
-        for attribute in chain[2:]:
-            if attribute == "[*]":  # an item of a loop: the first stands for all
-                value = value[0] if isinstance(value, (list, tuple)) and value else UNSET
-                continue
-            located = locate(value, attribute) if value is not UNSET else None
-            value = UNSET if located is None else located[2]
-        return value
-
     def _effect(self, what: str) -> None:
         if self.effect is None:
             self.effect = what
-
-
-def label_of(name: str, attribute: str) -> str:
-    return f"{name}{attribute}" if attribute.startswith("[") else f"{name}.{attribute}"
-
-
-def _content(array: np.ndarray) -> tuple[str, tuple[int, ...], bytes]:
-    return array.dtype.str, array.shape, array.tobytes()
 
 
 def _is_tensor(value: Any) -> bool:
