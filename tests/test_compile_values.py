@@ -286,6 +286,43 @@ def test_a_set_member_replaced_by_an_equal_object_is_seen() -> None:
     _follows(step, lambda: (members.clear(), members.add(Same(4.0))))
 
 
+class _Trainer:
+    def __init__(self) -> None:
+        self.settings = Settings(0.5)
+        self.epoch = 0
+        self.seen = np.zeros(3)  # a small array kept for logging, not read by the step
+
+
+def _scaled_by_trainer(x: tl.Tensor, trainer: _Trainer) -> tl.Tensor:
+    return x * trainer.settings.lr
+
+
+def test_what_the_step_does_not_read_of_an_object_it_passes_on_may_change() -> None:
+    """A helper given the trainer reads `trainer.settings.lr`: a counter and a log on the
+    trainer change at every call, and the step still replays (a change of lr is seen)."""
+    trainer = _Trainer()
+    model = nn.Linear(3, 1)
+    model.seen = np.zeros(3)  # type: ignore[assignment]  # a model's log, not read either
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        settings = trainer.settings  # an alias, read for lr only
+        with tl.no_grad():
+            return _scaled_by_trainer(x, trainer) * settings.lr + model(x).sum()
+
+    compiled = tl.compile(step)
+    x = tl.tensor([1.0, 2.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for call in range(8):
+            trainer.epoch += 1
+            trainer.seen[call % 3] += 1.0
+            model.seen[call % 3] += 1.0  # type: ignore[index]
+            if call == 5:
+                trainer.settings.lr = 0.25
+            assert compiled(x).tolist() == step(x).tolist()
+    assert compiled.code is not None
+
+
 def test_an_argument_a_generator_expression_uses_is_followed() -> None:
     class Regularised:
         def __init__(self) -> None:
