@@ -303,11 +303,13 @@ def test_what_the_step_does_not_read_of_an_object_it_passes_on_may_change() -> N
     trainer = _Trainer()
     model = nn.Linear(3, 1)
     model.seen = np.zeros(3)  # type: ignore[assignment]  # a model's log, not read either
+    scale = _Scale(Settings(2.0))
+    scale.calls = 0  # a counter on a module of the user's own class
 
     def step(x: tl.Tensor) -> tl.Tensor:
         settings = trainer.settings  # an alias, read for lr only
         with tl.no_grad():
-            return _scaled_by_trainer(x, trainer) * settings.lr + model(x).sum()
+            return _scaled_by_trainer(x, trainer) * settings.lr + model(x).sum() + scale(x)
 
     compiled = tl.compile(step)
     x = tl.tensor([1.0, 2.0, 3.0])
@@ -317,6 +319,7 @@ def test_what_the_step_does_not_read_of_an_object_it_passes_on_may_change() -> N
             trainer.epoch += 1
             trainer.seen[call % 3] += 1.0
             model.seen[call % 3] += 1.0  # type: ignore[index]
+            scale.calls += 1
             if call == 5:
                 trainer.settings.lr = 0.25
             assert compiled(x).tolist() == step(x).tolist()

@@ -53,6 +53,7 @@ from .attributes import computed_by_its_owner, label_of, locate, property_getter
 from .bytecode import (
     MUTATORS,
     NEW_EACH_CALL,
+    PACKAGE,
     functions_called,
     gives_anew,
     is_iterator,
@@ -108,7 +109,7 @@ class _Found:
         self._budget = _MAX_ITEMS  # the items of containers still to be followed
         # objects the step uses as a whole (see entries), and the attribute chains its code
         # reads from values it cannot name (`g.lr` of a loop variable, `cfg.lr` in a helper)
-        self._whole: list[tuple[str, Any, int, str]] = []
+        self._whole: list[tuple[str, Any, int]] = []
         self._tails: dict[tuple[str, ...], str] = {}  # each with where it is read
         self._by_name = False  # the code calls getattr, vars or hasattr
 
@@ -126,12 +127,10 @@ class _Found:
             self.values[place] = PythonValue(name, holder, key, value, content)
 
     def contents(self, name: str, container: Any) -> None:
-        """The length and items of a list, tuple or dict the step uses as a whole (iterates
-        over it, unpacks it, calls its methods, passes it on: `for p in params`, `lr, wd = hp`,
-        `cfg.get("lr")`), each a value of its own, and the containers, models, functions and
-        other objects among them (see `entries`).
-        At most `_MAX_ITEMS` items in all are followed: a bigger container is known by
-        identity only."""
+        """The length and items of a list, tuple or dict the step uses as a whole (`for p in
+        params`, `lr, wd = hp`, `cfg.get("lr")`), each a value of its own, and the containers,
+        models, functions and objects among them; at most `_MAX_ITEMS` items in all (a bigger
+        container is known by identity only)."""
         if not isinstance(container, (list, tuple, dict, set)) or is_simple(container):
             return
         if id(container) in self._done or len(container) > self._budget:
@@ -156,7 +155,7 @@ class _Found:
             self.entries(f"{name}[{shown_key}]", item)  # `for i, g in enumerate(gs): g.lr`
             self._code(item, 0)  # `for f in layers: x = f(x)`
 
-    def entries(self, name: str, value: Any, depth: int = 0, where: str = "") -> None:
+    def entries(self, name: str, value: Any, depth: int = 0) -> None:
         """An object the step uses as a whole (passes it on: `update(params, cfg)`; iterates
         over the list it is in: `for k, g in enumerate(groups)`), whose attributes code the
         step's bytecode cannot name reads: followed at the end, along the chains read from
@@ -166,7 +165,7 @@ class _Found:
 
         skipped = (type, types.ModuleType, types.FunctionType, Module)  # (models: see below)
         if not (isinstance(value, skipped) or _is_tensor(value) or is_simple(value)):
-            self._whole.append((name, value, depth, where))
+            self._whole.append((name, value, depth))
 
     def objects_used_whole(self) -> None:
         """Follow the objects `entries` noted (following them may note more, and more chains)."""
@@ -176,7 +175,7 @@ class _Found:
                     if (id(o[1]), t) not in done]  # fmt: skip
             if not todo:
                 return
-            for (name, value, depth, _), tail in todo:
+            for (name, value, depth), tail in todo:
                 done.add((id(value), tail))
                 if tail == () and self._by_name:
                     self._every_entry(name, value)
@@ -184,10 +183,7 @@ class _Found:
                     self.chain(name, value, tail, depth, self._tails[tail])
 
     def _every_entry(self, name: str, value: Any) -> None:
-        try:
-            own = object.__getattribute__(value, "__dict__")
-        except Exception:  # no instance dict
-            return
+        own = getattr(value, "__dict__", None)
         if type(own) is not dict or id(own) in self._done or len(own) > self._budget:
             return
         self._done.add(id(own))
@@ -318,7 +314,7 @@ class _Found:
         self.module_settings(name, value, depth)
         self._code(value, depth)
         self.contents(name, value)
-        self.entries(name, value, depth, where)
+        self.entries(name, value, depth)
 
     def _code(self, value: Any, depth: int) -> None:
         """Follow the code of a function of the user's, also inside a wrapper that keeps it
@@ -370,7 +366,15 @@ class _Found:
         except Exception:  # a module that skipped Module.__init__: known by identity only
             return
         for path, module in modules:
+            # a module of the user's own class (on nn.Module only): its forward, followed,
+            # reads its settings; its other public attributes are its own (a step counter)
+            own = depth < _MAX_DEPTH and all(
+                c in (Module, object) or not c.__module__.startswith(PACKAGE)
+                for c in type(module).__mro__
+            )
             for key, item in vars(module).items():
+                if own and not key.startswith("_") and key != "training":
+                    continue
                 if key in ("_parameters", "_modules") and isinstance(item, dict):
                     self.add(f"len({path}.{key})", item, LENGTH, len(item))  # one appended
                     for entry, value in item.items():
