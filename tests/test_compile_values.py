@@ -326,6 +326,21 @@ def test_what_the_step_does_not_read_of_an_object_it_passes_on_may_change() -> N
     assert compiled.code is not None
 
 
+def test_a_forward_assigned_to_a_library_module_after_recording_is_seen() -> None:
+    tl.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        with tl.no_grad():
+            return net(x)
+
+    def replace() -> None:
+        linear = net[0]
+        linear.forward = lambda x: x[..., :2] * 10.0  # type: ignore[method-assign]
+
+    _follows(step, replace)
+
+
 def test_an_argument_a_generator_expression_uses_is_followed() -> None:
     class Regularised:
         def __init__(self) -> None:
@@ -881,15 +896,21 @@ class _Computed:
         return 0.1
 
 
+class _AttrDict(dict):  # type: ignore[type-arg]
+    __getattr__ = dict.__getitem__
+
+
 chained = collections.ChainMap({"lr": 0.1}, {"lr": 0.2})
 computed = _Computed()
+attr_dict = _AttrDict(lr=0.1)
 
 
 @pytest.mark.parametrize(
     "step, message",
     [(lambda x: x * chained["lr"], r"chained\['lr'\] .*ChainMap\.__getitem__"),
-     (lambda x: x * computed.lr, r"computed\.lr .*_Computed\.__getattr__")],
-    ids=["ChainMap", "__getattr__"],
+     (lambda x: x * computed.lr, r"computed\.lr .*_Computed\.__getattr__"),
+     (lambda x: x * attr_dict.lr, r"attr_dict\.lr .*_AttrDict\.__getattr__")],
+    ids=["ChainMap", "__getattr__", "dict's __getitem__"],
 )  # fmt: skip
 def test_a_value_only_the_owners_code_can_read_runs_the_step_eagerly(
     step: Callable[[tl.Tensor], tl.Tensor], message: str

@@ -86,11 +86,11 @@ def property_getter(owner: Any, attribute: str) -> tuple[list[Guard], Any] | Non
 def computed_by_its_owner(owner: Any, attribute: str) -> str | None:
     """The code that would give `owner.attribute` when `locate` finds no place for it, if the
     owner's class has such code ("ChainMap.__getitem__"): an item of an object other than a
-    dict, list, tuple, array or model, or an attribute a `__getattr__` of the user's computes.
+    dict, list, tuple, array or model, or an attribute a `__getattr__` of the user's class gives.
     A check before each replay cannot run it; the value would be frozen into the replay."""
     from ..nn.modules import Module
     from ..tensor import Tensor
-    from .bytecode import users_function
+    from .bytecode import PACKAGE
 
     kind = type(owner)
     if attribute.startswith("["):
@@ -98,10 +98,11 @@ def computed_by_its_owner(owner: Any, attribute: str) -> str | None:
         if isinstance(owner, followed) or not hasattr(kind, "__getitem__"):
             return None  # (a model's entries and a small array's values are followed whole)
         return f"{kind.__name__}.__getitem__"
-    if users_function(getattr(kind, "__getattr__", None)) and not any(
-        attribute in c.__dict__ for c in kind.__mro__
-    ):
-        return f"{kind.__name__}.__getattr__"
+    if any(attribute in c.__dict__ for c in kind.__mro__):
+        return None  # (a descriptor of the library's or NumPy's: `.shape`)
+    defines = next((c for c in kind.__mro__ if "__getattr__" in c.__dict__), object)
+    if defines is not object and not defines.__module__.startswith(PACKAGE):
+        return f"{defines.__name__}.__getattr__"  # (also `__getattr__ = dict.__getitem__`)
     return None
 
 

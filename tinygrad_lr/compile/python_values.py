@@ -383,9 +383,9 @@ class _Found:
                     self.add(f"{path}.{key}", vars(module), key, item, read=False)
             for method in ("forward", "__call__"):
                 located = locate(module, method)
+                for guard in located[3] if located is not None else ():
+                    self.add(*guard)  # not shadowed (`model.forward = f` after recording)
                 if located is not None and users_function(located[2]):
-                    for guard in located[3]:
-                        self.add(*guard)
                     self.add(f"{path}.{method}", *located[:3])
                     self.method(located[2], module, depth)
 
