@@ -341,6 +341,84 @@ def test_a_forward_assigned_to_a_library_module_after_recording_is_seen() -> Non
     _follows(step, replace)
 
 
+class _Gain(nn.Module):
+    """A module of the user's own class whose forward reads its gain through a helper."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gain, self.calls = 2.0, 0
+
+    def forward(self, x: tl.Tensor) -> tl.Tensor:
+        return _times_gain(self, x)
+
+
+def _times_gain(module: _Gain, x: tl.Tensor) -> tl.Tensor:
+    return x * getattr(module, "gain")  # noqa: B009
+
+
+class _Rated:
+    def __init__(self) -> None:
+        self.lr = 0.5
+
+    def rate(self) -> float:
+        return self.lr
+
+
+def _rated(x: tl.Tensor, source: _Rated) -> tl.Tensor:
+    return x * source.rate()
+
+
+def test_what_code_reads_of_a_module_or_object_through_helpers_and_methods_is_followed() -> None:
+    gain, source = _Gain(), _Rated()
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        return gain(x) + _rated(x, source)
+
+    _follows(step, lambda: setattr(gain, "gain", 3.0))
+    _follows(step, lambda: setattr(source, "lr", 4.0))
+
+
+def test_an_item_of_a_dataset_the_step_indexes_is_replayed() -> None:
+    data = tl.utils.data.TensorDataset(tl.arange(6.0).reshape(3, 2))
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        (row,) = data[1]  # tensor indexing inside the library's __getitem__: recorded
+        return x[:2] * row
+
+    _follows(step, lambda: data.tensors[0].data.mul_(10.0))
+
+
+class _Average:
+    """Has an `update` that changes it, which the step below never calls."""
+
+    __slots__ = ("count", "lr")
+
+    def __init__(self) -> None:
+        self.lr, self.count = 0.5, 0
+
+    def update(self) -> None:
+        self.count += 1
+
+
+def _with_rate(x: tl.Tensor, settings: _Average) -> tl.Tensor:
+    return x * settings.lr
+
+
+def test_a_slot_a_partial_and_a_method_only_named_elsewhere() -> None:
+    """A helper given a slotted object reads its slot; a module calls a partial it keeps;
+    `metrics.update` (a dict's) is no call of `_Average.update`, whose store is no effect."""
+    average, gain = _Average(), _Gain()
+    gain.post = functools.partial(_times_gain, gain)  # type: ignore[assignment]
+
+    def step(x: tl.Tensor) -> tl.Tensor:
+        metrics: dict[str, tl.Tensor] = {}
+        metrics.update(out=_with_rate(x, average) + gain.post(x))  # type: ignore[operator]
+        return metrics["out"]
+
+    _follows(step, lambda: setattr(average, "lr", 4.0))
+    _follows(step, lambda: setattr(gain, "gain", 5.0))
+
+
 def test_an_argument_a_generator_expression_uses_is_followed() -> None:
     class Regularised:
         def __init__(self) -> None:
@@ -740,11 +818,14 @@ history: list[tl.Tensor] = []
 total = 0
 
 
+counts = np.zeros(100)
+
+
 @pytest.mark.parametrize(
     "effect, message",
     [("append", r"calls history\.append\(\) on a list"), ("global", r"assigns a global, total"),
      ("print", "prints"), ("attribute", r"sets scaler\.last"),
-     ("item", r"changes an item of history")],
+     ("item", r"changes an item of history"), ("array", r"changes an item of counts")],
 )  # fmt: skip
 def test_a_step_with_a_python_side_effect_runs_eagerly_with_a_warning(
     effect: str, message: str, capsys: pytest.CaptureFixture[str]
@@ -770,8 +851,12 @@ def test_a_step_with_a_python_side_effect_runs_eagerly_with_a_warning(
         history[:] = [x * 2.0]
         return x * 2.0
 
+    def counts_in_numpy(x: tl.Tensor) -> tl.Tensor:
+        counts[0] += 1  # an outside NumPy array changed in Python
+        return x * 2.0
+
     steps = {"append": appends, "global": assigns, "print": prints, "attribute": sets,
-             "item": stores}  # fmt: skip
+             "item": stores, "array": counts_in_numpy}  # fmt: skip
     step = steps[effect]
     compiled = tl.compile(step)
     x = tl.ones(2)
@@ -901,6 +986,7 @@ class _AttrDict(dict):  # type: ignore[type-arg]
 
 
 chained = collections.ChainMap({"lr": 0.1}, {"lr": 0.2})
+counted = collections.Counter(present=1)
 computed = _Computed()
 attr_dict = _AttrDict(lr=0.1)
 
@@ -908,9 +994,10 @@ attr_dict = _AttrDict(lr=0.1)
 @pytest.mark.parametrize(
     "step, message",
     [(lambda x: x * chained["lr"], r"chained\['lr'\] .*ChainMap\.__getitem__"),
+     (lambda x: x * (1.0 + counted["absent"]), r"counted\['absent'\] .*Counter\.__missing__"),
      (lambda x: x * computed.lr, r"computed\.lr .*_Computed\.__getattr__"),
      (lambda x: x * attr_dict.lr, r"attr_dict\.lr .*_AttrDict\.__getattr__")],
-    ids=["ChainMap", "__getattr__", "dict's __getitem__"],
+    ids=["ChainMap", "Counter", "__getattr__", "dict's __getitem__"],
 )  # fmt: skip
 def test_a_value_only_the_owners_code_can_read_runs_the_step_eagerly(
     step: Callable[[tl.Tensor], tl.Tensor], message: str

@@ -89,15 +89,18 @@ def computed_by_its_owner(owner: Any, attribute: str) -> str | None:
     dict, list, tuple, array or model, or an attribute a `__getattr__` of the user's class gives.
     A check before each replay cannot run it; the value would be frozen into the replay."""
     from ..nn.modules import Module
-    from ..tensor import Tensor
     from .bytecode import PACKAGE
 
     kind = type(owner)
     if attribute.startswith("["):
-        followed = (dict, list, tuple, types.MappingProxyType, np.ndarray, str, Module, Tensor)
-        if isinstance(owner, followed) or not hasattr(kind, "__getitem__"):
+        if isinstance(owner, dict) and hasattr(kind, "__missing__"):  # a Counter's absent key
+            return f"{kind.__name__}.__missing__"
+        followed = (dict, list, tuple, types.MappingProxyType, np.ndarray, str, bytes, range)
+        getitem = next((c for c in kind.__mro__ if "__getitem__" in c.__dict__), object)
+        library = getitem.__module__.startswith(PACKAGE)  # (a dataset's item: tensor ops)
+        if isinstance(owner, (*followed, Module)) or getitem is object or library:
             return None  # (a model's entries and a small array's values are followed whole)
-        return f"{kind.__name__}.__getitem__"
+        return f"{getitem.__name__}.__getitem__"
     if any(attribute in c.__dict__ for c in kind.__mro__):
         return None  # (a descriptor of the library's or NumPy's: `.shape`)
     defines = next((c for c in kind.__mro__ if "__getattr__" in c.__dict__), object)
@@ -127,3 +130,24 @@ def resolve(chain: tuple[str, ...], function: types.FunctionType, cells: dict[st
 
 def label_of(name: str, attribute: str) -> str:
     return f"{name}{attribute}" if attribute.startswith("[") else f"{name}.{attribute}"
+
+
+def instance_dict(value: Any) -> dict[str, Any] | None:
+    """`vars(value)`, read without running its code (None for an object without one)."""
+    try:
+        own = object.__getattribute__(value, "__dict__")
+    except Exception:  # no instance dict
+        return None
+    return own if type(own) is dict else None
+
+
+def users_method(owner: Any, attribute: str) -> bool:
+    """Is `owner.attribute` a method or property of the user's, or a slot, of its class?"""
+    found = next((c.__dict__[attribute] for c in type(owner).__mro__ if attribute in c.__dict__),
+                 None)  # fmt: skip
+    if isinstance(found, types.MemberDescriptorType):
+        return True
+    code = found.fget if isinstance(found, property) else getattr(found, "__func__", found)
+    from .bytecode import users_function
+
+    return users_function(code)

@@ -45,18 +45,21 @@ Chain = tuple[str, ...]  # (kind, name, then attributes and items: "fc", "['lr']
 
 @dataclass(frozen=True)
 class Reads:
-    chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...): global/cell/local/inner
+    chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...); kind global/cell/local
     # (what, name, line, operator): STORE_GLOBAL or STORE_DEREF, after `-=` ("-=") or not ("")
     stores: tuple[tuple[str, str, int, str], ...]
     attribute_stores: tuple[tuple[tuple[str, ...], str, int], ...]  # (chain, attribute, line)
     lines: tuple[tuple[tuple[str, ...], int], ...]  # the lines where each chain is loaded
     item_stores: tuple[tuple[tuple[str, ...], int], ...]  # chains of a line storing an item
+    # every name and string constant of the code and the code nested in it: an attribute it
+    # can read (`cfg.lr`, `c.__dict__["lr"]`, `attrgetter("lr")`, of a value it cannot name)
+    names: frozenset[str] = frozenset()
 
 
 @functools.lru_cache(maxsize=256)  # reading bytecode costs more than a small step's replay
 def reads(code: types.CodeType, top: bool = True) -> Reads:
-    """The name-and-attribute chains `code` loads, and the stores it makes (nested code: its
-    own locals are "inner", whose values are not known)."""
+    """The name-and-attribute chains `code` loads, and the stores it makes (nested code: only
+    chains from globals and closure variables, whose values are known)."""
     chains: set[tuple[str, ...]] = set()
     stores: list[tuple[str, str, int, str]] = []
     attribute_stores: list[tuple[tuple[str, ...], str, int]] = []
@@ -66,7 +69,8 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
     current: list[str] | None = None  # container of an item assignment (x[k] = v) in it
     line = code.co_firstlineno
     kinds = {"LOAD_GLOBAL": "global", "LOAD_NAME": "global", "LOAD_DEREF": "cell"}
-    kinds["LOAD_FAST"] = "local" if top else "inner"  # (a generator expression's own local)
+    if top:
+        kinds["LOAD_FAST"] = "local"
     previous: dis.Instruction | None = None
     key: list[Any] = []  # a constant loaded after a chain: an item's key, if a subscript follows
     aliases: dict[str, set[Chain]] = {}  # `cfg = self.cfg`, `for g in groups` (each item)
@@ -84,8 +88,8 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
             key.clear()
             _close(tuple(current), line, chains, in_line, lines)
             current = None
-        if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD"):  # (of a value computed
-            current = [*(current or ["inner", "?"]), name]  # there, `groups[k].lr`: unnamed)
+        if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and current is not None:
+            current.append(name)
             continue
         if instruction.opname == "LOAD_CONST" and current is not None and _is_key(name):
             key.append(name)
@@ -116,17 +120,19 @@ def reads(code: types.CodeType, top: bool = True) -> Reads:
         previous = instruction
     if current is not None:
         chains.add(tuple(current))
+    names = {*code.co_names, *(c for c in code.co_consts if isinstance(c, str))}
     for constant in code.co_consts:
         if isinstance(constant, types.CodeType):
             inner = reads(constant, top=False)
             chains |= inner.chains
             stores += [s for s in inner.stores if s[0] == "STORE_GLOBAL"]
+            names |= inner.names
     chains |= _through(aliases, chains)
     attribute_stores += [(c, a, n) for chain, a, n in attribute_stores
                          for c in _through(aliases, {chain})]  # fmt: skip
     item_stores += [(c, n) for chain, n in item_stores for c in _through(aliases, {chain})]
     return Reads(frozenset(chains), tuple(stores), tuple(attribute_stores), tuple(lines),
-                  tuple(item_stores))  # fmt: skip
+                  tuple(item_stores), frozenset(names))  # fmt: skip
 
 
 Bound = tuple[tuple[Any, ...], dict[str, Any]]  # what a functools.partial adds to a call

@@ -11,15 +11,17 @@ anew.
 
 Followed from the step's code: globals, closure variables, its arguments that are not tensors,
 attribute chains through instance dicts, slots and plain class attributes (no property is run:
-what the getter of a property of the user's reads is followed instead), every entry of the
+what the getter of a property of the user's reads is followed instead), the entries of the
 models met on the way and of the modules inside them (`training`, dropout's `p`, a parameter or
-a submodule assigned anew) and their forwards written by the user, and the Python functions
-among them that are not the library's (helpers, decorated functions), to a depth of 4, each for
-every object it runs on. An item of a list, tuple or dict taken with a constant key is followed
-as an attribute is (`config["lr"]`, `models[0].fc`); a container used as a whole (iterated,
-unpacked, passed on, indexed with a computed key, `.get`) by its length and each item, up to
-256 items per step, and a set by its members; another object used as a whole (`update(params,
-cfg)`, `getattr(cfg, "lr")`, an item of a list iterated over) by its instance dict's entries.
+a submodule assigned anew; of a module of the user's own class, the names its code mentions),
+their forwards written by the user, and the Python functions among them that are not the
+library's (helpers, decorated functions), to a depth of 4, for every object each runs on. An
+item of a list, tuple or dict taken with a constant key is followed as an attribute is
+(`config["lr"]`, `models[0].fc`); a container used as a whole (iterated, passed on, indexed
+with a computed key, `.get`) by its length and each item, up to 256 items per step, and a set
+by its members; another object used as a whole (`update(params, cfg)`, an item of a list
+iterated over) by the entries whose names the code followed mentions (all if it reads
+attributes by a computed name: `getattr(cfg, k)`).
 
 Numbers, strings, booleans, None, enums, NumPy scalars and tuples of them are compared by
 value, floats to the bit (0.0 is not -0.0); other objects by identity, and NumPy arrays of up
@@ -27,29 +29,30 @@ to 64 numbers by their values too (`float(lr)` after `lr[...] = 0.05`), unless t
 that array itself. A value only its owner's code can give (an attribute `__getattr__` computes,
 an item of a ChainMap or of a class with `__getitem__`) makes the step run eagerly. Not
 followed: the library's own properties and functions (those that matter tell the check
-themselves: `scheduler.get_last_lr()`), what a helper reads from a value the step computed or
-a property returned, `globals()[name]`, a function's `__defaults__` changed after the fact.
+themselves: `scheduler.get_last_lr()`), `globals()[name]`, `__defaults__` changed later.
 
-A replay runs NumPy lines only, so Python side effects of the step would happen only while it
-is recorded: a step that assigns a global or a nonlocal, sets an attribute of an object other
-than a tensor (whose `.grad` is recorded), changes a list, dict or set it did not make (`append`,
-`update`, `history[k] = v`), or prints, runs eagerly. So does a step that calls what gives a
-new result at every call: a random number generator's method (`np.random.randint`,
-`random.random`, a global `RandomState`), the clock, an iterator, logging. They are found in the
-bytecode, so even in a branch that does not run; what the library's functions or other objects'
-methods do is not followed (a progress bar's `update`).
+A replay runs NumPy lines only, so a step with a Python side effect (effects.py) runs eagerly:
+one that calls what gives a new result at every call is found here (a random number
+generator's method, `np.random.randint`, `random.random`, a global `RandomState`; the clock,
+an iterator, logging); what the library's functions or other objects' methods do is not
+followed (a progress bar's `update`).
 """
 
 from __future__ import annotations
 
-import collections
-import io
 import types
 from typing import Any
 
 import numpy as np
 
-from .attributes import computed_by_its_owner, label_of, locate, property_getter, resolve
+from .attributes import (
+    computed_by_its_owner,
+    instance_dict,
+    label_of,
+    locate,
+    property_getter,
+    users_method,
+)
 from .bytecode import (
     MUTATORS,
     NEW_EACH_CALL,
@@ -61,17 +64,15 @@ from .bytecode import (
     reads,
     users_function,
 )
-from .same import CELL, LENGTH, MAX_ARRAY, MEMBERS, UNSET, PythonValue, content_of, is_simple
+from .effects import CONTAINERS, store_effect
+from .same import CELL, LENGTH, MAX_ARRAY, MEMBERS, PythonValue, content_of, is_simple
 
 _MAX_DEPTH = 4  # helpers of helpers followed
 _MAX_ITEMS = 256  # the items of containers followed per step: the rest is known by identity
-_CONTAINERS = (list, dict, set, bytearray, collections.deque, io.IOBase)
+# code that reads attributes by a name it computes: every entry of the objects it may get
+_BY_NAME = {"getattr", "vars", "hasattr", "__dict__", "attrgetter", "getattr_static",
+            "__getattribute__"}  # fmt: skip
 _EFFECT_BUILTINS = {"input": "reads input()", "print": "prints", "open": "opens a file"}
-# `w -= v` on a tensor changes it in place (Tensor.__isub__...) and stores the same tensor back
-_IN_PLACE_OPERATORS = {"+=", "-=", "*=", "/="}
-# set on a tensor by a step and seen by the recording: .grad (replayed), .data (replayed when
-# `p.data -= v` changes p in place, else the step runs eagerly), requires_grad (see trace.py)
-_TENSOR_ATTRIBUTES = {"grad", "data", "requires_grad"}
 
 
 # --- from a step to its values ---------------------------------------------------------------
@@ -94,7 +95,7 @@ def python_values(
         found.function(function, parameters(function, owner, () if named else args, bound))
     for position, arg in enumerate(args):  # the signature knows them by identity only
         found.module_settings(f"argument {position}", arg)
-    found.objects_used_whole()
+    found.follow_used_whole()
     return found.values, found.effect
 
 
@@ -107,11 +108,12 @@ class _Found:
         self._seen: dict[tuple[int, Any], int] = {}  # (holder, key) -> its place in values
         self._done: set[Any] = set()  # functions (with their locals), models and containers
         self._budget = _MAX_ITEMS  # the items of containers still to be followed
-        # objects the step uses as a whole (see entries), and the attribute chains its code
-        # reads from values it cannot name (`g.lr` of a loop variable, `cfg.lr` in a helper)
+        # objects the step uses as a whole (see note_used_whole), and every name the code
+        # followed mentions: the attributes of theirs it can read
         self._whole: list[tuple[str, Any, int]] = []
-        self._tails: dict[tuple[str, ...], str] = {}  # each with where it is read
-        self._by_name = False  # the code calls getattr, vars or hasattr
+        self._names: set[str] = set()
+        self._methods: set[str] = set()  # called on a helper's parameter: `t.rate()`
+        self._quiet = False  # following code that may not run: no side effect counts
 
     def add(self, name: str, holder: Any, key: Any, value: Any, read: bool = True) -> None:
         """Note `holder[key]`, which the code reads (`read`), or which a model holds: then a
@@ -140,7 +142,7 @@ class _Found:
         if isinstance(container, set):  # `if name in skip:`; compared by value if simple
             self.add(f"{name} (members)", container, MEMBERS, frozenset(container))
             for member in container:  # (`for g in groups:`; no order to name them by)
-                self.entries(f"a member of {name}", member)
+                self.note_used_whole(f"a member of {name}", member)
             return
         self.add(f"len({name})", container, LENGTH, len(container))
         if isinstance(container, dict):  # (dict's own methods: a subclass's may run code)
@@ -152,44 +154,50 @@ class _Found:
             self.add(f"{name}[{shown_key}]", container, key, item)
             self.module_settings(f"{name}[{shown_key}]", item)
             self.contents(f"{name}[{shown_key}]", item)
-            self.entries(f"{name}[{shown_key}]", item)  # `for i, g in enumerate(gs): g.lr`
+            self.note_used_whole(f"{name}[{shown_key}]", item)  # `for i, g in enumerate(gs): g.lr`
             self._code(item, 0)  # `for f in layers: x = f(x)`
 
-    def entries(self, name: str, value: Any, depth: int = 0) -> None:
-        """An object the step uses as a whole (passes it on: `update(params, cfg)`; iterates
-        over the list it is in: `for k, g in enumerate(groups)`), whose attributes code the
-        step's bytecode cannot name reads: followed at the end, along the chains read from
-        such values (`g.lr`, `cfg.lr`), or by every entry of its instance dict if the code
-        reads attributes by name (`getattr(cfg, "lr")`)."""
+    def note_used_whole(self, name: str, value: Any, depth: int = 0) -> None:
+        """An object the step uses as a whole (`update(params, cfg)`, `for k, g in
+        enumerate(groups)`), whose attributes code may read: see `follow_used_whole`."""
         from ..nn.modules import Module
 
         skipped = (type, types.ModuleType, types.FunctionType, Module)  # (models: see below)
         if not (isinstance(value, skipped) or _is_tensor(value) or is_simple(value)):
             self._whole.append((name, value, depth))
 
-    def objects_used_whole(self) -> None:
-        """Follow the objects `entries` noted (following them may note more, and more chains)."""
-        done: set[tuple[int, tuple[str, ...]]] = set()
+    def follow_used_whole(self) -> None:
+        """The entries of the objects used as a whole (and of the user's own modules) whose
+        names the code followed mentions (`cfg.lr`, `c.__dict__["lr"]`), and their slots and
+        methods it names (side effects count for those a helper calls on its parameters);
+        all entries, and how many, if the code reads them by a computed name (getattr, vars).
+        Following them may mention more names."""
+        done: set[tuple[int, Any]] = set()
         while True:
-            todo = [(o, t) for o in self._whole for t in [(), *sorted(self._tails)]
-                    if (id(o[1]), t) not in done]  # fmt: skip
-            if not todo:
+            every = bool(self._names & _BY_NAME)
+            left: list[tuple[str, Any, Any, tuple[str, ...], Any, int]] = []
+            for name, value, depth in self._whole:
+                own = instance_dict(value)
+                if every and own is not None:
+                    self.add(f"len(vars({name}))", own, LENGTH, len(own))  # one added: hasattr
+                left += [
+                    (f"{name}.{k}", own, k, (), item, depth)
+                    for k, item in (own or {}).items()
+                    if every or k in self._names
+                ]
+                left += [(name, value, key, (key,), value, depth)
+                         for key in self._names if users_method(value, key)]  # fmt: skip
+            left = [e for e in left if (id(e[1]), e[2]) not in done]
+            if not left:
                 return
-            for (name, value, depth), tail in todo:
-                done.add((id(value), tail))
-                if tail == () and self._by_name:
-                    self._every_entry(name, value)
-                elif tail and (locate(value, tail[0]) or property_getter(value, tail[0])):
-                    self.chain(name, value, tail, depth, self._tails[tail])
-
-    def _every_entry(self, name: str, value: Any) -> None:
-        own = getattr(value, "__dict__", None)
-        if type(own) is not dict or id(own) in self._done or len(own) > self._budget:
-            return
-        self._done.add(id(own))
-        self._budget -= len(own)
-        for key, item in own.items():
-            self.add(f"{name}.{key}", own, key, item)
+            for label, holder, key, attributes, item, depth in left:
+                done.add((id(holder), key))
+                if not attributes:
+                    self.add(label, holder, key, item)
+                # (a method only named somewhere, `metrics.update`, counts for what it reads)
+                self._quiet = bool(attributes) and key not in self._methods
+                self.chain(label, item, attributes, depth, "")  # what it holds, what it runs
+                self._quiet = False
 
     def function(
         self, function: types.FunctionType, locals_: dict[str, Any], depth: int = 0
@@ -201,40 +209,21 @@ class _Found:
             return
         self._done.add(done)
         code_reads = reads(function.__code__)
+        self._names |= code_reads.names
         filename = function.__code__.co_filename.rsplit("/", 1)[-1]
         where = f"{filename}:{function.__code__.co_firstlineno}"
         at = {chain: f"{filename}:{line}" for chain, line in code_reads.lines}
         cells = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
-        for what, name, line, operator in code_reads.stores:
-            now = (
-                function.__globals__.get(name)
-                if what == "STORE_GLOBAL"
-                else (PythonValue(name, cells[name], CELL, None).read() if name in cells else None)
-            )
-            if _is_tensor(now) and operator in _IN_PLACE_OPERATORS:  # `w -= lr * w.grad`
-                continue
-            kind = "a global" if what == "STORE_GLOBAL" else "a nonlocal"
-            self._effect(f"assigns {kind}, {name} ({filename}:{line})")
+        for default in (*(function.__defaults__ or ()), *(function.__kwdefaults__ or {}).values()):
+            self._code(default, depth)  # `def h(c, read=lambda z: z.lr)`: its code runs
+        effect = store_effect(function, code_reads, cells, locals_)
+        if effect is not None:
+            self._effect(effect)
         for chain in sorted(code_reads.chains):
             try:
                 self.follow(chain, function, cells, locals_, depth, at.get(chain, where))
             except Exception:  # an object that refuses to be looked at (a proxy): its name
                 continue  # is checked by identity if it was added, its attributes are not
-        for chain, attribute, line in code_reads.attribute_stores:
-            try:
-                owner = resolve(chain, function, cells, locals_)
-                if owner is UNSET or (_is_tensor(owner) and attribute in _TENSOR_ATTRIBUTES):
-                    continue  # an object the step made, or a tensor's .grad: recorded
-            except Exception:  # an object that refuses to be looked at: counted as changed
-                pass
-            self._effect(f"sets {'.'.join(chain[1:])}.{attribute} ({filename}:{line})")
-        for chain, line in code_reads.item_stores:
-            try:
-                container = resolve(chain, function, cells, locals_)
-            except Exception:
-                continue
-            if isinstance(container, _CONTAINERS):  # a list or dict from outside the step
-                self._effect(f"changes an item of {'.'.join(chain[1:])} ({filename}:{line})")
 
     def follow(self, chain: tuple[str, ...], function: types.FunctionType, cells: dict[str, Any],
                locals_: dict[str, Any], depth: int, where: str) -> None:  # fmt: skip
@@ -244,7 +233,6 @@ class _Found:
             if name not in function.__globals__:  # a builtin
                 if name in _EFFECT_BUILTINS:
                     self._effect(f"{_EFFECT_BUILTINS[name]} ({where})")
-                self._by_name = self._by_name or name in ("getattr", "vars", "hasattr")
                 return
             holder: Any = function.__globals__
             value = PythonValue(name, holder, name, None).read()
@@ -255,9 +243,10 @@ class _Found:
             self.add(name, cells[name], CELL, value)
         elif kind in ("local", "cell") and name in locals_:  # (cell: an argument a closure
             value = locals_[name]  # uses) an argument: the signature checks it
-        else:  # a local the step makes, a loop variable, a helper's argument
-            if attributes and kind != "global":
-                self._tails.setdefault(attributes, where)
+        else:  # a local the step makes; a helper's parameter (see note_used_whole)
+            code = function.__code__
+            if attributes and name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
+                self._methods.add(attributes[0])
             return
         if gives_anew(value):  # `from random import random`
             self._effect(f"calls {name}(), which draws or reads anew ({where})")
@@ -285,7 +274,7 @@ class _Found:
                 self.contents(name, value)  # an item, followed below
             if (
                 attribute in MUTATORS
-                and isinstance(value, _CONTAINERS)
+                and isinstance(value, CONTAINERS)
                 and (position == len(attributes) - 1)
             ) or isinstance(value, NEW_EACH_CALL):
                 self._effect(f"calls {name}.{attribute}() on a {type(value).__name__} ({where})")
@@ -314,18 +303,20 @@ class _Found:
         self.module_settings(name, value, depth)
         self._code(value, depth)
         self.contents(name, value)
-        self.entries(name, value, depth)
+        self.note_used_whole(name, value, depth)
 
     def _code(self, value: Any, depth: int) -> None:
-        """Follow the code of a function of the user's, also inside a wrapper that keeps it
-        as `__wrapped__` (another compiled step, which runs eagerly while this one records)."""
-        if not users_function(value) and not isinstance(value, types.FunctionType):
-            try:
-                value = object.__getattribute__(value, "__dict__").get("__wrapped__")
-            except Exception:  # no instance dict: nothing wrapped
-                return
-        if users_function(value):
-            self.function(value, {}, depth + 1)
+        """Follow the code of the user's that calling `value` runs: a function (also inside a
+        wrapper that keeps it as `__wrapped__`: another compiled step, which runs eagerly
+        while this one records), a method, a partial with what it binds, an object's
+        `__call__` (a loss object, a layer); a model's is followed by module_settings."""
+        from ..nn.modules import Module
+
+        if isinstance(value, (type, Module)) or not callable(value):
+            return
+        for function, owner, bound in functions_called(value):
+            if users_function(function):
+                self.function(function, parameters(function, owner, (), bound), depth + 1)
 
     def _property(self, owner: Any, attribute: str, depth: int) -> None:
         """A property of the user's (`cfg.lr` computed from `self.base`): its getter's code
@@ -366,12 +357,24 @@ class _Found:
         except Exception:  # a module that skipped Module.__init__: known by identity only
             return
         for path, module in modules:
-            # a module of the user's own class (on nn.Module only): its forward, followed,
-            # reads its settings; its other public attributes are its own (a step counter)
-            own = depth < _MAX_DEPTH and all(
-                c in (Module, object) or not c.__module__.startswith(PACKAGE)
-                for c in type(module).__mro__
-            )
+            followed = False
+            for method in ("forward", "__call__"):
+                located = locate(module, method)
+                for guard in located[3] if located is not None else ():
+                    self.add(*guard)  # not shadowed (`model.forward = f` after recording)
+                code: Any = located[2] if located is not None else None
+                while not users_function(code) and callable(getattr(code, "__wrapped__", None)):
+                    code = code.__wrapped__  # (a forward under `@tl.no_grad()`)
+                if located is not None and users_function(code):
+                    self.add(f"{path}.{method}", *located[:3])
+                    self.method(code, module, depth)
+                    followed = followed or method == "forward"
+            # a module of the user's own class (on nn.Module only) whose forward is followed:
+            # only code reads its public attributes, by name (not `self.steps` counted outside)
+            library = [c for c in type(module).__mro__ if c.__module__.startswith(PACKAGE)]
+            own = followed and depth < _MAX_DEPTH and library == [Module]
+            if own:  # (its public entries: see note_used_whole)
+                self._whole.append((path, module, depth))
             for key, item in vars(module).items():
                 if own and not key.startswith("_") and key != "training":
                     continue
@@ -381,16 +384,9 @@ class _Found:
                         self.add(f"{path}.{entry}", item, entry, value)
                 else:
                     self.add(f"{path}.{key}", vars(module), key, item, read=False)
-            for method in ("forward", "__call__"):
-                located = locate(module, method)
-                for guard in located[3] if located is not None else ():
-                    self.add(*guard)  # not shadowed (`model.forward = f` after recording)
-                if located is not None and users_function(located[2]):
-                    self.add(f"{path}.{method}", *located[:3])
-                    self.method(located[2], module, depth)
 
     def _effect(self, what: str) -> None:
-        if self.effect is None:
+        if self.effect is None and not self._quiet:
             self.effect = what
 
 

@@ -148,10 +148,10 @@ class Recorder:
             if self._is_new_parameter(tensor, vid):  # first met through w.data, now as w
                 self.trace.wrappers[vid] = tensor  # the tensor read at every call
                 self._leaves.append(tensor)
-                self.trace.grad_was_none[vid] = tensor.grad is None
+                self.trace.grad_was_none[vid] = tensor._grad is None
             return vid
-        for owner in self._leaves:
-            grad = owner.grad
+        for owner in self._leaves:  # (`_grad`: reading `.grad` would tell this recorder)
+            grad = owner._grad
             if grad is not None and grad._data is tensor._data:
                 return self._outside(tensor, ("grad", self.value(owner)))
         return self._outside(tensor, ("outside",))

@@ -50,7 +50,8 @@ class ParamGroup(dict[str, Any]):
         return super().setdefault(key, default)
 
     def pop(self, key: str, *default: Any) -> Any:
-        note_untraced(f"removing {key!r} from an optimiser's parameter group")
+        if key in self:
+            note_untraced(f"removing {key!r} from an optimiser's parameter group")
         return super().pop(key, *default)
 
     def __delitem__(self, key: str) -> None:
