@@ -156,7 +156,7 @@ def holds(program: Any, args: tuple[Any, ...]) -> bool:
     for owner, was_none in program.guards:
         kind = program.kinds[owner]
         tensor = args[kind[1]] if kind[0] == "arg" else kind[1]
-        if (tensor._grad is None) != was_none or not (was_none or _plain(tensor._grad)):
+        if (tensor._grad is None) != was_none or (not was_none and tensor._grad._requires_grad):
             return False
     try:  # (a value that cannot be read as before, `group["weight_decay"]` removed: the call
         return (  # is recorded again, and raises where eager raises)
@@ -166,11 +166,6 @@ def holds(program: Any, args: tuple[Any, ...]) -> bool:
         )
     except Exception:
         return False
-
-
-def _plain(grad: Any) -> bool:
-    """A .grad without a graph: backward adds into it in place."""
-    return not grad._requires_grad
 
 
 class Expected:

@@ -375,8 +375,8 @@ class Program:
         if kind[0] == "grad":
             owner = Ref(kind[1])
             return not any(s.kind == "grad" and s.args[0] == owner for s in self.trace.steps)
-        read = kind[0] == "ref" and any(e.tensor is kind[1] for e in self.outside)
-        return kind[0] == "arg" or read
+        expected = kind[0] == "ref" and any(e.tensor is kind[1] for e in self.outside)
+        return kind[0] == "arg" or expected
 
     # --- errors of a replay ------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """What counts as the same Python value, for the check before a replay: numbers, strings,
 flags, enums, NumPy scalars, and tuples and frozensets of them are compared by value (floats
-to the bit: 0.0 is not -0.0, NaN is NaN); every other object by identity."""
+to the bit: 0.0 is not -0.0, NaN is NaN); every other object by identity, a small NumPy array
+also by its values, a set of objects by its members' identities (PythonValue.same)."""
 
 from __future__ import annotations
 
@@ -82,11 +83,12 @@ MAX_ARRAY = 64  # NumPy arrays of at most this many numbers are compared by thei
 class PythonValue:
     """What the step's code calls `name`: `holder[key]` for a namespace or a container (a
     dict, a class's mapping, a list or tuple with an int key), `getattr(holder, key)` for a
-    slot, a closure cell's contents (key CELL), or the length of a container (key LENGTH)."""
+    slot, a closure cell's contents (key CELL), the length of a container (key LENGTH), or
+    the members of a set (key MEMBERS)."""
 
     name: str
     holder: Any
-    key: Any  # a name, a container's key, CELL or LENGTH
+    key: Any  # a name, a container's key, CELL, LENGTH or MEMBERS
     value: Any  # before the recorded call
     content: Any = None  # of a small NumPy array, which may change in place (`lr[...] = 0.1`)
 

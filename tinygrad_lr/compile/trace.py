@@ -135,11 +135,16 @@ class Recorder:
         if source == ("outside",):  # a constant, if both calls find it the same (an argument
             self.trace.snapshots[vid] = np.array(tensor._data, copy=True)  # is read anew)
         if tensor.is_leaf and tensor.requires_grad:
-            self._leaves.append(tensor)
-            self.trace.grad_was_none[vid] = tensor._grad is None
-            if tensor._grad is not None and tensor._grad.requires_grad:
-                self.fail("a .grad has a graph (backward with create_graph=True before the call)")
+            self._watch_grad(tensor, vid)
         return vid
+
+    def _watch_grad(self, tensor: Tensor, vid: int) -> None:
+        """The program reads `tensor.grad` at every call and checks that it has one, or none,
+        as now (see `grad_was_none`), and one without a graph, which backward adds to."""
+        self._leaves.append(tensor)
+        self.trace.grad_was_none[vid] = tensor._grad is None
+        if tensor._grad is not None and tensor._grad.requires_grad:
+            self.fail("a .grad has a graph (backward with create_graph=True before the call)")
 
     def value(self, tensor: Tensor) -> int:
         """The number of the value `tensor` holds, registering an outside value on first use."""
@@ -147,8 +152,7 @@ class Recorder:
         if vid is not None:
             if self._is_new_parameter(tensor, vid):  # first met through w.data, now as w
                 self.trace.wrappers[vid] = tensor  # the tensor read at every call
-                self._leaves.append(tensor)
-                self.trace.grad_was_none[vid] = tensor._grad is None
+                self._watch_grad(tensor, vid)
             return vid
         for owner in self._leaves:  # (`_grad`: reading `.grad` would tell this recorder)
             grad = owner._grad
@@ -295,15 +299,13 @@ class Recorder:
 
     def on_grad_read(self, tensor: Tensor) -> None:
         """The step reads `tensor.grad` (an optimiser skipping a parameter without one, `if
-        p.grad is None`, a norm of the gradients): registering the tensor makes the program
-        read its `.grad` at every call, and check before it that it still has one, or none, as
-        now (see `grad_was_none`)."""
+        p.grad is None`, a norm of the gradients), also of an outside tensor that does not
+        require grad (a frozen parameter keeps its .grad, which an optimiser still reads)."""
         if self.trace.problem is None:
             vid = self.value(tensor)
             outside = self.trace.sources.get(vid, ("",))[0] in ("arg", "outside")
-            if outside and not any(t is tensor for t in self._leaves):  # (a frozen parameter
-                self._leaves.append(tensor)  # keeps its .grad, which an optimiser still reads)
-                self.trace.grad_was_none[vid] = tensor._grad is None
+            if outside and not any(t is tensor for t in self._leaves):
+                self._watch_grad(tensor, vid)
 
     def on_requires_grad(self, tensor: Tensor) -> None:
         """`requires_grad_` changed a tensor's flag. A replay has no need of it for a tensor
