@@ -185,8 +185,9 @@ class _Found:
                     for k, item in (own or {}).items()
                     if every or k in self._names
                 ]
+                named = self._names & set().union(*map(vars, type(value).__mro__[:-1]))
                 left += [(name, value, key, (key,), value, depth)
-                         for key in self._names if users_method(value, key)]  # fmt: skip
+                         for key in named if users_method(value, key)]  # fmt: skip
             left = [e for e in left if (id(e[1]), e[2]) not in done]
             if not left:
                 return
@@ -313,6 +314,9 @@ class _Found:
         from ..nn.modules import Module
 
         if isinstance(value, (type, Module)) or not callable(value):
+            return
+        if users_function(value) and not hasattr(value, "__wrapped__"):  # (the usual case)
+            self.function(value, {}, depth + 1)
             return
         for function, owner, bound in functions_called(value):
             if users_function(function):
