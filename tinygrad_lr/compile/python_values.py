@@ -180,11 +180,8 @@ class _Found:
                 own = instance_dict(value)
                 if every and own is not None:
                     self.add(f"len(vars({name}))", own, LENGTH, len(own))  # one added: hasattr
-                left += [
-                    (f"{name}.{k}", own, k, (), item, depth)
-                    for k, item in (own or {}).items()
-                    if every or k in self._names
-                ]
+                left += [(f"{name}.{k}", own, k, (), item, depth) for k, item in
+                         (own or {}).items() if every or k in self._names]  # fmt: skip
                 named = self._names & set().union(*map(vars, type(value).__mro__[:-1]))
                 left += [(name, value, key, (key,), value, depth)
                          for key in named if users_method(value, key)]  # fmt: skip
@@ -193,11 +190,11 @@ class _Found:
                 return
             for label, holder, key, attributes, item, depth in left:
                 done.add((id(holder), key))
-                if not attributes:
+                if not attributes:  # an entry, and then what it holds
                     self.add(label, holder, key, item)
-                # (a method only named somewhere, `metrics.update`, counts for what it reads)
+                # a method only named (`metrics.update`, a dict's) counts for its reads only
                 self._quiet = bool(attributes) and key not in self._methods
-                self.chain(label, item, attributes, depth, "")  # what it holds, what it runs
+                self.chain(label, item, attributes, depth, "")
                 self._quiet = False
 
     def function(
@@ -348,8 +345,9 @@ class _Found:
             self.function(function, {first[0]: bound}, depth + 1)
 
     def module_settings(self, name: str, model: Any, depth: int = 0) -> None:
-        """Every entry of a model's modules: settings by value, parameters and submodules by
-        identity (their forwards read them, out of the step's sight); and what the forwards
+        """The entries of a model's modules, settings by value, parameters and submodules by
+        identity (their forwards read them, out of the step's sight; a module of the user's
+        own class: its public ones by name, see follow_used_whole); and what the forwards
         written by the user read (`model(x)` runs them, through the library's __call__)."""
         from ..nn.modules import Module
 
@@ -377,7 +375,7 @@ class _Found:
             # only code reads its public attributes, by name (not `self.steps` counted outside)
             library = [c for c in type(module).__mro__ if c.__module__.startswith(PACKAGE)]
             own = followed and depth < _MAX_DEPTH and library == [Module]
-            if own:  # (its public entries: see note_used_whole)
+            if own:
                 self._whole.append((path, module, depth))
             for key, item in vars(module).items():
                 if own and not key.startswith("_") and key != "training":
