@@ -508,10 +508,14 @@ def test_steps_that_are_partials_decorated_functions_and_callable_objects() -> N
         _follows(step, lambda: setattr(scaler, "factor", 7.0))
 
 
-def test_a_model_passed_as_an_argument_or_held_by_self_follows_eval() -> None:
+def _net_with_dropout() -> tuple[nn.Module, tl.Tensor]:
+    """A model whose output depends on `training`, and a batch for it."""
     tl.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 1))
-    x = tl.randn(8, 4)
+    return nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 1)), tl.randn(8, 4)
+
+
+def test_a_model_passed_as_an_argument_or_held_by_self_follows_eval() -> None:
+    model, x = _net_with_dropout()
 
     def predict(net: nn.Module, x: tl.Tensor) -> tl.Tensor:
         with tl.no_grad():
@@ -543,9 +547,7 @@ def test_a_model_passed_as_an_argument_or_held_by_self_follows_eval() -> None:
 @pytest.mark.parametrize("keyword", [False, True])
 def test_a_model_bound_by_a_partial_follows_eval(keyword: bool) -> None:
     """`partial(step, model)(x)` is `step(model, x)`: the partial's arguments come first."""
-    tl.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 1))
-    x = tl.randn(8, 4)
+    model, x = _net_with_dropout()
 
     def predict(net: nn.Module, inputs: tl.Tensor) -> tl.Tensor:
         with tl.no_grad():

@@ -203,9 +203,9 @@ def state_without_graph(tensor: Tensor) -> tuple[dict[str, Any] | None, dict[str
     """`Tensor.__getstate__`, what pickle and copy.deepcopy take: the values and flags, not the
     graph (a copy is a leaf) nor the weak references to the tensor's AccumulateGrad node and
     views."""
-    slots = {
-        name: getattr(tensor, name) for name in type(tensor).__slots__ if name != "__weakref__"
-    }
+    from ..tensor import Tensor  # here: tensor.py imports this module
+
+    slots = {name: getattr(tensor, name) for name in Tensor.__slots__ if name != "__weakref__"}
     slots.update(grad_fn=None, _output_nr=0, _accumulator=None, _base=None, _views=None)
     return getattr(tensor, "__dict__", None), slots
 

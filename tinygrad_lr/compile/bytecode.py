@@ -45,12 +45,12 @@ Chain = tuple[str, ...]  # (kind, name, then attributes and items: "fc", "['lr']
 
 @dataclass(frozen=True)
 class Reads:
-    chains: frozenset[tuple[str, ...]]  # (kind, name, attribute, ...); kind global/cell/local
+    chains: frozenset[Chain]  # (kind, name, attribute, ...); kind global/cell/local
     # (what, name, line, operator): STORE_GLOBAL or STORE_DEREF, after `-=` ("-=") or not ("")
     stores: tuple[tuple[str, str, int, str], ...]
-    attribute_stores: tuple[tuple[tuple[str, ...], str, int], ...]  # (chain, attribute, line)
-    lines: tuple[tuple[tuple[str, ...], int], ...]  # the lines where each chain is loaded
-    item_stores: tuple[tuple[tuple[str, ...], int], ...]  # chains of a line storing an item
+    attribute_stores: tuple[tuple[Chain, str, int], ...]  # (chain, attribute, line)
+    lines: tuple[tuple[Chain, int], ...]  # the lines where each chain is loaded
+    item_stores: tuple[tuple[Chain, int], ...]  # chains of a line storing an item
     # every name and string constant of the code and the code nested in it: an attribute it
     # can read (`cfg.lr`, `c.__dict__["lr"]`, `attrgetter("lr")`, of a value it cannot name)
     names: frozenset[str] = frozenset()
