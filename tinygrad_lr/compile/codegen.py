@@ -301,6 +301,14 @@ def random_line(step: Step, z: str, dtype: np.dtype) -> str:
     return f"{z} = np.asarray(_generator().{step.what}({args})){cast}"
 
 
+def constant_name(kind: tuple[Any, ...]) -> str:
+    """A readable name for an outside value of this kind (see outside_kinds)."""
+    if kind[0] != "const":
+        return "state"
+    value = kind[1]
+    return "ones" if np.all(value == 1) else "zeros" if np.all(value == 0) else "constant"
+
+
 def read_name(read: Callable[[], Any]) -> str:
     """A readable name for a live value's read function (e.g. lr, step_size)."""
     if isinstance(read, functools.partial):

@@ -17,6 +17,7 @@ from .codegen import (
     Mismatch,
     Unfaithful,
     compare,
+    constant_name,
     explain,
     in_place_line,
     op_lines,
@@ -26,6 +27,7 @@ from .codegen import (
     run_forward,
 )  # fmt: skip
 from .guards import Expected, aliasing
+from .loops import roll
 from .plan import LONG, SMALL, memory, planned
 from .trace import Ref, Step, Trace, all_refs
 
@@ -82,8 +84,11 @@ class Program:
         if set(made_leaves) & {r.vid for r in all_refs(new.output)}:
             raise Unfaithful("the step returns a leaf it made: a replay would not give it a .grad")
         self._prologue()
+        start = len(self.lines)
         self._body()
-        self._epilogue()
+        self._epilogue()  # then a step recorded n times over (an epoch) becomes a loop:
+        constants = {self.names[vid] for vid in self.constants}
+        self.lines[start:] = roll(self.lines[start:], self.namespace, constants, self._fresh)
         header = f"def {_identifier(fn_name)}({', '.join(arg_names)}):"
         self.source = "\n".join([header, *("    " + line for line in self.lines)]) + "\n"
         code = compile(self.source, f"<tl.compile {fn_name}>", "exec")
@@ -145,7 +150,7 @@ class Program:
             elif kind[0] == "grad":
                 wanted = self.names[kind[1]] + "_grad"
             else:
-                wanted = self.outside_names.get(vid, _constant_name(kind))
+                wanted = self.outside_names.get(vid, constant_name(kind))
             self.names[vid] = self._fresh(wanted)
             if kind[0] == "const" and vid in self.mutable:  # written: a fresh copy each call
                 reads.append(
@@ -255,7 +260,7 @@ class Program:
         arrays = run_forward(step.what, *_decode(step.args, self.constants))
         for vid, array in zip(step.outputs, arrays):
             self.constants[vid] = array
-            self.names[vid] = self._global(_constant_name(("const", array)), array)
+            self.names[vid] = self._global(constant_name(("const", array)), array)
             if array.ndim == 0 and array.dtype == np.float64 and np.isfinite(array):
                 self.floats[vid] = repr(float(array))
         return True
@@ -391,10 +396,3 @@ def _decode(args: Any, constants: dict[int, np.ndarray]) -> Any:
     if isinstance(args, (tuple, list)):
         return type(args)(_decode(a, constants) for a in args)
     return args
-
-
-def _constant_name(kind: tuple[Any, ...]) -> str:
-    if kind[0] != "const":
-        return "state"
-    value = kind[1]
-    return "ones" if np.all(value == 1) else "zeros" if np.all(value == 0) else "constant"

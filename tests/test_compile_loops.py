@@ -1,0 +1,234 @@
+"""A step recorded many times over, as a compiled epoch records its batches, is written as one
+loop (compile/loops.py). The loop runs the lines the program would have written out, in the
+same order: every test compares it with eager and with those lines written out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_lr as tl
+from tinygrad_lr import nn
+from tinygrad_lr.compile import loops
+
+Epoch = Callable[[tl.Tensor], Any]
+
+
+def _regression(seed: int = 0) -> tuple[list[tl.Tensor], tl.Tensor, tl.Tensor]:
+    rng = np.random.default_rng(seed)
+    params = [tl.tensor(rng.standard_normal((3, 1)), requires_grad=True),
+              tl.zeros(1, requires_grad=True)]  # fmt: skip
+    return params, tl.tensor(rng.standard_normal((60, 3))), tl.tensor(rng.standard_normal((60, 1)))
+
+
+def _sgd_epoch(params: list[tl.Tensor], x: tl.Tensor, y: tl.Tensor) -> Epoch:
+    w, b = params
+
+    def epoch(order: tl.Tensor) -> tl.Tensor:
+        for k in range(order.shape[0]):
+            batch = order[k]
+            loss = ((x[batch] @ w + b - y[batch]) ** 2).mean()
+            loss.backward()
+            with tl.no_grad():
+                for p in (w, b):
+                    p -= 0.05 * p.grad
+                    p.grad.zero_()
+        return loss
+
+    return epoch
+
+
+def _orders(epochs: int, batches: int = 8, rows: int = 5) -> list[tl.Tensor]:
+    rng = np.random.default_rng(7)
+    return [tl.tensor(rng.permutation(batches * rows).reshape(batches, rows))
+            for _ in range(epochs)]  # fmt: skip
+
+
+def _run(make: Callable[[], tuple[Epoch, list[tl.Tensor]]], compiled: bool,
+         orders: list[tl.Tensor]) -> tuple[list[np.ndarray], list[Any], Any]:  # fmt: skip
+    """Parameters after the epochs, what each epoch returned, and the compiled function."""
+    epoch, params = make()
+    run = tl.compile(epoch) if compiled else epoch
+    results = [run(order) for order in orders]
+    returned = [r.detach().numpy() if isinstance(r, tl.Tensor) else r for r in results]
+    return [p.detach().numpy() for p in params], returned, run
+
+
+def _same_three_ways(make: Callable[[], tuple[Epoch, list[tl.Tensor]]], orders: list[tl.Tensor],
+                     monkeypatch: pytest.MonkeyPatch, seed: int | None = None) -> str:  # fmt: skip
+    """Eager, compiled with the loop, and compiled with the lines written out agree bit for
+    bit; the compiled code (with the loop) is returned. (Short programs get loops too.)"""
+    monkeypatch.setattr(loops, "MIN_LINES", 0)
+    runs = []
+    for compiled, copies in ((False, loops.MIN_COPIES), (True, loops.MIN_COPIES), (True, 10**9)):
+        monkeypatch.setattr(loops, "MIN_COPIES", copies)
+        if seed is not None:
+            tl.manual_seed(seed)
+        runs.append(_run(make, compiled, orders))
+    (eager, eager_out, _), (rolled, rolled_out, step), (written, written_out, unrolled) = runs
+    for a, b, c in zip(eager, rolled, written):
+        np.testing.assert_array_equal(b, a, strict=True)
+        np.testing.assert_array_equal(c, a, strict=True)
+    for a, b, c in zip(eager_out, rolled_out, written_out):
+        np.testing.assert_array_equal(b, a, strict=True)
+        np.testing.assert_array_equal(c, a, strict=True)
+    assert step.code is not None and unrolled.code is not None
+    assert "for " not in unrolled.code
+    return str(step.code)
+
+
+def test_an_epoch_is_one_loop_that_replays_as_eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    def make() -> tuple[Epoch, list[tl.Tensor]]:
+        params, x, y = _regression()
+        return _sgd_epoch(params, x, y), params
+
+    code = _same_three_ways(make, _orders(5), monkeypatch)
+    assert "for k in range(7):" in code  # the last batch's loss is returned: written out
+    assert code.count("order_data[k]") == 1 and "order_data[7]" in code
+
+
+def test_a_long_program_is_written_with_its_loop_a_short_one_as_recorded() -> None:
+    params, x, y = _regression()
+    epoch = tl.compile(_sgd_epoch(params, x, y))
+    for batches, rolled in ((4, False), (30, True)):
+        order = tl.tensor(np.arange(2 * batches).reshape(batches, 2))
+        for _ in range(3):
+            epoch(order)
+        assert epoch.code is not None and ("for k in range(" in epoch.code) == rolled
+    assert len(epoch.code.splitlines()) < 100  # one copy in the loop, the last after it
+
+
+def test_adam_with_dropout_in_an_epoch_is_one_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each copy reads Adam's numbers live through reads of its own, and draws its dropout
+    mask afresh: the loop reads and draws as the copies do."""
+
+    def make() -> tuple[Epoch, list[tl.Tensor]]:
+        tl.manual_seed(3)
+        model = nn.Sequential(nn.Linear(3, 6), nn.ReLU(), nn.Dropout(0.25), nn.Linear(6, 1))
+        opt = tl.optim.Adam(model.parameters(), lr=0.01)
+        _, x, y = _regression()
+
+        def epoch(order: tl.Tensor) -> None:
+            for k in range(order.shape[0]):
+                opt.zero_grad()
+                nn.functional.mse_loss(model(x[order[k]]), y[order[k]]).backward()
+                opt.step()
+
+        return epoch, list(model.parameters())
+
+    code = _same_three_ways(make, _orders(4), monkeypatch, seed=11)
+    assert "for k in range(8):" in code and "_generator().random" in code
+
+
+def test_counts_with_other_steps_and_directions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other batch, and the batches from the end: each index is written in the counter."""
+
+    def make() -> tuple[Epoch, list[tl.Tensor]]:
+        (w, b), x, y = _regression()
+
+        def epoch(order: tl.Tensor) -> None:
+            n = order.shape[0]
+            for k in range(0, n, 2):
+                loss = ((x[order[k]] @ w + b - y[order[n - 1 - k]]) ** 2).sum()
+                loss.backward()
+                with tl.no_grad():
+                    w.sub_(0.01 * w.grad)
+                    w.grad = None
+                    b.grad = None
+
+        return epoch, [w, b]
+
+    code = _same_three_ways(make, _orders(3, batches=12), monkeypatch)
+    assert "for k in range(6):" in code
+    assert "order_data[(0 + 2 * k)]" in code and "order_data[(11 + -2 * k)]" in code
+
+
+def test_one_count_is_the_range_of_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    def make() -> tuple[Epoch, list[tl.Tensor]]:
+        (w, b), x, y = _regression()
+
+        def epoch(order: tl.Tensor) -> None:
+            for k in range(3, order.shape[0], 2):
+                ((x[order[k]] @ w - y[order[k]]) ** 2).sum().backward()
+                with tl.no_grad():
+                    w.sub_(0.01 * w.grad)
+                    w.grad = None
+
+        return epoch, [w, b]
+
+    code = _same_three_ways(make, _orders(3, batches=12), monkeypatch)
+    assert "for k in range(3, 13, 2):" in code and "order_data[k]" in code
+
+
+def test_a_value_carried_from_copy_to_copy_keeps_the_lines_written_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sum over the batches reads, in each copy, what the copy before made: no loop."""
+
+    def make() -> tuple[Epoch, list[tl.Tensor]]:
+        (w, b), x, y = _regression()
+
+        def epoch(order: tl.Tensor) -> tl.Tensor:
+            total = tl.zeros(())
+            for k in range(order.shape[0]):
+                loss = ((x[order[k]] @ w + b - y[order[k]]) ** 2).mean()
+                loss.backward()
+                total = total + loss.detach()
+                with tl.no_grad():
+                    w.sub_(0.05 * w.grad)
+                    w.grad.zero_()
+            return total
+
+        return epoch, [w, b]
+
+    code = _same_three_ways(make, _orders(3), monkeypatch)
+    assert "for " not in code
+
+
+def _roll(lines: list[str], namespace: dict[str, Any] | None = None,
+          constants: frozenset[str] = frozenset()) -> list[str]:  # fmt: skip
+    taken = set()
+
+    def fresh(name: str) -> str:
+        taken.add(name)
+        return name
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loops, "MIN_LINES", 0)
+        return loops.roll(lines, namespace or {}, set(constants), fresh)
+
+
+def _copies(template: str, numbers: list[int]) -> list[str]:
+    return [line.format(n=n, k=k) for k, n in enumerate(numbers) for line in template.split("|")]
+
+
+def test_numbers_that_do_not_count_by_one_step_end_the_loop() -> None:
+    lines = _copies("a{k} = x[{n}]|w -= a{k}", [1, 2, 3, 4, 6, 9]) + ["return w"]
+    rolled = _roll(lines)
+    assert rolled[:3] == ["for k in range(1, 5):  # these lines were recorded 4 times over",
+                          "    a0 = x[k]", "    w -= a0"]  # fmt: skip
+    assert rolled[3:] == lines[8:]  # 6 and 9: not one step from 4, nor enough copies
+
+
+def test_numbers_in_strings_and_comments_are_text() -> None:
+    lines = _copies("a{k} = np.einsum('i{n},j', x)  # line {n}|w -= a{k}", [1, 2, 3]) + ["r = w"]
+    assert _roll(lines) == lines  # the copies differ in their strings and comments
+
+
+def test_after_the_loop_its_last_copy_is_named_as_in_the_loop() -> None:
+    lines = _copies("a{k} = x[{n}] * 2|w -= a{k}", [0, 1, 2, 3]) + ["return a3"]
+    assert _roll(lines)[-1] == "return a0"
+    lines[-1] = "return a2"  # a copy before the last: its value is gone after the loop
+    assert _roll(lines) == lines
+
+
+def test_other_globals_stand_for_each_other_only_when_they_are_alike() -> None:
+    same = {f"c{k}": np.array([1.5, 2.0]) for k in range(4)}
+    lines = _copies("a{k} = x * c{k}|w -= a{k}", [0, 1, 2, 3])
+    assert _roll(lines, same, frozenset(same))[0].startswith("for k in range(4):")
+    assert _roll(lines, same) == lines  # the user's arrays: each is read as itself
+    same["c2"] = np.array([1.5, np.nextafter(2.0, 3.0)])  # one bit off
+    assert _roll(lines, same, frozenset(same)) == lines
