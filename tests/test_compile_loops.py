@@ -4,6 +4,7 @@ same order: every test compares it with eager and with those lines written out."
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -188,47 +189,183 @@ def test_a_value_carried_from_copy_to_copy_keeps_the_lines_written_out(
     assert "for " not in code
 
 
+def test_a_loop_found_from_the_middle_of_a_step_starts_where_its_copies_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first copy differs (it keeps its prediction), so the run of like lines begins
+    inside it; the loop starts where no value crosses from one copy to the next."""
+
+    def make() -> tuple[Epoch, list[tl.Tensor]]:
+        (w, b), x, y = _regression()
+
+        def epoch(order: tl.Tensor) -> tl.Tensor:
+            for k in range(order.shape[0]):
+                pred = x[order[k]] @ w + b
+                if k == 0:
+                    kept = pred.detach()
+                ((pred - y[order[k]]) ** 2).mean().backward()
+                with tl.no_grad():
+                    for p in (w, b):
+                        p -= 0.05 * p.grad
+                        p.grad = None
+            return kept
+
+        return epoch, [w, b]
+
+    code = _same_three_ways(make, _orders(4), monkeypatch)
+    assert "for k in range(1, 8):" in code
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "binary_cross_entropy"])
+def test_classification_epochs_are_loops(loss: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their losses' checks of the labels and probabilities are replayed in every copy."""
+
+    def make() -> tuple[Epoch, list[tl.Tensor]]:
+        rng = np.random.default_rng(5)
+        x = tl.tensor(rng.standard_normal((60, 3)))
+        classes = 3 if loss == "cross_entropy" else 1
+        labels = rng.integers(0, max(classes, 2), 60)
+        y = tl.tensor(labels) if classes > 1 else tl.tensor(labels[:, None].astype(float))
+        model = nn.Linear(3, classes)
+        opt = tl.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def epoch(order: tl.Tensor) -> None:
+            for k in range(order.shape[0]):
+                out = model(x[order[k]])
+                if classes > 1:
+                    nn.functional.cross_entropy(out, y[order[k]]).backward()
+                else:
+                    nn.functional.binary_cross_entropy(out.sigmoid(), y[order[k]]).backward()
+                opt.step()
+                opt.zero_grad()
+
+        return epoch, list(model.parameters())
+
+    code = _same_three_ways(make, _orders(3), monkeypatch, seed=2)  # (the layer's start)
+    assert "for k in range(8):" in code
+
+
+def test_an_argument_named_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    def make() -> tuple[Epoch, list[tl.Tensor]]:
+        (w, b), x, y = _regression()
+
+        def epoch(range: tl.Tensor) -> None:
+            for k in builtins.range(range.shape[0]):
+                ((x[range[k]] @ w - y[range[k]]) ** 2).sum().backward()
+                with tl.no_grad():
+                    w.sub_(0.01 * w.grad)
+                    w.grad = None
+
+        return epoch, [w, b]
+
+    code = _same_three_ways(make, _orders(3), monkeypatch)
+    assert "for k in range_1(8):" in code
+
+
 def _roll(lines: list[str], namespace: dict[str, Any] | None = None,
-          constants: frozenset[str] = frozenset()) -> list[str]:  # fmt: skip
-    taken = set()
+          constants: frozenset[str] = frozenset(), taken: frozenset[str] = frozenset(),
+          ) -> list[str]:  # fmt: skip
+    """`loops.roll` on these lines, for programs of any length."""
+    used = set(taken)
 
     def fresh(name: str) -> str:
-        taken.add(name)
-        return name
+        free = next(n for n in [name, *(f"{name}_{k}" for k in range(1, 9))] if n not in used)
+        used.add(free)
+        return free
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(loops, "MIN_LINES", 0)
-        return loops.roll(lines, namespace or {}, set(constants), fresh)
+        return loops.roll(lines, dict(namespace or {}), set(constants), fresh)
 
 
-def _copies(template: str, numbers: list[int]) -> list[str]:
+def _execute(lines: list[str], namespace: dict[str, Any] | None = None) -> Any:
+    """What a function of these lines returns, given x = 1.5 * [0, 1, ..., 9] and w = 0."""
+    source = "def f():\n    x = np.arange(10.0) * 1.5\n    w = np.zeros(())\n"
+    source += "".join(f"    {line}\n" for line in lines)
+    scope = {"np": np, **(namespace or {})}
+    exec(source, scope)
+    return scope["f"]()
+
+
+def _copies(template: str, numbers: list[int] | range) -> list[str]:
     return [line.format(n=n, k=k) for k, n in enumerate(numbers) for line in template.split("|")]
 
 
+def _same_when_run(lines: list[str], rolled: list[str], namespace: dict[str, Any] | None = None,
+                   ) -> None:  # fmt: skip
+    assert rolled != lines  # a loop was written
+    np.testing.assert_array_equal(
+        _execute(rolled, namespace), _execute(lines, namespace), strict=True
+    )
+
+
 def test_numbers_that_do_not_count_by_one_step_end_the_loop() -> None:
-    lines = _copies("a{k} = x[{n}]|w -= a{k}", [1, 2, 3, 4, 6, 9]) + ["return w"]
+    lines = _copies("a{k} = x[{n}] * 2|w -= a{k}", [1, 2, 3, 4, 6, 9]) + ["return w"]
     rolled = _roll(lines)
     assert rolled[:3] == ["for k in range(1, 5):  # these lines were recorded 4 times over",
-                          "    a0 = x[k]", "    w -= a0"]  # fmt: skip
+                          "    a0 = x[k] * 2", "    w -= a0"]  # fmt: skip
     assert rolled[3:] == lines[8:]  # 6 and 9: not one step from 4, nor enough copies
+    _same_when_run(lines, rolled)
 
 
-def test_numbers_in_strings_and_comments_are_text() -> None:
-    lines = _copies("a{k} = np.einsum('i{n},j', x)  # line {n}|w -= a{k}", [1, 2, 3]) + ["r = w"]
-    assert _roll(lines) == lines  # the copies differ in their strings and comments
+@pytest.mark.parametrize("template", [
+    "a{k} = x[1] * len('{n}')|w -= a{k}",  # a number in a string
+    'a{k} = x[1] * len("""{n}""")|w -= a{k}',
+    "a{k} = x[1] * {n}.5|w -= a{k}",  # in a float
+    "a{k} = x[1] * 2  # {n}|w -= a{k}",  # in a comment
+    "a{k} = x[1] * θ{n}|w -= a{k}",  # in a name
+])  # fmt: skip
+def test_numbers_that_are_not_integers_of_the_code_do_not_count(template: str) -> None:
+    lines = _copies(template, range(4)) + ["return w"]
+    assert _roll(lines) == lines
 
 
 def test_after_the_loop_its_last_copy_is_named_as_in_the_loop() -> None:
-    lines = _copies("a{k} = x[{n}] * 2|w -= a{k}", [0, 1, 2, 3]) + ["return a3"]
-    assert _roll(lines)[-1] == "return a0"
-    lines[-1] = "return a2"  # a copy before the last: its value is gone after the loop
-    assert _roll(lines) == lines
+    lines = _copies("a{k} = x[{n}] * 2|w -= a{k}", range(5)) + ["return dict(a4=a4)"]
+    rolled = _roll(lines)
+    assert rolled[-1] == "return dict(a4=a0)"  # (a keyword is not a name of the code)
+    _same_when_run(lines, rolled)
+    lines[-1] = "return a3, w"  # a copy before the last: the loop ends with it
+    rolled = _roll(lines)
+    assert rolled[0].startswith("for k in range(4):") and rolled[-3:] == [
+        "a4 = x[4] * 2", "w -= a4", "return a0, w"]  # fmt: skip
+    _same_when_run(lines, rolled)
+
+
+def test_a_loop_before_another_keeps_the_values_read_after_it() -> None:
+    """The lines before a loop are rolled knowing what the loop and the lines after it read."""
+    lines = (_copies("a{k} = x[{n}] * 2|w -= a{k}", range(4))
+             + _copies("b{k} = x[{n}] + 1|w += b{k}", range(6)) + ["return a0, w"])  # fmt: skip
+    rolled = _roll(lines)  # a0 is read after the b loop: the a loop begins after its copy
+    assert sum(line.startswith("for ") for line in rolled) == 2 and rolled[0] == "a0 = x[0] * 2"
+    _same_when_run(lines, rolled)
+    lines[-1] = "return a3, w"  # the first loop's last copy: written out after 3 copies
+    rolled = _roll(lines)
+    assert sum(line.startswith("for ") for line in rolled) == 2 and "a3 = x[3] * 2" in rolled
+    _same_when_run(lines, rolled)
+
+
+def test_a_name_bound_twice_in_each_copy_and_one_bound_in_a_tuple() -> None:
+    lines = _copies("a{k} = x[{n}] * 2|a{k} = a{k} + 1|b{k}, = (a{k},)|w -= b{k}", range(4))
+    rolled = _roll([*lines, "return w"])
+    assert rolled[0].startswith("for k in range(4):")
+    _same_when_run([*lines, "return w"], rolled)
+
+
+def test_the_counter_and_range_have_names_of_their_own() -> None:
+    lines = _copies("a{k} = x[{n}] * 2|w -= a{k}", range(4)) + ["return w"]
+    rolled = _roll(lines, taken=frozenset({"k", "range"}))
+    assert rolled[0].startswith("for k_1 in range_1(4):")
+    _same_when_run(lines, rolled, {"range_1": range})
 
 
 def test_other_globals_stand_for_each_other_only_when_they_are_alike() -> None:
     same = {f"c{k}": np.array([1.5, 2.0]) for k in range(4)}
-    lines = _copies("a{k} = x * c{k}|w -= a{k}", [0, 1, 2, 3])
+    lines = _copies("a{k} = x[:2] * c{k}|w -= a{k}.sum()", range(4)) + ["return w"]
     assert _roll(lines, same, frozenset(same))[0].startswith("for k in range(4):")
     assert _roll(lines, same) == lines  # the user's arrays: each is read as itself
-    same["c2"] = np.array([1.5, np.nextafter(2.0, 3.0)])  # one bit off
-    assert _roll(lines, same, frozenset(same)) == lines
+    other = dict(same, c2=np.array([1.5, np.nextafter(2.0, 3.0)]))  # one bit off
+    assert _roll(lines, other, frozenset(other)) == lines
+    square = {f"c{k}": np.arange(4.0).reshape(2, 2) for k in range(4)}
+    square["c1"] = np.asfortranarray(square["c1"])  # the same numbers, laid out otherwise
+    assert _roll(lines, square, frozenset(square)) == lines

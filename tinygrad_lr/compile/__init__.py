@@ -76,7 +76,9 @@ forward and backward ran. Item assignment outside the graph is replayed too (`w[
 with class-index targets are replayed (the label check is an op), and so is
 `binary_cross_entropy` (its check of the probabilities is an op too). A compiled step called
 while another step is recorded runs eagerly, so the other's record holds its ops (an epoch
-compiled around a compiled step).
+compiled around a compiled step). Python loops are recorded as the copies of their lines they
+ran; in a long program, copies that differ only in the names of their arrays and in numbers
+that count (`order_data[0]`, `order_data[1]`...) are written as one loop again (loops.py).
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
 and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph

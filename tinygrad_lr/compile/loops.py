@@ -3,10 +3,11 @@
 A step that loops (a compiled epoch: `for k in range(n): step(x[order[k]], ...)`) is recorded
 as n copies of the same lines, each copy naming its values anew and indexing with its own
 number. Written out, the program is n copies long: too long to read, and slower than a loop,
-since Python runs a long function's code cold. `roll` finds the longest run of copies that
+since Python runs a long function's code cold. `roll` looks for a long run of copies that
 are the same lines but for the names of the values each copy makes and numbers that count
 up (or down) by the same amount from copy to copy, and writes it as a loop over the first
-copy: the same NumPy calls in the same order, so the same values to the bit.
+copy: the same NumPy calls on the same arrays in the same order, so the same values to the
+bit.
 
     t1 = order_data[0]             for k in range(300):
     t3 = x[t1]                         t1 = order_data[k]
@@ -16,7 +17,8 @@ copy: the same NumPy calls in the same order, so the same values to the bit.
     ...
 
 Lines are compared as text, token by token. A copy may not read what another copy made (a
-sum over the steps carried from one to the next): such lines are left as they are.
+sum over the steps carried from one to the next), and the lines after the loop may read only
+what its last copy made: such copies are left written out.
 """
 
 from __future__ import annotations
@@ -31,28 +33,36 @@ import numpy as np
 
 MIN_COPIES = 3  # fewer copies are left written out
 MIN_LINES = 300  # a shorter program reads well as it is, and costs no time to look through
-_PROBES = 16  # periods tried at each probe line
+_PROBES = 16  # periods tried at each probe line...
+_NEARBY = 64  # ...chosen among this many lines
 _TOKEN = re.compile(
-    r"""(?P<string>[bBrRuU]?'(?:[^'\\]|\\.)*'|[bBrRuU]?"(?:[^"\\]|\\.)*")
+    r"""(?P<string>[bBrRuUfF]{0,2}(?:'{3}(?:[^\\]|\\.)*?'{3}|"{3}(?:[^\\]|\\.)*?"{3}
+                                  |'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"))
       | (?P<comment>\#.*)
-      | (?P<float>(?:\d+\.\d*|\.\d+|\d+(?=[eEjJ]))(?:[eE][+-]?\d+)?[jJ]?)
-      | (?P<int>\d+)
-      | (?P<name>[A-Za-z_]\w*)
+      | (?P<float>(?:\d[\d_]*\.[\d_]*|\.\d[\d_]*|\d[\d_]*(?=[eEjJ]))(?:[eE][+-]?\d+)?[jJ]?)
+      | (?P<int>\d[\d_]*)
+      | (?P<name>[^\W\d]\w*)
       | (?P<text>\s+|.)""",
     re.VERBOSE,
 )
-_ASSIGNED = re.compile(r"([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=(?!=)")
+_ASSIGNED = re.compile(r"([^\W\d]\w*(?:\s*,\s*[^\W\d]\w*)*)\s*,?\s*=(?!=)")
+_KEYWORD = re.compile(r"\s*=(?!=)")  # after a name in parentheses: a keyword argument
 
 Token = tuple[str, str]  # (kind, text): "int", "name" (not after a dot), or "text"
 
 
 def _tokens(line: str) -> list[Token]:
     tokens: list[Token] = []
+    depth = 0  # of brackets
     for match in _TOKEN.finditer(line):
         kind, text = match.lastgroup or "text", match.group()
         if kind == "name" and tokens and tokens[-1][1].endswith("."):
             kind = "text"  # an attribute: `t3.T`, `x._data`
+        elif kind == "name" and depth and _KEYWORD.match(line, match.end()):
+            kind = "text"  # a keyword: `dict(t3=t3)`
         elif kind not in ("int", "name"):
+            if kind == "text":
+                depth += sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
             kind = "text"
         if kind == "text" and tokens and tokens[-1][0] == "text":
             tokens[-1] = ("text", tokens[-1][1] + text)
@@ -67,87 +77,143 @@ def _assigned(line: str) -> list[str]:
 
 
 def roll(lines: list[str], namespace: dict[str, Any], constants: set[str],
-         fresh: Callable[[str], str]) -> list[str]:  # fmt: skip
-    """`lines` (the body of a generated function, unindented) with its longest run of like
-    copies written as a loop, and so on in the lines before and after it. `namespace` holds
-    the code's globals, `constants` names those made when the code was generated (arrays
-    equal to the bit may stand for each other), `fresh(name)` gives a free name."""
+         fresh: Callable[[str], str], read_later: frozenset[str] = frozenset(),
+         ) -> list[str]:  # fmt: skip
+    """`lines` (the body of a generated function, unindented) with a long run of like copies
+    written as a loop, and so on in the lines before and after it. `namespace` holds the
+    code's globals, `constants` names those made when the code was generated (arrays equal to
+    the bit may stand for each other), `fresh(name)` gives a free name, and `read_later` holds
+    the names that lines after these read."""
     if len(lines) < MIN_LINES or any(line[:1].isspace() for line in lines):
         return lines  # (an indented line: part of a compound statement, not to be cut)
-    assigned = [name for line in lines for name in _assigned(line)]
-    if len(assigned) != len(set(assigned)):  # a name bound twice: copies would not be alike
-        return lines
     tokens = [_tokens(line) for line in lines]
-    made = set(assigned)
-    keys = {t: _key(namespace, constants, t) for line in tokens for k, t in line
-            if k == "name" and t not in made}  # fmt: skip
-    shapes = ["".join("$" if t in made else keys[t] if k == "name" else "#" if k == "int"
-                      else t for k, t in line) for line in tokens]  # fmt: skip
-    start, period, copies = _longest_run(shapes)
-    if copies < MIN_COPIES:
-        return lines
-    blocks = [tokens[start + k * period : start + (k + 1) * period] for k in range(copies)]
-    own = [{name for line in lines[start + k * period : start + (k + 1) * period]
-            for name in _assigned(line)} for k in range(copies)]  # fmt: skip
+    made: dict[str, list[int]] = {}  # name -> the lines that bind it
+    for position, line in enumerate(lines):
+        for name in _assigned(line):
+            made.setdefault(name, []).append(position)
+    keys = {text: _key(namespace, constants, text) for line in tokens for kind, text in line
+            if kind == "name" and text not in made}  # fmt: skip
+    patterns = ["".join("$" if text in made else keys[text] if kind == "name" else "#"
+                        if kind == "int" else text for kind, text in line)
+                for line in tokens]  # fmt: skip
+    first, end, period = _longest_run(patterns)
+    start = _copies_start(tokens, made, first, end, period)
+    copies = (end - start) // period
+    blocks = [tokens[start + c * period : start + (c + 1) * period] for c in range(copies)]
+    own = [{name for line in lines[start + c * period : start + (c + 1) * period]
+            for name in _assigned(line)} for c in range(copies)]  # fmt: skip
     alike = functools.partial(_interchangeable, namespace, constants)
-    renames: list[dict[str, str]] = [{name: name for name in own[0]}]
-    for k in range(1, copies):
-        rename = _match(blocks[0], blocks[k], own[0], own[k], alike)
-        if rename is None:
+    renames = [{name: name for name in own[0]}] if copies else []  # the first copy's names ->
+    for copy in range(1, copies):  # those of each copy
+        matched = _match(blocks[0], blocks[copy], own[0], own[copy], alike)
+        if matched is None:
             break
-        renames.append(rename)
+        renames.append(matched)
     copies = _counting(blocks[: len(renames)])
-    end = start + copies * period
-    after = tokens[end:]
-    earlier = set().union(*own[: copies - 1])  # read after the loop: only its last copy's
-    if copies < MIN_COPIES or any(k == "name" and t in earlier for line in after for k, t in line):
+    # A copy whose values are read after the run can be the loop's last copy (the lines after
+    # it read them under the loop's names), but not one read after these lines, which are not
+    # renamed: the loop is the longest stretch of copies that allows.
+    later = read_later | _names(tokens[start + copies * period :])
+    first_copy, end_copy, since = 0, 0, 0
+    for copy in range(copies + 1):
+        if copy == copies or own[copy] & later:
+            until = copy if copy == copies or own[copy] & read_later else copy + 1
+            if until - since > end_copy - first_copy:
+                first_copy, end_copy = since, until
+            since = copy + 1
+    if end_copy - first_copy < MIN_COPIES:
         return lines
+    start, copies = start + first_copy * period, end_copy - first_copy
+    run = range(start, start + copies * period)
+    if any(len({(p - start) // period if p in run else -1 for p in bound}) > 1
+           for bound in made.values()):  # fmt: skip
+        return lines  # (a name bound in two copies, or in one and outside the run)
     counter = fresh("k")
-    header, body = _loop(blocks[:copies], counter)
-    last = {new: old for old, new in renames[copies - 1].items()}  # the loop's names for them
-    rest = ["".join(last.get(t, t) if k == "name" else t for k, t in line) for line in after]
+    header, body = _loop(blocks[first_copy:end_copy], counter, _range_name(namespace, fresh))
+    # the loop's names for the last copy's values
+    last = {renames[end_copy - 1][name]: renames[first_copy][name] for name in renames[0]}
+    rest = ["".join(last.get(text, text) if kind == "name" else text for kind, text in line)
+            for line in tokens[start + copies * period :]]  # fmt: skip
     return [
-        *roll(lines[:start], namespace, constants, fresh),
+        *roll(lines[:start], namespace, constants, fresh, read_later | _names(tokens[start:])),
         f"for {counter} in {header}:  # these lines were recorded {copies} times over",
         *("    " + line for line in body),
-        *roll(rest, namespace, constants, fresh),
+        *roll(rest, namespace, constants, fresh, read_later),
     ]
 
 
-def _longest_run(shapes: list[str]) -> tuple[int, int, int]:
-    """(start, period, copies) of the longest run of lines that repeats with a period, in
-    line shapes (names bound in the lines as $, integers as #). A run long enough to matter
+def _names(tokens: list[list[Token]]) -> frozenset[str]:
+    return frozenset(text for line in tokens for kind, text in line if kind == "name")
+
+
+def _range_name(namespace: dict[str, Any], fresh: Callable[[str], str]) -> str:
+    """A global name for Python's `range` (an argument may be called range)."""
+    name = next((n for n, value in namespace.items() if value is range), None)
+    if name is None:
+        name = fresh("range")
+        namespace[name] = range
+    return name
+
+
+def _longest_run(patterns: list[str]) -> tuple[int, int, int]:
+    """(first, end, period) of a long stretch of lines that repeats with a period, in line
+    patterns (names bound in the lines as $, integers as #). A run long enough to matter
     covers one of a few probe lines; the periods tried are the distances from a probe line
-    to the next lines of its shape."""
-    n = len(shapes)
+    to the next lines of its pattern."""
+    n = len(patterns)
     where: dict[str, list[int]] = {}
-    for position, shape in enumerate(shapes):
-        where.setdefault(shape, []).append(position)
-    best = (0, 1, 0)
+    for position, pattern in enumerate(patterns):
+        where.setdefault(pattern, []).append(position)
+    best = (0, 0, 1)
     for around in sorted({0, n // 4, n // 2, 3 * n // 4}):
-        # the line nearby whose shape is the rarest, though seen often enough to make a run
-        counted = [(len(where[shapes[j]]), j) for j in range(around, min(n, around + 64))
-                   if len(where[shapes[j]]) >= MIN_COPIES]  # fmt: skip
+        # the line nearby whose pattern is the rarest, though seen often enough to make a run
+        counted = [(len(where[patterns[j]]), j) for j in range(around, min(n, around + _NEARBY))
+                   if len(where[patterns[j]]) >= MIN_COPIES]  # fmt: skip
         if not counted:
             continue
         probe = min(counted)[1]
-        if best[0] <= probe < best[0] + best[1] * best[2]:
-            continue  # in the run found already
-        same = where[shapes[probe]]
-        later = same[bisect.bisect_right(same, probe) :][:_PROBES]
-        for period in (j - probe for j in later):
-            if best[2] and period % best[1] == 0 and best[0] <= probe < best[0] + best[1] * best[2]:
-                continue  # the run found already, two or more copies at a time
+        same = where[patterns[probe]]
+        for period in [j - probe for j in same[bisect.bisect_right(same, probe) :][:_PROBES]]:
+            if best[0] <= probe < best[1] and period % best[2] == 0:
+                continue  # the run found already, or copies of it two or more at a time
             first = probe
-            while first > 0 and shapes[first - 1] == shapes[first - 1 + period]:
+            while first > 0 and patterns[first - 1] == patterns[first - 1 + period]:
                 first -= 1
             end = probe + period
-            while end < n and shapes[end] == shapes[end - period]:
+            while end < n and patterns[end] == patterns[end - period]:
                 end += 1
             copies = (end - first) // period
-            if copies * period > best[1] * best[2]:
-                best = (first, period, copies)
+            if copies >= MIN_COPIES and copies * period > (best[1] - best[0]) // best[2] * best[2]:
+                best = (first, end, period)
     return best
+
+
+def _copies_start(tokens: list[list[Token]], made: dict[str, list[int]], first: int, end: int,
+                  period: int) -> int:  # fmt: skip
+    """Where in the run its first copy starts: at a line that no value made before it in
+    the run is read after, since a copy may read only what it makes (and what came before the
+    run). The run may have been found from the middle of a step: `first` is then mid-copy."""
+    cover = [0] * (period + 1)  # how many values cross a copy starting at each offset
+    for i in range(first, min(end, first + 3 * period)):
+        for kind, text in tokens[i]:
+            bound = made.get(text, ()) if kind == "name" else ()
+            j = max((p for p in bound if p < i), default=-1)  # the binding line i reads
+            if first <= j:  # made at line j, read at line i: no copy may start in (j, i]
+                if i - j >= period:
+                    return end  # read a copy or more later: no copies
+                a = (j + 1 - first) % period
+                b = a + i - j
+                cover[a] += 1
+                cover[min(b, period)] -= 1
+                if b > period:
+                    cover[0] += 1
+                    cover[b - period] -= 1
+    crossing = 0
+    for offset in range(period):
+        crossing += cover[offset]
+        if crossing == 0:
+            return first + offset
+    return end
 
 
 def _match(
@@ -190,7 +256,7 @@ def _counting(blocks: list[list[list[Token]]]) -> int:
     return len(counts)
 
 
-def _loop(blocks: list[list[list[Token]]], counter: str) -> tuple[str, list[str]]:
+def _loop(blocks: list[list[list[Token]]], counter: str, range_: str) -> tuple[str, list[str]]:
     """The range of the loop over `blocks` and its body: the first copy, with each counting
     integer written in terms of the counter."""
     copies = len(blocks)
@@ -198,11 +264,11 @@ def _loop(blocks: list[list[list[Token]]], counter: str) -> tuple[str, list[str]
     second = [int(t) for line in blocks[1] for k, t in line if k == "int"]
     moving = {(a, b - a) for a, b in zip(first, second) if b != a}
     single = len(moving) == 1  # one count: the counter takes its values
-    header = f"range({copies})"
+    header = f"{range_}({copies})"
     if single and moving != {(0, 1)}:
         ((start, step),) = moving
         stop = start + step * copies
-        header = f"range({start}, {stop})" if step == 1 else f"range({start}, {stop}, {step})"
+        header = f"{range_}({start}, {stop}{'' if step == 1 else f', {step}'})"
     lines, position = [], 0
     for line in blocks[0]:
         parts = []
@@ -218,13 +284,14 @@ def _loop(blocks: list[list[list[Token]]], counter: str) -> tuple[str, list[str]
 
 
 def _key(namespace: dict[str, Any], constants: set[str], name: str) -> str:
-    """The same text for the names `_interchangeable` lets stand for each other (and for
-    some others: the lines are compared to the letter after this)."""
+    """A text that is the same for globals that may stand for each other: lines are grouped
+    by these texts first, then compared by `_interchangeable`, as two arrays' hashes may be
+    the same."""
     if name not in namespace:
         return name
     value = namespace[name]
     if isinstance(value, np.ndarray) and name in constants:
-        return f"{{array {value.dtype} {value.shape} {hash(value.tobytes())}}}"
+        return f"{{array {value.dtype} {value.shape} {value.strides} {hash(value.tobytes())}}}"
     if isinstance(value, functools.partial):
         return f"{{read {id(value.func)} {[id(a) for a in value.args]} {len(value.keywords)}}}"
     return f"{{object {id(value)}}}"
@@ -239,8 +306,9 @@ def _interchangeable(namespace: dict[str, Any], constants: set[str], a: str, b: 
     if x is y:
         return True
     if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
-        return a in constants and b in constants and x.dtype == y.dtype and (
-            x.shape == y.shape and x.tobytes() == y.tobytes())  # fmt: skip
+        return a in constants and b in constants and x.dtype == y.dtype and (  # (a sum's
+            x.shape == y.shape and x.strides == y.strides  # rounding depends on the layout)
+            and x.tobytes() == y.tobytes())  # fmt: skip
     if isinstance(x, functools.partial) and isinstance(y, functools.partial):
         return (x.func is y.func and len(x.args) == len(y.args)
                 and all(p is q for p, q in zip(x.args, y.args))
