@@ -294,9 +294,16 @@ def _copies(template: str, numbers: list[int] | range) -> list[str]:
 def _same_when_run(lines: list[str], rolled: list[str], namespace: dict[str, Any] | None = None,
                    ) -> None:  # fmt: skip
     assert rolled != lines  # a loop was written
-    np.testing.assert_array_equal(
-        _execute(rolled, namespace), _execute(lines, namespace), strict=True
-    )
+    _assert_same(_execute(rolled, namespace), _execute(lines, namespace))
+
+
+def _assert_same(value: Any, expected: Any) -> None:
+    if isinstance(expected, (tuple, list)):
+        assert type(value) is type(expected) and len(value) == len(expected)
+        for item, expected_item in zip(value, expected):
+            _assert_same(item, expected_item)
+    else:
+        np.testing.assert_array_equal(value, expected, strict=True)
 
 
 def test_numbers_that_do_not_count_by_one_step_end_the_loop() -> None:
@@ -369,3 +376,35 @@ def test_other_globals_stand_for_each_other_only_when_they_are_alike() -> None:
     square = {f"c{k}": np.arange(4.0).reshape(2, 2) for k in range(4)}
     square["c1"] = np.asfortranarray(square["c1"])  # the same numbers, laid out otherwise
     assert _roll(lines, square, frozenset(square)) == lines
+
+
+def test_a_copy_that_binds_what_the_others_read_from_outside_ends_the_loop() -> None:
+    """Copy 6 binds w, which every copy reads: the copies after it read the new w."""
+    lines = ["r = []"]
+    for c in range(10):
+        lines += [f"{'w' if c == 6 else f'a{c}'} = x[{c}] + w", "r.append(x[0])"]
+    lines.append("return r, w")
+    rolled = _roll(lines)
+    assert rolled[1].startswith("for k in range(6):")
+    _same_when_run(lines, rolled)
+
+
+def test_when_every_tenth_copy_is_kept_the_copies_between_are_loops() -> None:
+    """Ten copies at a time are alike, but each ten keeps one copy's value: the copies
+    between the kept ones make the loops."""
+    lines = []
+    for c in range(40):
+        lines += [f"a{c} = x[1] * {c}", f"w += a{c}", *([] if c % 10 == 5 else [f"del a{c}"])]
+    lines.append("return w, " + ", ".join(f"a{c}" for c in range(5, 40, 10)))
+    rolled = _roll(lines)
+    assert sum(line.startswith("for ") for line in rolled) == 5
+    _same_when_run(lines, rolled)
+
+
+def test_the_lines_around_a_loop_are_looked_through_to_a_depth() -> None:
+    """A program with a thousand loops' worth of kept values: a few loops, quickly."""
+    lines = [line for c in range(3000) for line in (f"a{c} = x[1] * {c}", f"w += a{c}")]
+    lines.append(f"return w, [{', '.join(f'a{c}' for c in range(0, 3000, 3))}]")
+    rolled = _roll(lines)
+    assert 0 < sum(line.startswith("for ") for line in rolled) < 2**loops.MAX_DEPTH
+    _same_when_run(lines, rolled)

@@ -35,6 +35,8 @@ MIN_COPIES = 3  # fewer copies are left written out
 MIN_LINES = 300  # a shorter program reads well as it is, and costs no time to look through
 _PROBES = 16  # periods tried at each probe line...
 _NEARBY = 64  # ...chosen among this many lines
+_ATTEMPTS = 3  # periods tried in turn, when the copies of one make no loop
+MAX_DEPTH = 4  # levels of lines before and after a loop looked through for more loops
 _TOKEN = re.compile(
     r"""(?P<string>[bBrRuUfF]{0,2}(?:'{3}(?:[^\\]|\\.)*?'{3}|"{3}(?:[^\\]|\\.)*?"{3}
                                   |'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"))
@@ -78,13 +80,13 @@ def _assigned(line: str) -> list[str]:
 
 def roll(lines: list[str], namespace: dict[str, Any], constants: set[str],
          fresh: Callable[[str], str], read_later: frozenset[str] = frozenset(),
-         ) -> list[str]:  # fmt: skip
+         depth: int = 0) -> list[str]:  # fmt: skip
     """`lines` (the body of a generated function, unindented) with a long run of like copies
-    written as a loop, and so on in the lines before and after it. `namespace` holds the
-    code's globals, `constants` names those made when the code was generated (arrays equal to
-    the bit may stand for each other), `fresh(name)` gives a free name, and `read_later` holds
-    the names that lines after these read."""
-    if len(lines) < MIN_LINES or any(line[:1].isspace() for line in lines):
+    written as a loop, and so on in the lines before and after it (`depth` levels so far).
+    `namespace` holds the code's globals, `constants` names those made when the code was
+    generated (arrays equal to the bit may stand for each other), `fresh(name)` gives a free
+    name, and `read_later` holds the names that lines after these read."""
+    if depth > MAX_DEPTH or len(lines) < MIN_LINES or any(line[:1].isspace() for line in lines):
         return lines  # (an indented line: part of a compound statement, not to be cut)
     tokens = [_tokens(line) for line in lines]
     made: dict[str, list[int]] = {}  # name -> the lines that bind it
@@ -96,13 +98,45 @@ def roll(lines: list[str], namespace: dict[str, Any], constants: set[str],
     patterns = ["".join("$" if text in made else keys[text] if kind == "name" else "#"
                         if kind == "int" else text for kind, text in line)
                 for line in tokens]  # fmt: skip
-    first, end, period = _longest_run(patterns)
+    alike = functools.partial(_interchangeable, namespace, constants)
+    tried: set[int] = set()
+    for _ in range(_ATTEMPTS):  # another period, when the copies of one make no loop
+        first, end, period = _longest_run(patterns, tried)
+        found = _loop_of(tokens, made, first, end, period, alike, read_later)
+        if found is not None or period in tried:
+            break
+        tried.add(period)
+    if found is None:
+        return lines
+    start, copies, blocks, last = found
+    counter = fresh("k")
+    header, body = _loop(blocks, counter, _range_name(namespace, fresh))
+    end = start + copies * period
+    rest = ["".join(last.get(text, text) if kind == "name" else text for kind, text in line)
+            for line in tokens[end:]]  # fmt: skip
+    before = read_later | _names(tokens[start:])  # what the lines after those before read
+    return [
+        *roll(lines[:start], namespace, constants, fresh, before, depth + 1),
+        f"for {counter} in {header}:  # these lines were recorded {copies} times over",
+        *("    " + line for line in body),
+        *roll(rest, namespace, constants, fresh, read_later, depth + 1),
+    ]
+
+
+Found = tuple[int, int, list[list[list[Token]]], dict[str, str]]
+
+
+def _loop_of(tokens: list[list[Token]], made: dict[str, list[int]], first: int, end: int,
+             period: int, alike: Callable[[str, str], bool], read_later: frozenset[str],
+             ) -> Found | None:  # fmt: skip
+    """The loop that the stretch of like lines [first, end) with this period makes: its
+    first line, its number of copies, the copies' tokens and the names that the loop gives
+    the last copy's values (for the lines after it); None when it makes none."""
     start = _copies_start(tokens, made, first, end, period)
     copies = (end - start) // period
     blocks = [tokens[start + c * period : start + (c + 1) * period] for c in range(copies)]
-    own = [{name for line in lines[start + c * period : start + (c + 1) * period]
-            for name in _assigned(line)} for c in range(copies)]  # fmt: skip
-    alike = functools.partial(_interchangeable, namespace, constants)
+    own = [{name for line in block for name in _assigned("".join(t for _, t in line))}
+           for block in blocks]  # fmt: skip
     renames = [{name: name for name in own[0]}] if copies else []  # the first copy's names ->
     for copy in range(1, copies):  # those of each copy
         matched = _match(blocks[0], blocks[copy], own[0], own[copy], alike)
@@ -122,24 +156,14 @@ def roll(lines: list[str], namespace: dict[str, Any], constants: set[str],
                 first_copy, end_copy = since, until
             since = copy + 1
     if end_copy - first_copy < MIN_COPIES:
-        return lines
+        return None
     start, copies = start + first_copy * period, end_copy - first_copy
     run = range(start, start + copies * period)
     if any(len({(p - start) // period if p in run else -1 for p in bound}) > 1
            for bound in made.values()):  # fmt: skip
-        return lines  # (a name bound in two copies, or in one and outside the run)
-    counter = fresh("k")
-    header, body = _loop(blocks[first_copy:end_copy], counter, _range_name(namespace, fresh))
-    # the loop's names for the last copy's values
+        return None  # (a name bound in two copies, or in one and outside the run)
     last = {renames[end_copy - 1][name]: renames[first_copy][name] for name in renames[0]}
-    rest = ["".join(last.get(text, text) if kind == "name" else text for kind, text in line)
-            for line in tokens[start + copies * period :]]  # fmt: skip
-    return [
-        *roll(lines[:start], namespace, constants, fresh, read_later | _names(tokens[start:])),
-        f"for {counter} in {header}:  # these lines were recorded {copies} times over",
-        *("    " + line for line in body),
-        *roll(rest, namespace, constants, fresh, read_later),
-    ]
+    return start, copies, blocks[first_copy:end_copy], last
 
 
 def _names(tokens: list[list[Token]]) -> frozenset[str]:
@@ -155,11 +179,11 @@ def _range_name(namespace: dict[str, Any], fresh: Callable[[str], str]) -> str:
     return name
 
 
-def _longest_run(patterns: list[str]) -> tuple[int, int, int]:
-    """(first, end, period) of a long stretch of lines that repeats with a period, in line
-    patterns (names bound in the lines as $, integers as #). A run long enough to matter
-    covers one of a few probe lines; the periods tried are the distances from a probe line
-    to the next lines of its pattern."""
+def _longest_run(patterns: list[str], tried: set[int]) -> tuple[int, int, int]:
+    """(first, end, period) of a long stretch of lines that repeats with a period (not one
+    `tried`), in line patterns (names bound in the lines as $, integers as #). A run long
+    enough to matter covers one of a few probe lines; the periods tried are the distances from
+    a probe line to the next lines of its pattern."""
     n = len(patterns)
     where: dict[str, list[int]] = {}
     for position, pattern in enumerate(patterns):
@@ -174,8 +198,8 @@ def _longest_run(patterns: list[str]) -> tuple[int, int, int]:
         probe = min(counted)[1]
         same = where[patterns[probe]]
         for period in [j - probe for j in same[bisect.bisect_right(same, probe) :][:_PROBES]]:
-            if best[0] <= probe < best[1] and period % best[2] == 0:
-                continue  # the run found already, or copies of it two or more at a time
+            if period in tried or (best[0] <= probe < best[1] and period % best[2] == 0):
+                continue  # (the run found already, or copies of it two or more at a time)
             first = probe
             while first > 0 and patterns[first - 1] == patterns[first - 1 + period]:
                 first -= 1
@@ -239,6 +263,8 @@ def _match(
                 if text_other not in own_other or rename.setdefault(text, text_other) != text_other:
                     return None
                 taken.add(text_other)
+            elif kind == "name" and text_other in own_other:  # read from outside by the one,
+                return None  # made by the other
             elif text != text_other and not (kind == "name" and alike(text, text_other)):
                 return None
     return rename if len(taken) == len(rename) else None
