@@ -406,5 +406,36 @@ def test_the_lines_around_a_loop_are_looked_through_to_a_depth() -> None:
     lines = [line for c in range(3000) for line in (f"a{c} = x[1] * {c}", f"w += a{c}")]
     lines.append(f"return w, [{', '.join(f'a{c}' for c in range(0, 3000, 3))}]")
     rolled = _roll(lines)
-    assert 0 < sum(line.startswith("for ") for line in rolled) < 2**loops.MAX_DEPTH
+    assert 0 < sum(line.startswith("for ") for line in rolled) < 2 ** (loops.MAX_DEPTH + 1)
     _same_when_run(lines, rolled)
+
+
+def test_a_copy_that_reads_a_name_before_binding_it_makes_no_loop() -> None:
+    """`x = x * 2 + 0`, `r = r * 2 + 1`...: each copy reads the value it rebinds, which a
+    loop over the first copy would read from the first copy's name at every turn."""
+    lines = [f"{name} = {name} * 2 + {c}" for c, name in enumerate(["x", "r", "acc", "w"])]
+    assert _roll([*lines, "return w"]) == [*lines, "return w"]
+
+
+def test_an_epoch_that_keeps_every_tenth_loss_has_a_loop_between_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kept batches' copies are longer, so ten batches at a time repeat, and each ten
+    keeps a loss: the nine batches between two kept ones are the loops."""
+
+    def make() -> tuple[Epoch, list[tl.Tensor]]:
+        params, x, y = _regression()
+        step = _sgd_epoch(params, x, y)
+
+        def epoch(order: tl.Tensor) -> list[tl.Tensor]:
+            kept = []
+            for k in range(order.shape[0]):
+                loss = step(order[k : k + 1])
+                if k % 10 == 0:
+                    kept.append(loss.detach())
+            return kept
+
+        return epoch, params
+
+    code = _same_three_ways(make, _orders(3, batches=30, rows=2), monkeypatch)
+    assert code.count("in range(9):  # these lines were recorded 9 times over") == 3

@@ -36,7 +36,7 @@ MIN_LINES = 300  # a shorter program reads well as it is, and costs no time to l
 _PROBES = 16  # periods tried at each probe line...
 _NEARBY = 64  # ...chosen among this many lines
 _ATTEMPTS = 3  # periods tried in turn, when the copies of one make no loop
-MAX_DEPTH = 4  # levels of lines before and after a loop looked through for more loops
+MAX_DEPTH = 5  # levels (the whole program is 0) of lines before and after loops looked through
 _TOKEN = re.compile(
     r"""(?P<string>[bBrRuUfF]{0,2}(?:'{3}(?:[^\\]|\\.)*?'{3}|"{3}(?:[^\\]|\\.)*?"{3}
                                   |'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"))
@@ -95,17 +95,26 @@ def roll(lines: list[str], namespace: dict[str, Any], constants: set[str],
             made.setdefault(name, []).append(position)
     keys = {text: _key(namespace, constants, text) for line in tokens for kind, text in line
             if kind == "name" and text not in made}  # fmt: skip
-    patterns = ["".join("$" if text in made else keys[text] if kind == "name" else "#"
-                        if kind == "int" else text for kind, text in line)
-                for line in tokens]  # fmt: skip
+
+    def pattern(kind: str, text: str) -> str:  # a name bound in the lines: $; an integer: #
+        if kind == "name":
+            return "$" if text in made else keys[text]
+        return "#" if kind == "int" else text
+
+    patterns = ["".join(pattern(kind, text) for kind, text in line) for line in tokens]
     alike = functools.partial(_interchangeable, namespace, constants)
-    tried: set[int] = set()
-    for _ in range(_ATTEMPTS):  # another period, when the copies of one make no loop
-        first, end, period = _longest_run(patterns, tried)
-        found = _loop_of(tokens, made, first, end, period, alike, read_later)
-        if found is not None or period in tried:
+    tried: set[Run] = set()
+    fewest, found = MIN_COPIES, None
+    for _ in range(_ATTEMPTS):  # when one run's copies make no loop (every copy's values are
+        run = _longest_run(patterns, tried, fewest)  # kept), a run of more copies, shorter
+        if run is None:
             break
-        tried.add(period)
+        (first, end, period), count = run
+        found = _loop_of(tokens, made, first, end, period, alike, read_later)
+        if found is not None:
+            break
+        tried.add((first, end, period))
+        fewest = count + 1
     if found is None:
         return lines
     start, copies, blocks, last = found
@@ -158,12 +167,29 @@ def _loop_of(tokens: list[list[Token]], made: dict[str, list[int]], first: int, 
     if end_copy - first_copy < MIN_COPIES:
         return None
     start, copies = start + first_copy * period, end_copy - first_copy
+    if _reads_before_binding(blocks[first_copy]):
+        return None
     run = range(start, start + copies * period)
     if any(len({(p - start) // period if p in run else -1 for p in bound}) > 1
            for bound in made.values()):  # fmt: skip
         return None  # (a name bound in two copies, or in one and outside the run)
     last = {renames[end_copy - 1][name]: renames[first_copy][name] for name in renames[0]}
     return start, copies, blocks[first_copy:end_copy], last
+
+
+def _reads_before_binding(block: list[list[Token]]) -> bool:
+    """Does a line of the copy read a name that the copy binds only later (`x = x * 2`: the
+    value of the copy before, carried under one name)?"""
+    bound: set[str] = set()
+    later = {name for line in block for name in _assigned("".join(t for _, t in line))}
+    for line in block:
+        text = "".join(t for _, t in line)
+        match = _ASSIGNED.match(text)
+        read = _names([_tokens(text[match.end() :] if match else text)])
+        if read & (later - bound):
+            return True
+        bound.update(_assigned(text))
+    return False
 
 
 def _names(tokens: list[list[Token]]) -> frozenset[str]:
@@ -179,27 +205,30 @@ def _range_name(namespace: dict[str, Any], fresh: Callable[[str], str]) -> str:
     return name
 
 
-def _longest_run(patterns: list[str], tried: set[int]) -> tuple[int, int, int]:
-    """(first, end, period) of a long stretch of lines that repeats with a period (not one
-    `tried`), in line patterns (names bound in the lines as $, integers as #). A run long
-    enough to matter covers one of a few probe lines; the periods tried are the distances from
-    a probe line to the next lines of its pattern."""
+Run = tuple[int, int, int]  # (first, end, period): lines [first, end) repeat with the period
+
+
+def _longest_run(patterns: list[str], tried: set[Run], fewest: int) -> tuple[Run, int] | None:
+    """A long stretch of lines that repeats with a period, in line patterns (names bound in the
+    lines as $, integers as #), and how often the pattern it was found from occurs; not one
+    `tried`. A run long enough to matter covers one of a few probe lines, each the line nearby
+    whose pattern is the rarest seen at least `fewest` times; the periods tried are the
+    distances from a probe line to the next lines of its pattern."""
     n = len(patterns)
     where: dict[str, list[int]] = {}
     for position, pattern in enumerate(patterns):
         where.setdefault(pattern, []).append(position)
-    best = (0, 0, 1)
+    best: tuple[Run, int] | None = None
     for around in sorted({0, n // 4, n // 2, 3 * n // 4}):
-        # the line nearby whose pattern is the rarest, though seen often enough to make a run
         counted = [(len(where[patterns[j]]), j) for j in range(around, min(n, around + _NEARBY))
-                   if len(where[patterns[j]]) >= MIN_COPIES]  # fmt: skip
+                   if len(where[patterns[j]]) >= max(fewest, MIN_COPIES)]  # fmt: skip
         if not counted:
             continue
-        probe = min(counted)[1]
+        count, probe = min(counted)
         same = where[patterns[probe]]
         for period in [j - probe for j in same[bisect.bisect_right(same, probe) :][:_PROBES]]:
-            if period in tried or (best[0] <= probe < best[1] and period % best[2] == 0):
-                continue  # (the run found already, or copies of it two or more at a time)
+            if best and best[0][0] <= probe < best[0][1] and period % best[0][2] == 0:
+                continue  # the run found already, or copies of it two or more at a time
             first = probe
             while first > 0 and patterns[first - 1] == patterns[first - 1 + period]:
                 first -= 1
@@ -207,8 +236,10 @@ def _longest_run(patterns: list[str], tried: set[int]) -> tuple[int, int, int]:
             while end < n and patterns[end] == patterns[end - period]:
                 end += 1
             copies = (end - first) // period
-            if copies >= MIN_COPIES and copies * period > (best[1] - best[0]) // best[2] * best[2]:
-                best = (first, end, period)
+            covered = (best[0][1] - best[0][0]) // best[0][2] * best[0][2] if best else 0
+            if copies >= MIN_COPIES and copies * period > covered and (
+                    (first, end, period) not in tried):  # fmt: skip
+                best = (first, end, period), count
     return best
 
 
