@@ -64,7 +64,8 @@ def _tokens(line: str) -> list[Token]:
             kind = "text"  # a keyword: `dict(t3=t3)`
         elif kind not in ("int", "name"):
             if kind == "text":
-                depth += sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
+                depth += text.count("(") + text.count("[") + text.count("{")
+                depth -= text.count(")") + text.count("]") + text.count("}")
             kind = "text"
         if kind == "text" and tokens and tokens[-1][0] == "text":
             tokens[-1] = ("text", tokens[-1][1] + text)
