@@ -1,7 +1,8 @@
 """The generated function: a prologue that reads the outside arrays, one line per recorded
 step (ops on constants only are computed once, at generation; the steps as plan.py plans them),
 `del` after the last use of each array bigger than SMALL (of every array in a LONG program),
-and the return value wrapped back into tensors."""
+and the return value wrapped back into tensors; lines recorded many times over (the steps of
+an epoch) are then written as loops (loops.py)."""
 
 from __future__ import annotations
 
