@@ -106,8 +106,10 @@ def roll(lines: list[str], namespace: dict[str, Any], constants: set[str],
     alike = functools.partial(_interchangeable, namespace, constants)
     tried: set[Run] = set()
     fewest, found = MIN_COPIES, None
-    for _ in range(_ATTEMPTS):  # when one run's copies make no loop (every copy's values are
-        run = _longest_run(patterns, tried, fewest)  # kept), a run of more copies, shorter
+    # When a run's copies make no loop (each keeps a value that is read later), a run of more,
+    # shorter copies is tried: one found from a line seen more often than the first one's was.
+    for _ in range(_ATTEMPTS):
+        run = _longest_run(patterns, tried, fewest)
         if run is None:
             break
         (first, end, period), count = run
