@@ -252,7 +252,8 @@ def _copies_start(tokens: list[list[Token]], made: dict[str, list[int]], first: 
     the run is read after, since a copy may read only what it makes (and what came before the
     run). The run may have been found from the middle of a step: `first` is then mid-copy."""
     cover = [0] * (period + 1)  # how many values cross a copy starting at each offset
-    for i in range(first, min(end, first + 3 * period)):
+    # (the lines repeat, so the pairs made-then-read of two periods are all there are)
+    for i in range(first, min(end, first + 2 * period)):
         for kind, text in tokens[i]:
             bound = made.get(text, ()) if kind == "name" else ()
             j = max((p for p in bound if p < i), default=-1)  # the binding line i reads
