@@ -113,7 +113,7 @@ def roll(lines: list[str], namespace: dict[str, Any], constants: set[str],
         if run is None:
             break
         (first, end, period), count = run
-        found = _loop_of(tokens, made, first, end, period, alike, read_later)
+        found = _loop_of(lines, tokens, made, (first, end, period), alike, read_later)
         if found is not None:
             break
         tried.add((first, end, period))
@@ -135,20 +135,24 @@ def roll(lines: list[str], namespace: dict[str, Any], constants: set[str],
     ]
 
 
+Run = tuple[int, int, int]  # (first, end, period): lines [first, end) repeat with the period
+
+
 Found = tuple[int, int, list[list[list[Token]]], dict[str, str]]
 
 
-def _loop_of(tokens: list[list[Token]], made: dict[str, list[int]], first: int, end: int,
-             period: int, alike: Callable[[str, str], bool], read_later: frozenset[str],
+def _loop_of(lines: list[str], tokens: list[list[Token]], made: dict[str, list[int]], run: Run,
+             alike: Callable[[str, str], bool], read_later: frozenset[str],
              ) -> Found | None:  # fmt: skip
-    """The loop that the stretch of like lines [first, end) with this period makes: its
-    first line, its number of copies, the copies' tokens and the names that the loop gives
-    the last copy's values (for the lines after it); None when it makes none."""
+    """The loop that the stretch of like lines `run` makes: its first line, its number of
+    copies, the copies' tokens and the names that the loop gives the last copy's values (for
+    the lines after it); None when it makes none."""
+    first, end, period = run
     start = _copies_start(tokens, made, first, end, period)
     copies = (end - start) // period
     blocks = [tokens[start + c * period : start + (c + 1) * period] for c in range(copies)]
-    own = [{name for line in block for name in _assigned("".join(t for _, t in line))}
-           for block in blocks]  # fmt: skip
+    own = [{name for line in lines[start + c * period : start + (c + 1) * period]
+            for name in _assigned(line)} for c in range(copies)]  # fmt: skip
     renames = [{name: name for name in own[0]}] if copies else []  # the first copy's names ->
     for copy in range(1, copies):  # those of each copy
         matched = _match(blocks[0], blocks[copy], own[0], own[copy], alike)
@@ -170,28 +174,27 @@ def _loop_of(tokens: list[list[Token]], made: dict[str, list[int]], first: int, 
     if end_copy - first_copy < MIN_COPIES:
         return None
     start, copies = start + first_copy * period, end_copy - first_copy
-    if _reads_before_binding(blocks[first_copy]):
+    if _reads_before_binding(lines[start : start + period]):
         return None
-    run = range(start, start + copies * period)
-    if any(len({(p - start) // period if p in run else -1 for p in bound}) > 1
+    looped = range(start, start + copies * period)
+    if any(len({(p - start) // period if p in looped else -1 for p in bound}) > 1
            for bound in made.values()):  # fmt: skip
         return None  # (a name bound in two copies, or in one and outside the run)
     last = {renames[end_copy - 1][name]: renames[first_copy][name] for name in renames[0]}
     return start, copies, blocks[first_copy:end_copy], last
 
 
-def _reads_before_binding(block: list[list[Token]]) -> bool:
+def _reads_before_binding(copy: list[str]) -> bool:
     """Does a line of the copy read a name that the copy binds only later (`x = x * 2`: the
     value of the copy before, carried under one name)?"""
     bound: set[str] = set()
-    later = {name for line in block for name in _assigned("".join(t for _, t in line))}
-    for line in block:
-        text = "".join(t for _, t in line)
-        match = _ASSIGNED.match(text)
-        read = _names([_tokens(text[match.end() :] if match else text)])
+    later = {name for line in copy for name in _assigned(line)}
+    for line in copy:
+        match = _ASSIGNED.match(line)
+        read = _names([_tokens(line[match.end() :] if match else line)])
         if read & (later - bound):
             return True
-        bound.update(_assigned(text))
+        bound.update(_assigned(line))
     return False
 
 
@@ -206,9 +209,6 @@ def _range_name(namespace: dict[str, Any], fresh: Callable[[str], str]) -> str:
         name = fresh("range")
         namespace[name] = range
     return name
-
-
-Run = tuple[int, int, int]  # (first, end, period): lines [first, end) repeat with the period
 
 
 def _longest_run(patterns: list[str], tried: set[Run], fewest: int) -> tuple[Run, int] | None:
