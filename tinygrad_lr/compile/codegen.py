@@ -378,3 +378,12 @@ def explain(error: Exception, function: Any, source: str) -> Exception:
         return type(error)(f"{op.lower()}: {error}{where}")
     except Exception:  # an exception type that takes other arguments
         return error
+
+
+def decode(args: Any, constants: dict[int, np.ndarray]) -> Any:
+    """A step's arguments with each Ref replaced by the constant array it names."""
+    if isinstance(args, Ref):
+        return constants[args.vid]
+    if isinstance(args, (tuple, list)):
+        return type(args)(decode(a, constants) for a in args)
+    return args

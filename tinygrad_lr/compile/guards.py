@@ -75,6 +75,9 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
         tests += [f"not _outside{k}._hooks",
                   f"_outside{k}._requires_grad is {expected.requires_grad}",
                   f"(_outside{k}._data is _array{k}() or _expected{k}.holds())"]  # fmt: skip
+    if program.separate is not None:  # the .grads whose adds are left out (plan.py)
+        namespace["_apart"] = program.separate
+        tests.append(f"_apart({', '.join(tensors)})")
     for k, (read, value) in enumerate(program.python_guards):
         namespace[f"_read{k}"], namespace[f"_was{k}"] = read, value
         tests.append(f"_read{k}() == _was{k}")
@@ -161,6 +164,7 @@ def holds(program: Any, args: tuple[Any, ...]) -> bool:
     try:  # (a value that cannot be read as before, `group["weight_decay"]` removed: the call
         return (  # is recorded again, and raises where eager raises)
             all(expected.holds() for expected in program.outside)
+            and (program.separate is None or program.separate(*tensors))
             and all(read() == value for read, value in program.python_guards)
             and all(value.holds() for value in program.python_values)
         )
@@ -197,6 +201,37 @@ def aliasing(trace: Any) -> tuple[list[tuple[int, int]], list[tuple[int, Tensor]
     pinned = [(k, trace.wrappers[arguments[k]]) for k in sorted(arguments)
               if any(t._data is arrays[k] for t in named)]  # fmt: skip
     return aliases, pinned
+
+
+def apart(kinds: dict[int, tuple[Any, ...]], arrays: list[np.ndarray],
+          zeroed: set[int]) -> frozenset[int]:  # fmt: skip
+    """The outside `.grad`s among the values `zeroed` that share memory with no other outside
+    array: those whose adds may be left out while they hold zeros (plan.py), if that still
+    holds at the call (separation_check)."""
+    outside = [v for v, kind in kinds.items() if kind[0] in ("arg", "ref", "grad")]
+    return frozenset(v for v in outside if kinds[v][0] == "grad" and v in zeroed and not any(
+        np.may_share_memory(arrays[v], arrays[w]) for w in outside if w != v))  # fmt: skip
+
+
+def separation_check(program: Any, grads: set[int]) -> Callable[..., bool] | None:
+    """A test of the check before each call: the `.grad`s share memory with no other outside
+    array, as when the call was recorded (None: there is nothing to test)."""
+    if not grads:
+        return None
+
+    def array(vid: int) -> str:
+        kind = program.kinds[vid]
+        if kind[0] == "arg":
+            return f"{program.arg_names[kind[1]]}._data"
+        return f"{program._tensor_expression(vid)}._data"
+
+    outside = [v for v, kind in sorted(program.kinds.items()) if kind[0] in ("arg", "ref", "grad")]
+    pairs = [f"_may_share({array(g)}, {array(w)})" for g in sorted(grads) for w in outside
+             if w != g]  # fmt: skip
+    namespace = {**program.namespace, "_may_share": np.may_share_memory}
+    source = f"def apart({', '.join(program.arg_names)}):\n    return not ({' or '.join(pairs)})\n"
+    exec(compile(source, "<tl.compile check of the .grads left unwritten>", "exec"), namespace)
+    return namespace["apart"]
 
 
 def always_miss(*args: Any) -> Any:

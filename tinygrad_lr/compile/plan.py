@@ -1,10 +1,12 @@
 """Which recorded steps a replay runs: the live ones (ops nothing reads are left out, except
 those that check values and may raise), with a sum and the reshape after it fused into one
-sum; and which arrays it deletes before it returns. Each changes how the replay runs, never
-what it computes."""
+sum, and without the adds into a `.grad` that holds zeros (a fast path, below); and which
+arrays it deletes before it returns. Each changes how the replay runs, not what it computes
+(the fast path may give +0.0 where eager gives -0.0: the same values to `==`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -19,8 +21,10 @@ SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at ret
 LONG = 500  # steps
 
 
-def planned(trace: Trace) -> list[Step]:
-    """The steps the replay runs, in order: the live ones, with sums fused."""
+def planned(trace: Trace, zeroed: frozenset[int] = frozenset()) -> tuple[list[Step], set[int]]:
+    """The steps the replay runs, in order: the live ones, with sums fused; and with adds into
+    the values `zeroed` (`.grad`s no other outside array shares memory with) left out where
+    they hold zeros. Also returned: the values whose adds were left out."""
     live, uses = _live_steps(trace)
     returned = {r.vid for r in all_refs(trace.output)}
     steps: list[Step] = []
@@ -32,7 +36,9 @@ def planned(trace: Trace) -> list[Step]:
                              step.outputs, before.line)  # fmt: skip
         else:
             steps.append(step)
-    return steps
+    if not SKIP_ADDS_TO_ZEROS or not zeroed:
+        return steps, set()
+    return _without_adds_to_zeros(trace, steps, zeroed)
 
 
 def _live_steps(trace: Trace) -> tuple[list[Step], dict[int, int]]:
@@ -110,3 +116,99 @@ _VIEWS = (ops.Reshape, ops.Permute, ops.Expand, ops.GetItem)  # may share the in
 def _indexes_by_tensor(index: Any) -> bool:
     """Is a tensor one of the index's parts? Then GetItem copies (see ops.shape.GetItem)."""
     return any(isinstance(part, Ref) for part in (index if isinstance(index, tuple) else (index,)))
+
+
+# --- fast path: adding into a .grad that holds zeros ---------------------------------------
+# A training loop zeroes each .grad after its update, and the next backward adds into it:
+# `g.fill(0)`, then `g += t`, then `lr * g`. While g holds zeros, `g += t` gives t (but for
+# -0.0, which becomes +0.0) and the fill after it changes nothing, so both are left out and
+# the reads of g read t. In a compiled epoch of d2l (300 steps) this takes the time per step
+# from 1.12x to 1.00x hand-written NumPy (benchmarks/RESULTS.md). Only a zero written by the
+# program itself counts: a .grad's values when the call starts are not known. The program
+# checks before each call that no other outside array shares memory with such a .grad
+# (Program.separate). The add is left out only up to the next fill: a step between them that
+# could tell (a view of g, a write to g or to t, a .grad set, an op that may raise) keeps it.
+
+SKIP_ADDS_TO_ZEROS = True  # tests turn it off to compare with the plain path
+
+
+def _without_adds_to_zeros(
+    trace: Trace, steps: list[Step], zeroed: frozenset[int]
+) -> tuple[list[Step], set[int]]:
+    roots, _, _ = memory(trace)
+    zeros: set[int] = set()  # values of `zeroed` that hold zeros at this point
+    adding: dict[int, int] = {}  # g -> the position of an add into zeros, not yet left out
+    left_out: dict[int, int] = {}  # the position of an add or fill left out -> g
+    reads: dict[int, dict[int, Ref]] = {}  # position -> g: the value read in place of g
+    for position, step in enumerate(steps):
+        target = step.args[0].vid if step.kind == "inplace" else None
+        closing = step.what == "zero_" and target in zeroed
+        for g in list(adding):  # a step that would tell: the add is made where it was
+            if not (closing and g == target) and _tells(
+                trace, roots, step, g, steps[adding[g]].args[1].vid
+            ):
+                zeros.discard(g)
+                del adding[g]
+        if closing and target is not None:
+            if target in adding:  # still zeros: the add and this fill change nothing
+                first = adding.pop(target)
+                left_out[first] = left_out[position] = target
+                for k in range(first + 1, position):
+                    reads.setdefault(k, {})[target] = steps[first].args[1]
+            elif target in zeros:
+                left_out[position] = target
+            zeros.add(target)
+        elif step.what == "add_" and target in zeros and target not in adding:
+            if _adds_a_copy(trace, roots, target, step.args[1]):
+                adding[target] = position
+            else:
+                zeros.discard(target)
+        elif target is not None:
+            zeros.discard(roots.get(target, target))
+    out = []
+    for position, step in enumerate(steps):
+        if position in left_out:
+            if step.what == "add_":  # noted where it was
+                out.append(Step("zeros", None, step.args[:1], (), step.line))
+            continue
+        read = reads.get(position)
+        out.append(dataclasses.replace(step, args=_substituted(step.args, read)) if read else step)
+    return out, set(left_out.values())
+
+
+def _adds_a_copy(trace: Trace, roots: dict[int, int], g: int, value: Any) -> bool:
+    """Is `g += value` a copy of value while g holds zeros: a value of g's shape and dtype,
+    not in g's memory?"""
+    if not isinstance(value, Ref) or roots.get(value.vid, value.vid) == g:
+        return False
+    a, b = trace.arrays[g], trace.arrays[value.vid]
+    return a.shape == b.shape and a.dtype == b.dtype and not np.may_share_memory(a, b)
+
+
+def _tells(trace: Trace, roots: dict[int, int], step: Step, g: int, t: int) -> bool:
+    """Would `step` see that g holds zeros and not t? It reads a view of g, or g other than
+    as the operand of an op that makes a new array; it writes g or t; it sets a .grad; or it
+    may raise (a replay stopped by an error leaves g as eager does)."""
+    refs = all_refs(step.args)
+    if step.kind == "grad" or (step.kind == "op" and _checks_values(step)):
+        return True
+    if any(r.vid != g and roots.get(r.vid, r.vid) == g for r in refs):
+        return True
+    if step.kind == "inplace":
+        target = roots.get(step.args[0].vid, step.args[0].vid)
+        return target in (g, t, roots.get(t, t))
+    if not any(r.vid == g for r in refs):
+        return False
+    return step.kind != "op" or any(  # (a view of g)
+        np.may_share_memory(trace.arrays[o], trace.arrays[g]) for o in step.outputs
+    )
+
+
+def _substituted(args: Any, reads: dict[int, Ref]) -> Any:
+    if isinstance(args, Ref):
+        return reads.get(args.vid, args)
+    if isinstance(args, (tuple, list)):
+        return type(args)(_substituted(a, reads) for a in args)
+    if isinstance(args, dict):
+        return {key: _substituted(a, reads) for key, a in args.items()}
+    return args

@@ -19,6 +19,7 @@ from .codegen import (
     Unfaithful,
     compare,
     constant_name,
+    decode,
     explain,
     in_place_line,
     op_lines,
@@ -26,8 +27,8 @@ from .codegen import (
     random_line,
     read_name,
     run_forward,
-)  # fmt: skip
-from .guards import Expected, aliasing
+)
+from .guards import Expected, aliasing, apart, separation_check
 from .loops import roll
 from .plan import LONG, SMALL, memory, planned
 from .trace import Ref, Step, Trace, all_refs
@@ -208,7 +209,9 @@ class Program:
         return self._tensor_name(vid)
 
     def _body(self) -> None:
-        steps = planned(self.trace)
+        zeroed = {s.args[0].vid for s in self.trace.steps if s.what == "zero_"}
+        steps, skipped = planned(self.trace, apart(self.kinds, self.trace.arrays, zeroed))
+        self.separate = separation_check(self, skipped)
         dying: dict[int, list[int]] = {}  # position -> the big values last used there
         last_use = {ref.vid: k for k, step in enumerate(steps) for ref in all_refs(step.args)}
         keep = {r.vid for r in all_refs(self.trace.output)} | set(self.kinds)
@@ -258,7 +261,7 @@ class Program:
             self.roots.get(v, v) in self.mutable for v in step.outputs
         ):
             return False
-        arrays = run_forward(step.what, *_decode(step.args, self.constants))
+        arrays = run_forward(step.what, *decode(step.args, self.constants))
         for vid, array in zip(step.outputs, arrays):
             self.constants[vid] = array
             self.names[vid] = self._global(constant_name(("const", array)), array)
@@ -313,6 +316,9 @@ class Program:
             changes = 0 if value is None else self._changes_after(step, value.vid)
             counted = f"{target}._grad._version_counter[0] += {changes}  # the changes below"
             return [f"{target}._grad = {grad}  # .grad =", *[counted] * bool(changes)]
+        if step.kind == "zeros":  # an add left out (plan.py)
+            grad = self.src(step.args[0])
+            return [f"# {grad} holds zeros: `{grad} += ...` left out, the value added is read"]
         if step.kind == "call":  # Python state, set as eager sets it
             call = self._global(f"_{step.what.__name__}", step.what)
             return [f"{call}({', '.join(map(repr, step.args))})  # {step.what.__qualname__}"]
@@ -389,11 +395,3 @@ class Program:
     def explain(self, error: Exception) -> Exception:
         """An error a replayed line raised, named as eager names it (see codegen.explain)."""
         return explain(error, self.function, self.source)
-
-
-def _decode(args: Any, constants: dict[int, np.ndarray]) -> Any:
-    if isinstance(args, Ref):
-        return constants[args.vid]
-    if isinstance(args, (tuple, list)):
-        return type(args)(_decode(a, constants) for a in args)
-    return args
