@@ -75,9 +75,9 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
         tests += [f"not _outside{k}._hooks",
                   f"_outside{k}._requires_grad is {expected.requires_grad}",
                   f"(_outside{k}._data is _array{k}() or _expected{k}.holds())"]  # fmt: skip
-    if program.separate is not None:  # the .grads whose adds are left out (plan.py)
-        namespace["_apart"] = program.separate
-        tests.append(f"_apart({', '.join(tensors)})")
+    if program.grads_apart is not None:  # the .grads whose adds are left out (plan.py)
+        namespace["_grads_apart"] = program.grads_apart
+        tests.append(f"_grads_apart({', '.join(tensors)})")
     for k, (read, value) in enumerate(program.python_guards):
         namespace[f"_read{k}"], namespace[f"_was{k}"] = read, value
         tests.append(f"_read{k}() == _was{k}")
@@ -164,7 +164,7 @@ def holds(program: Any, args: tuple[Any, ...]) -> bool:
     try:  # (a value that cannot be read as before, `group["weight_decay"]` removed: the call
         return (  # is recorded again, and raises where eager raises)
             all(expected.holds() for expected in program.outside)
-            and (program.separate is None or program.separate(*tensors))
+            and (program.grads_apart is None or program.grads_apart(*tensors))
             and all(read() == value for read, value in program.python_guards)
             and all(value.holds() for value in program.python_values)
         )
@@ -203,35 +203,64 @@ def aliasing(trace: Any) -> tuple[list[tuple[int, int]], list[tuple[int, Tensor]
     return aliases, pinned
 
 
-def apart(kinds: dict[int, tuple[Any, ...]], arrays: list[np.ndarray],
-          zeroed: set[int]) -> frozenset[int]:  # fmt: skip
-    """The outside `.grad`s among the values `zeroed` that share memory with no other outside
-    array: those whose adds may be left out while they hold zeros (plan.py), if that still
-    holds at the call (separation_check)."""
+def separate_grads(kinds: dict[int, tuple[Any, ...]], trace: Any) -> frozenset[int]:
+    """The outside `.grad`s the step zeroes that share memory with no other outside array:
+    those whose adds plan.py may leave out (none while NumPy raises on floating-point
+    errors: any op could then stop the replay, and a .grad left out would show)."""
+    if _numpy_raises():
+        return frozenset()
+    arrays = trace.arrays
+    zeroed = {step.args[0].vid for step in trace.steps if step.what == "zero_"}
     outside = [v for v, kind in kinds.items() if kind[0] in ("arg", "ref", "grad")]
-    return frozenset(v for v in outside if kinds[v][0] == "grad" and v in zeroed and not any(
-        np.may_share_memory(arrays[v], arrays[w]) for w in outside if w != v))  # fmt: skip
+    grads = [v for v in outside if kinds[v][0] == "grad" and v in zeroed]
+    shared = {g for g in grads for w in outside if w != g and np.may_share_memory(arrays[g],
+              arrays[w])}  # fmt: skip
+    return frozenset(grads) - shared
 
 
-def separation_check(program: Any, grads: set[int]) -> Callable[..., bool] | None:
-    """A test of the check before each call: the `.grad`s share memory with no other outside
-    array, as when the call was recorded (None: there is nothing to test)."""
+def grads_apart(
+    program: Any, grads: set[int], arrays: list[np.ndarray]
+) -> Callable[..., bool] | None:
+    """A test of the check before each call, for a program that left out adds into `grads`:
+    they still share memory with no other outside array, have their layout, and NumPy raises
+    on no floating-point error. When the outside tensors hold the arrays they held when
+    recorded, only the arguments (new arrays at each call) need comparing with the .grads.
+    None when there is nothing to test."""
     if not grads:
         return None
-
-    def array(vid: int) -> str:
-        kind = program.kinds[vid]
-        if kind[0] == "arg":
-            return f"{program.arg_names[kind[1]]}._data"
-        return f"{program._tensor_expression(vid)}._data"
-
     outside = [v for v, kind in sorted(program.kinds.items()) if kind[0] in ("arg", "ref", "grad")]
-    pairs = [f"_may_share({array(g)}, {array(w)})" for g in sorted(grads) for w in outside
-             if w != g]  # fmt: skip
-    namespace = {**program.namespace, "_may_share": np.may_share_memory}
-    source = f"def apart({', '.join(program.arg_names)}):\n    return not ({' or '.join(pairs)})\n"
-    exec(compile(source, "<tl.compile check of the .grads left unwritten>", "exec"), namespace)
-    return namespace["apart"]
+    names = {v: f"{program.arg_names[program.kinds[v][1]]}._data" if program.kinds[v][0] == "arg"
+             else f"{program._tensor_expression(v)}._data" for v in outside}  # fmt: skip
+    kept = [v for v in outside if program.kinds[v][0] != "arg"]
+    namespace = {**program.namespace, "_may_share": np.may_share_memory,
+                 "_numpy_raises": _numpy_raises}  # fmt: skip
+    for k, v in enumerate(kept):
+        namespace[f"_was{k}"] = weakref.ref(arrays[v])
+    as_recorded = " and ".join(f"{names[v]} is _was{k}()" for k, v in enumerate(kept)) or "True"
+    layouts = [f"{names[g]}.strides == {arrays[g].strides!r}" for g in sorted(grads)]
+
+    def shared(others: list[int]) -> str:
+        pairs = {tuple(sorted((g, w))) for g in grads for w in others if w != g}
+        return (
+            " or ".join(f"_may_share({names[a]}, {names[b]})" for a, b in sorted(pairs)) or "False"
+        )
+
+    arguments = [v for v in outside if program.kinds[v][0] == "arg"]
+    source = (
+        f"def grads_apart({', '.join(program.arg_names)}):\n"
+        "    if _numpy_raises():\n"
+        "        return False\n"
+        f"    if {as_recorded}:\n"
+        f"        return not ({shared(arguments)})\n"
+        f"    return {' and '.join(layouts)} and not ({shared(outside)})\n"
+    )
+    exec(compile(source, "<tl.compile check of the .grads left out>", "exec"), namespace)
+    return namespace["grads_apart"]
+
+
+def _numpy_raises() -> bool:
+    """Is NumPy set to raise (or call a function) on a floating-point error?"""
+    return any(action in ("raise", "call") for action in np.geterr().values())
 
 
 def always_miss(*args: Any) -> Any:

@@ -21,10 +21,10 @@ SMALL = 4096  # bytes: smaller arrays are not deleted one by one (they go at ret
 LONG = 500  # steps
 
 
-def planned(trace: Trace, zeroed: frozenset[int] = frozenset()) -> tuple[list[Step], set[int]]:
+def planned(trace: Trace, separate: frozenset[int] = frozenset()) -> tuple[list[Step], LeftOut]:
     """The steps the replay runs, in order: the live ones, with sums fused; and with adds into
-    the values `zeroed` (`.grad`s no other outside array shares memory with) left out where
-    they hold zeros. Also returned: the values whose adds were left out."""
+    the `.grad`s `separate` (which share memory with no other outside array) left out where
+    they hold zeros. Also returned: what was left out."""
     live, uses = _live_steps(trace)
     returned = {r.vid for r in all_refs(trace.output)}
     steps: list[Step] = []
@@ -36,9 +36,9 @@ def planned(trace: Trace, zeroed: frozenset[int] = frozenset()) -> tuple[list[St
                              step.outputs, before.line)  # fmt: skip
         else:
             steps.append(step)
-    if not SKIP_ADDS_TO_ZEROS or not zeroed:
-        return steps, set()
-    return _without_adds_to_zeros(trace, steps, zeroed)
+    if not SKIP_ADDS_TO_ZEROS or not separate:
+        return steps, LeftOut()
+    return _without_adds_to_zeros(trace, steps, separate)
 
 
 def _live_steps(trace: Trace) -> tuple[list[Step], dict[int, int]]:
@@ -120,42 +120,60 @@ def _indexes_by_tensor(index: Any) -> bool:
 
 # --- fast path: adding into a .grad that holds zeros ---------------------------------------
 # A training loop zeroes each .grad after its update, and the next backward adds into it:
-# `g.fill(0)`, then `g += t`, then `lr * g`. While g holds zeros, `g += t` gives t (but for
-# -0.0, which becomes +0.0) and the fill after it changes nothing, so both are left out and
-# the reads of g read t. In a compiled epoch of d2l (300 steps) this takes the time per step
-# from 1.12x to 1.00x hand-written NumPy (benchmarks/RESULTS.md). Only a zero written by the
-# program itself counts: a .grad's values when the call starts are not known. The program
-# checks before each call that no other outside array shares memory with such a .grad
-# (Program.separate). The add is left out only up to the next fill: a step between them that
-# could tell (a view of g, a write to g or to t, a .grad set, an op that may raise) keeps it.
+# `g.fill(0)`, then `g += t`, then `lr * g`. While g holds zeros, `g += t` gives t, and the
+# fill after the update changes nothing, so both are left out and the reads of g read t. In a
+# compiled epoch of d2l (300 steps) this takes the time per step from 1.14x to 1.00x
+# hand-written NumPy (benchmarks/RESULTS.md). The values are the same, but for the sign of a
+# zero: where t holds -0.0, eager's g holds 0.0 + -0.0 = +0.0.
+# - Only a zero written by the program counts: a .grad's values when a call starts are not
+#   known, so a program of one step keeps its adds.
+# - t must be an array the step made (a gradient backward computed: no outside array, which
+#   another tensor could write), with g's shape, dtype and layout, so that the reads of t
+#   compute what the reads of g would; the code keeps it an array of its own (`_identity`).
+# - Between the add and the fill, no step may tell g from t: none reads a view of g, writes
+#   g or t, sets a .grad, or may raise (an error leaves g as eager leaves it). Else the add
+#   is made where it was.
+# - Before each call the program checks that no other outside array shares memory with g
+#   and that NumPy raises on no floating-point error (guards.grads_apart).
 
 SKIP_ADDS_TO_ZEROS = True  # tests turn it off to compare with the plain path
 
 
+@dataclasses.dataclass
+class LeftOut:
+    """What the fast path left out: the `.grad`s it left adds into or fills of, and the
+    values read in place of a `.grad` (which must stay arrays of their own)."""
+
+    grads: set[int] = dataclasses.field(default_factory=set)
+    read_instead: set[int] = dataclasses.field(default_factory=set)
+
+
 def _without_adds_to_zeros(
-    trace: Trace, steps: list[Step], zeroed: frozenset[int]
-) -> tuple[list[Step], set[int]]:
+    trace: Trace, steps: list[Step], separate: frozenset[int]
+) -> tuple[list[Step], LeftOut]:
+    """`steps` without the adds into a `.grad` of `separate` that holds zeros, nor the fills
+    after them; a step "zeros" notes each add left out, where it was."""
     roots, _, _ = memory(trace)
-    zeros: set[int] = set()  # values of `zeroed` that hold zeros at this point
-    adding: dict[int, int] = {}  # g -> the position of an add into zeros, not yet left out
-    left_out: dict[int, int] = {}  # the position of an add or fill left out -> g
-    reads: dict[int, dict[int, Ref]] = {}  # position -> g: the value read in place of g
+    zeros: set[int] = set()  # .grads that hold zeros at this point
+    adding: dict[int, int] = {}  # g -> the position of an add into its zeros, not yet left out
+    left_out: dict[int, int] = {}  # the position of an add or fill left out -> its .grad
+    reads: dict[int, dict[int, Ref]] = {}  # position -> {g: the value read in place of g}
     for position, step in enumerate(steps):
         target = step.args[0].vid if step.kind == "inplace" else None
-        closing = step.what == "zero_" and target in zeroed
+        fills_grad = step.what == "zero_" and target in separate
         for g in list(adding):  # a step that would tell: the add is made where it was
-            if not (closing and g == target) and _tells(
+            if not (fills_grad and g == target) and _tells(
                 trace, roots, step, g, steps[adding[g]].args[1].vid
             ):
                 zeros.discard(g)
                 del adding[g]
-        if closing and target is not None:
+        if fills_grad and target is not None:
             if target in adding:  # still zeros: the add and this fill change nothing
-                first = adding.pop(target)
-                left_out[first] = left_out[position] = target
-                for k in range(first + 1, position):
-                    reads.setdefault(k, {})[target] = steps[first].args[1]
-            elif target in zeros:
+                add_position = adding.pop(target)
+                left_out[add_position] = left_out[position] = target
+                for k in range(add_position + 1, position):
+                    reads.setdefault(k, {})[target] = steps[add_position].args[1]
+            elif target in zeros:  # a second fill
                 left_out[position] = target
             zeros.add(target)
         elif step.what == "add_" and target in zeros and target not in adding:
@@ -165,24 +183,26 @@ def _without_adds_to_zeros(
                 zeros.discard(target)
         elif target is not None:
             zeros.discard(roots.get(target, target))
-    out = []
+    out, done = [], LeftOut(set(left_out.values()))
     for position, step in enumerate(steps):
         if position in left_out:
-            if step.what == "add_":  # noted where it was
+            if step.what == "add_":
                 out.append(Step("zeros", None, step.args[:1], (), step.line))
+                done.read_instead.add(step.args[1].vid)
             continue
         read = reads.get(position)
         out.append(dataclasses.replace(step, args=_substituted(step.args, read)) if read else step)
-    return out, set(left_out.values())
+    return out, done
 
 
 def _adds_a_copy(trace: Trace, roots: dict[int, int], g: int, value: Any) -> bool:
-    """Is `g += value` a copy of value while g holds zeros: a value of g's shape and dtype,
-    not in g's memory?"""
-    if not isinstance(value, Ref) or roots.get(value.vid, value.vid) == g:
+    """Is `g += value`, while g holds zeros, a copy of value: a value made in the step (not
+    an outside array or a view of one, which other tensors may write), with g's shape, dtype
+    and strides (a sum over it adds in the same order)?"""
+    if not isinstance(value, Ref) or roots.get(value.vid, value.vid) in trace.sources:
         return False
     a, b = trace.arrays[g], trace.arrays[value.vid]
-    return a.shape == b.shape and a.dtype == b.dtype and not np.may_share_memory(a, b)
+    return (a.shape, a.dtype, a.strides) == (b.shape, b.dtype, b.strides)
 
 
 def _tells(trace: Trace, roots: dict[int, int], step: Step, g: int, t: int) -> bool:
@@ -190,7 +210,7 @@ def _tells(trace: Trace, roots: dict[int, int], step: Step, g: int, t: int) -> b
     as the operand of an op that makes a new array; it writes g or t; it sets a .grad; or it
     may raise (a replay stopped by an error leaves g as eager does)."""
     refs = all_refs(step.args)
-    if step.kind == "grad" or (step.kind == "op" and _checks_values(step)):
+    if step.kind == "grad" or _may_raise(trace, step):
         return True
     if any(r.vid != g and roots.get(r.vid, r.vid) == g for r in refs):
         return True
@@ -204,7 +224,20 @@ def _tells(trace: Trace, roots: dict[int, int], step: Step, g: int, t: int) -> b
     )
 
 
+def _may_raise(trace: Trace, step: Step) -> bool:
+    """Can the step raise for some values of its arrays? The ops that check values, and any
+    op or change on integers or booleans (an index out of range, a negative power of an
+    integer); floating-point ones do not, unless NumPy is set to raise, which the check
+    before each call rules out."""
+    if step.kind == "op" and _checks_values(step):
+        return True
+    arrays = [trace.arrays[r.vid] for r in all_refs(step.args)]
+    arrays += [trace.arrays[vid] for vid in step.outputs]
+    return step.kind in ("op", "inplace") and any(a.dtype.kind not in "fc" for a in arrays)
+
+
 def _substituted(args: Any, reads: dict[int, Ref]) -> Any:
+    """A step's arguments with the Refs of `reads`' keys replaced by their values."""
     if isinstance(args, Ref):
         return reads.get(args.vid, args)
     if isinstance(args, (tuple, list)):

@@ -28,7 +28,7 @@ from .codegen import (
     read_name,
     run_forward,
 )
-from .guards import Expected, aliasing, apart, separation_check
+from .guards import Expected, aliasing, grads_apart, separate_grads
 from .loops import roll
 from .plan import LONG, SMALL, memory, planned
 from .trace import Ref, Step, Trace, all_refs
@@ -209,9 +209,9 @@ class Program:
         return self._tensor_name(vid)
 
     def _body(self) -> None:
-        zeroed = {s.args[0].vid for s in self.trace.steps if s.what == "zero_"}
-        steps, skipped = planned(self.trace, apart(self.kinds, self.trace.arrays, zeroed))
-        self.separate = separation_check(self, skipped)
+        steps, left_out = planned(self.trace, separate_grads(self.kinds, self.trace))
+        self.grads_apart = grads_apart(self, left_out.grads, self.trace.arrays)
+        self.read_instead = left_out.read_instead  # of a .grad: an array of its own
         dying: dict[int, list[int]] = {}  # position -> the big values last used there
         last_use = {ref.vid: k for k, step in enumerate(steps) for ref in all_refs(step.args)}
         keep = {r.vid for r in all_refs(self.trace.output)} | set(self.kinds)
@@ -271,7 +271,8 @@ class Program:
 
     def _identity(self, step: Any) -> bool:
         """`x ** 1` and `x * ones` are x, bit for bit: the output is a second name for x
-        (when neither is written in place, which would tell the two apart)."""
+        (when neither is written in place, which would tell the two apart, and the output is
+        not read in place of a .grad, whose value must not change with x's)."""
         op, args, out = step.what, step.args, step.outputs[0]
         if op is ops.PowScalar and args[1] == 1 and not isinstance(args[1], bool):
             source = args[0].vid
@@ -287,6 +288,7 @@ class Program:
             (result.shape, result.dtype) != (before.shape, before.dtype)
             or {self.roots.get(out, out), self.roots.get(source, source)} & self.mutable
             or source in self.constants
+            or out in self.read_instead
         ):
             return False
         self.names[out] = self.names[source]
@@ -317,8 +319,8 @@ class Program:
             counted = f"{target}._grad._version_counter[0] += {changes}  # the changes below"
             return [f"{target}._grad = {grad}  # .grad =", *[counted] * bool(changes)]
         if step.kind == "zeros":  # an add left out (plan.py)
-            grad = self.src(step.args[0])
-            return [f"# {grad} holds zeros: `{grad} += ...` left out, the value added is read"]
+            note = "its += and next fill(0) are left out, the value added is read instead"
+            return [f"# {self.src(step.args[0])} holds zeros: {note}"]
         if step.kind == "call":  # Python state, set as eager sets it
             call = self._global(f"_{step.what.__name__}", step.what)
             return [f"{call}({', '.join(map(repr, step.args))})  # {step.what.__qualname__}"]

@@ -63,7 +63,7 @@ class Step:
     """One thing that happened: kind "op" (an op class), "inplace" (name: add_, copy_...),
     "grad" (owner's .grad set to a value or None; "made": of a leaf made in the step),
     "random" (generator method), "live" (a Python number read), "call" (of the library's, on
-    Python state: `model.train()`)."""
+    Python state: `model.train()`); and "zeros", made by plan.py: an add left out."""
 
     kind: str
     what: Any  # op class, in-place name, generator method or read function
