@@ -824,3 +824,61 @@ def test_a_returned_namedtuple_is_one_in_the_replay_too() -> None:
         result = compiled(tl.ones(2))
     assert compiled.code is not None
     assert type(result) is Result and result.loss.item() == 3.0 and result.scale == 2.0
+
+
+def test_tensors_that_shared_a_grad_when_recorded_and_no_longer_do_are_recorded_again() -> None:
+    """`w2.grad = w.grad` before the step is recorded: the code adds both gradients into the
+    one array. Given its own .grad later, w2 must get its gradient there."""
+
+    def make() -> tuple[tl.Tensor, tl.Tensor, Step]:
+        x = tl.tensor(np.random.default_rng(0).standard_normal((8, 3)))
+        w = tl.ones(3, 1, requires_grad=True)
+        w2 = tl.full((3, 1), 2.0, requires_grad=True)
+
+        def step(order: tl.Tensor) -> None:
+            for k in range(order.shape[0]):
+                xb = x[order[k]]
+                ((xb @ w) * (xb @ w2)).mean().backward()
+                with tl.no_grad():
+                    w.sub_(0.05 * w.grad)
+                    w2.sub_(0.05 * w2.grad)
+                w.grad.zero_()
+                w2.grad.zero_()
+
+        return w, w2, step
+
+    results = []
+    for compiled in (False, True):
+        w, w2, step = make()
+        run = tl.compile(step) if compiled else step
+        for k in range(7):
+            if k == 1:
+                w2.grad = w.grad
+            if k == 5:  # replayed twice since
+                w2.grad = tl.zeros(3, 1)
+            run(tl.tensor(np.arange(8).reshape(4, 2)))
+        results.append([t.detach().numpy() for t in (w, w2, w.grad, w2.grad)])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(b, a, strict=True)
+
+
+def test_a_parameter_passed_after_a_number_is_checked_on_the_slow_road() -> None:
+    """Two signatures called in turn: each call misses the quick check (made for the other)
+    and tries the programs' guards in Python, where the parameter argument's .grad is looked
+    up among the tensor arguments."""
+    results = []
+    for compiled in (False, True):
+        w = tl.ones(2, 1, requires_grad=True)
+
+        def step(lr: float, p: tl.Tensor, x: tl.Tensor) -> None:
+            (x @ p).sum().backward()
+            with tl.no_grad():
+                p.sub_(lr * p.grad)
+                p.grad.zero_()
+
+        run = tl.compile(step) if compiled else step
+        for k in range(8):
+            run(0.1, w, tl.ones(1 + k % 2, 2))
+        results.append(w.detach().numpy())
+        assert not compiled or len(run._entries) == 2  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(results[1], results[0], strict=True)

@@ -163,6 +163,8 @@ def compare(old: Trace, new: Trace) -> None:
         raise Mismatch("the step returns something different from call to call")
     if old.grad_was_none != new.grad_was_none or len(old.guards) != len(new.guards):
         raise Mismatch("which tensors have a .grad differs from call to call")
+    if old.grads_shared != new.grads_shared:
+        raise Mismatch("which tensors share a .grad differs from call to call")
     for before, now in zip(old.python_values, new.python_values):
         # a small NumPy array changed in place between the calls, which the code reads itself
         read = before.content is not None and now.value is before.value

@@ -57,17 +57,22 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
     for i, tensor in program.pinned:
         namespace[f"_pinned{i}"] = tensor
         tests.append(f"{tensors[i]} is _pinned{i}")
+    owners = {}  # owner -> the name of its tensor in the check
     for k, (owner, was_none) in enumerate(program.guards):
         kind = program.kinds[owner]  # ("arg", i): the i-th tensor argument; or ("ref", tensor)
         if kind[0] == "arg":
             tensor = tensors[kind[1]]
         else:
             namespace[f"_owner{k}"], tensor = kind[1], f"_owner{k}"
+        owners[owner] = tensor
         # (a .grad with a graph, from create_graph=True, is replaced by backward, not added to)
         grad = f"{tensor}._grad"
         tests.append(
             f"{grad} is None" if was_none else f"({grad} is not None and not {grad}._requires_grad)"
         )
+    # tensors sharing one .grad when recorded, which the code reads as one
+    tests += [f"{owners[a]}._grad is {owners[b]}._grad" for a, b in program.grads_shared
+              if a in owners and b in owners]  # fmt: skip
     for k, expected in enumerate(program.outside):  # see Expected below
         namespace[f"_outside{k}"], namespace[f"_expected{k}"] = expected.tensor, expected
         namespace[f"_array{k}"] = weakref.ref(expected.tensor._data)
@@ -156,11 +161,15 @@ def holds(program: Any, args: tuple[Any, ...]) -> bool:
         return False
     if any(tensors[i]._data is not tensors[j]._data for i, j in program.aliases):
         return False
+    owners = {}
     for owner, was_none in program.guards:
         kind = program.kinds[owner]
-        tensor = args[kind[1]] if kind[0] == "arg" else kind[1]
+        tensor = owners[owner] = tensors[kind[1]] if kind[0] == "arg" else kind[1]
         if (tensor._grad is None) != was_none or (not was_none and tensor._grad._requires_grad):
             return False
+    if any(owners[a]._grad is not owners[b]._grad for a, b in program.grads_shared
+           if a in owners and b in owners):  # fmt: skip
+        return False
     try:  # (a value that cannot be read as before, `group["weight_decay"]` removed: the call
         return (  # is recorded again, and raises where eager raises)
             all(expected.holds() for expected in program.outside)
@@ -189,18 +198,19 @@ class Expected:
         )  # fmt: skip
 
 
-def aliasing(trace: Any) -> tuple[list[tuple[int, int]], list[tuple[int, Tensor]]]:
+def aliasing(trace: Any) -> tuple[list[tuple[int, int]], list[tuple[int, Tensor]], Any]:
     """What a replay takes on trust about the tensor arguments, k-th among them: pairs (i, j)
     given the same array, which the code reads under one name; and (i, tensor) for an
     argument that is also a tensor the step reads by name (a global passed in), which the
-    code cannot tell apart from it, so a replay needs that very tensor."""
+    code cannot tell apart from it, so a replay needs that very tensor. And the pairs of
+    tensors that shared one `.grad`, which the code reads as one (`w2.grad = w.grad`)."""
     arguments = {source[1]: vid for vid, source in trace.sources.items() if source[0] == "arg"}
     arrays = [trace.arrays[arguments[k]] for k in sorted(arguments)]
     aliases = [(i, j) for j in range(len(arrays)) for i in range(j) if arrays[i] is arrays[j]]
     named = [v.value for v in trace.python_values if isinstance(v.value, Tensor)]
     pinned = [(k, trace.wrappers[arguments[k]]) for k in sorted(arguments)
               if any(t._data is arrays[k] for t in named)]  # fmt: skip
-    return aliases, pinned
+    return aliases, pinned, trace.grads_shared
 
 
 def separate_grads(kinds: dict[int, tuple[Any, ...]], trace: Any) -> frozenset[int]:

@@ -71,7 +71,7 @@ class Program:
                for v, kind in flagged.items()):  # fmt: skip
             # recorded again: a change made once (freezing a layer) is not made by the next call
             raise Mismatch("the step changes requires_grad of a tensor from outside it")
-        self.aliases, self.pinned = aliasing(new)
+        self.aliases, self.pinned, self.grads_shared = aliasing(new)
         self.python_guards = new.guards
         live = [new.arrays[v] if kind[0] == "ref" else kind[1] for v, kind in self.kinds.items()
                 if kind[0] in ("ref", "copy")]  # fmt: skip

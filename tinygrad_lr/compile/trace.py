@@ -82,6 +82,7 @@ class Trace:
     conversions: dict[int, functools.partial[Any]] = field(default_factory=dict)  # and how
     wrappers: dict[int, Tensor] = field(default_factory=dict)  # a tensor around each value
     grad_was_none: dict[int, bool] = field(default_factory=dict)  # owner -> guard
+    grads_shared: list[tuple[int, int]] = field(default_factory=list)  # owners of one .grad
     flag_changed: set[int] = field(default_factory=set)  # requires_grad_ on first meeting
     guards: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
     python_values: list[Any] = field(default_factory=list)  # PythonValues, before the call
@@ -141,9 +142,12 @@ class Recorder:
     def _watch_grad(self, tensor: Tensor, vid: int) -> None:
         """The program reads `tensor.grad` at every call and checks that it has one, or none,
         as now (see `grad_was_none`), and one without a graph, which backward adds to."""
+        grad = tensor._grad
+        self.trace.grads_shared += [(self._ids[id(leaf._data)], vid) for leaf in self._leaves
+                                    if grad is not None and leaf._grad is grad]  # fmt: skip
         self._leaves.append(tensor)
-        self.trace.grad_was_none[vid] = tensor._grad is None
-        if tensor._grad is not None and tensor._grad.requires_grad:
+        self.trace.grad_was_none[vid] = grad is None
+        if grad is not None and grad.requires_grad:
             self.fail("a .grad has a graph (backward with create_graph=True before the call)")
 
     def value(self, tensor: Tensor) -> int:
