@@ -123,8 +123,8 @@ def _indexes_by_tensor(index: Any) -> bool:
 # `g.fill(0)`, then `g += t`, then `lr * g`. While g holds zeros, `g += t` gives t, and the
 # fill after the update changes nothing, so both are left out and the reads of g read t. In a
 # compiled epoch of d2l (300 steps) this takes the time per step from 1.16x to 0.96x
-# hand-written NumPy, timed in one process (benchmarks/RESULTS.md). The values are the same, but for the sign of a
-# zero: where t holds -0.0, eager's g holds 0.0 + -0.0 = +0.0.
+# hand-written NumPy, timed in one process (benchmarks/RESULTS.md). The values are the same,
+# but for the sign of a zero: where t holds -0.0, eager's g holds 0.0 + -0.0 = +0.0.
 # - Only a zero written by the program counts: a .grad's values when a call starts are not
 #   known, so a program of one step keeps its adds.
 # - t must be an array the step made (a gradient backward computed: no outside array, which
