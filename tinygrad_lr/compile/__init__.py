@@ -78,12 +78,12 @@ with class-index targets are replayed (the label check is an op), and so is
 while another step is recorded runs eagerly, so the other's record holds its ops (an epoch
 compiled around a compiled step). Python loops are recorded as the copies of their lines they
 ran; in a long program, copies that differ only in the names of their arrays and in numbers
-that count (`order_data[0]`, `order_data[1]`...) are written as one loop again (loops.py). In such a
-program, a `.grad` that the program zeroed (`p.grad.zero_()` after an update) holds zeros when
-the next backward adds into it: that add and the next fill are left out and the update reads
-the gradient itself (plan.py; a check before each call makes sure that no other tensor the
-step reads shares the `.grad`'s memory). The values are eager's, but for the sign of a zero:
-where a gradient is -0.0, eager's `.grad` holds 0.0 + -0.0, which is +0.0.
+that count (`order_data[0]`, `order_data[1]`...) are written as one loop again (loops.py).
+In such a program, a `.grad` that the program zeroed (`p.grad.zero_()` after an update) holds
+zeros when the next backward adds into it: that add and the next fill are left out and the
+update reads the gradient itself (plan.py; a check before each call makes sure that no other
+tensor the step reads shares the `.grad`'s memory). The values are eager's, but for the sign
+of a zero: where a gradient is -0.0, eager's `.grad` holds 0.0 + -0.0, which is +0.0.
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
 and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph

@@ -2,7 +2,7 @@
 those that check values and may raise), with a sum and the reshape after it fused into one
 sum, and without the adds into a `.grad` that holds zeros (a fast path, below); and which
 arrays it deletes before it returns. Each changes how the replay runs, not what it computes
-(the fast path may give +0.0 where eager gives -0.0: the same values to `==`)."""
+(but for the sign of a zero: the fast path may give -0.0 where eager gives +0.0)."""
 
 from __future__ import annotations
 

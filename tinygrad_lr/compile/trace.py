@@ -113,6 +113,7 @@ class Recorder:
         self._ids: dict[int, int] = {}  # id(array) -> value number
         self._args = [a for a in args if isinstance(a, Tensor)]
         self._leaves: list[Tensor] = []
+        self._leaf_vids: list[int] = []  # the value of each (its array when first met)
         self._made_leaves: list[Tensor] = []  # x.detach().requires_grad_(): see on_requires_grad
         self._nodes: list[Any] = []  # the recorded nodes, checked for hooks at the end
         self._last_op: tuple[Any, int] = (None, 0)  # node of the last op, values before it
@@ -143,9 +144,11 @@ class Recorder:
         """The program reads `tensor.grad` at every call and checks that it has one, or none,
         as now (see `grad_was_none`), and one without a graph, which backward adds to."""
         grad = tensor._grad
-        self.trace.grads_shared += [(self._ids[id(leaf._data)], vid) for leaf in self._leaves
-                                    if grad is not None and leaf._grad is grad]  # fmt: skip
+        if grad is not None:  # a .grad another leaf has too (`w2.grad = w.grad`)
+            leaves = zip(self._leaves, self._leaf_vids)
+            self.trace.grads_shared += [(w, vid) for leaf, w in leaves if leaf._grad is grad]
         self._leaves.append(tensor)
+        self._leaf_vids.append(vid)
         self.trace.grad_was_none[vid] = grad is None
         if grad is not None and grad.requires_grad:
             self.fail("a .grad has a graph (backward with create_graph=True before the call)")
