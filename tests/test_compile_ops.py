@@ -101,3 +101,22 @@ def test_softmax_has_numpy_lines_of_its_own_even_for_rows_of_minus_infinity(name
     assert compiled.code is not None and "_forward" not in compiled.code
     assert "np.max(" in compiled.code and "np.exp(" in compiled.code
     np.testing.assert_array_equal(out.numpy(), step(tl.tensor(x)).numpy(), strict=True)
+
+
+def test_a_step_that_changes_how_numpy_handles_errors_runs_eagerly() -> None:
+    """`np.errstate` inside the step changes what an op does (raise on overflow), which the
+    replay's NumPy lines would not: eager raises FloatingPointError, and so does every call."""
+    w = tl.ones(3, requires_grad=True)
+
+    def step(s: tl.Tensor) -> tl.Tensor:
+        with np.errstate(over="raise"):
+            return (w * s * 100.0).exp().sum()
+
+    compiled = tl.compile(step)
+    with pytest.warns(CompileWarning, match="np.errstate"):
+        compiled(tl.ones(3))
+    for _ in range(3):
+        compiled(tl.ones(3))
+    assert compiled.code is None
+    with pytest.raises(FloatingPointError):
+        compiled(tl.full((3,), 8.0))

@@ -826,9 +826,13 @@ def test_a_returned_namedtuple_is_one_in_the_replay_too() -> None:
     assert type(result) is Result and result.loss.item() == 3.0 and result.scale == 2.0
 
 
-def test_tensors_that_shared_a_grad_when_recorded_and_no_longer_do_are_recorded_again() -> None:
-    """`w2.grad = w.grad` before the step is recorded: the code adds both gradients into the
-    one array. Given its own .grad later, w2 must get its gradient there."""
+@pytest.mark.parametrize("share", ["tensor", "array"])
+def test_tensors_that_shared_a_grad_when_recorded_and_no_longer_do_are_recorded_again(
+    share: str,
+) -> None:
+    """`w2.grad = w.grad` (or `w.grad.detach()`, another tensor on the same array) before the
+    step is recorded: the code adds both gradients into the one array. Given its own .grad
+    later, w2 must get its gradient there."""
 
     def make() -> tuple[tl.Tensor, tl.Tensor, Step]:
         x = tl.tensor(np.random.default_rng(0).standard_normal((8, 3)))
@@ -853,7 +857,7 @@ def test_tensors_that_shared_a_grad_when_recorded_and_no_longer_do_are_recorded_
         run = tl.compile(step) if compiled else step
         for k in range(7):
             if k == 1:
-                w2.grad = w.grad
+                w2.grad = w.grad if share == "tensor" else w.grad.detach()
             if k == 5:  # replayed twice since
                 w2.grad = tl.zeros(3, 1)
             run(tl.tensor(np.arange(8).reshape(4, 2)))

@@ -312,6 +312,38 @@ def test_an_argument_on_a_grads_memory_is_recorded_again(monkeypatch: pytest.Mon
     assert _left_out(compiled) == {"params_1_grad"}  # the program made again
 
 
+def test_an_argument_in_another_layout_is_recorded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The value added is `ones * x`, in x's layout; called with x in Fortran order, the
+    program made for C order would read it in place of the C-ordered .grad, and sums over it
+    would add in another order: the check before the call sends the call to be recorded."""
+
+    def make() -> tuple[Callable[..., Any], list[tl.Tensor]]:
+        w = tl.ones(600, 70, requires_grad=True)
+        w.grad = tl.zeros(600, 70)
+
+        def epoch(order: tl.Tensor, x: tl.Tensor) -> tl.Tensor:
+            norms = tl.zeros(70)
+            for _ in range(order.shape[0]):
+                (w * x).sum().backward()
+                with tl.no_grad():
+                    norms = norms + (w.grad * w.grad).sum(0)
+                    w.sub_(0.01 * w.grad)
+                    w.grad.zero_()
+            return norms
+
+        return epoch, [w]
+
+    x = np.random.default_rng(1).standard_normal((600, 70))  # big enough to sum in blocks
+
+    def calls() -> list[tuple[Any, ...]]:
+        return [(ORDER, tl.from_numpy(np.ascontiguousarray(x)))] * 4 + [
+            (ORDER, tl.from_numpy(np.asfortranarray(x)))] * 3  # fmt: skip
+
+    eager, fast, plain = _runs(make, calls, monkeypatch)
+    _agree([eager, fast, plain])
+    assert [a.tobytes() for a in fast[1]] == [a.tobytes() for a in eager[1]]
+
+
 def test_tied_grads_summed_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
     """b.grad is given a.grad's value, while both adds may be left out."""
 
@@ -531,9 +563,13 @@ def test_an_error_between_the_add_and_the_fill_leaves_the_grad_as_eager_does(
     assert runs[1].code is not None and not _left_out(runs[1])
 
 
-def test_numpy_set_to_raise_after_recording_records_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Recorded while NumPy warns, the program leaves adds out; called while it raises, the
-    check before the call sends it to be recorded again, as any op could now raise."""
+@pytest.mark.parametrize("raising", ["errstate", "warnings as errors"])
+def test_numpy_set_to_raise_after_recording_records_again(
+    raising: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded while NumPy warns, the program leaves adds out; called while it raises (or
+    while its RuntimeWarnings are errors), the check before the call sends it to be recorded
+    again, as any op could now raise."""
     good, bad = _calls("overflow")
     states = []
     for compiled, fast in ((False, True), (True, True), (True, False)):
@@ -543,8 +579,13 @@ def test_numpy_set_to_raise_after_recording_records_again(monkeypatch: pytest.Mo
         for _ in range(3):
             run(*good)
         assert _left_out(run) if compiled and fast else True
-        with np.errstate(over="raise"), pytest.raises(FloatingPointError):
-            run(*bad)
+        with warnings.catch_warnings(), np.errstate(over="warn"):
+            if raising == "errstate":
+                np.seterr(over="raise")
+            else:
+                warnings.simplefilter("error", RuntimeWarning)
+            with pytest.raises((FloatingPointError, RuntimeWarning)):
+                run(*bad)
         states.append(_state(params))
     for ours in states[1:]:
         for a, b in zip(states[0], ours):

@@ -25,6 +25,7 @@ MISS tells the caller to take the slow road: look the signature up, or record ag
 from __future__ import annotations
 
 import types
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -70,9 +71,9 @@ def write_check(program: Any, args: tuple[Any, ...]) -> tuple[str, Callable[...,
         tests.append(
             f"{grad} is None" if was_none else f"({grad} is not None and not {grad}._requires_grad)"
         )
-    # tensors sharing one .grad when recorded, which the code reads as one
-    tests += [f"{owners[a]}._grad is {owners[b]}._grad" for a, b in program.grads_shared
-              if a in owners and b in owners]  # fmt: skip
+    # tensors whose .grads shared one array when recorded, which the code reads as one
+    tests += [f"{owners[a]}._grad._data is {owners[b]}._grad._data"
+              for a, b in program.grads_shared if a in owners and b in owners]  # fmt: skip
     for k, expected in enumerate(program.outside):  # see Expected below
         namespace[f"_outside{k}"], namespace[f"_expected{k}"] = expected.tensor, expected
         namespace[f"_array{k}"] = weakref.ref(expected.tensor._data)
@@ -167,7 +168,7 @@ def holds(program: Any, args: tuple[Any, ...]) -> bool:
         tensor = owners[owner] = tensors[kind[1]] if kind[0] == "arg" else kind[1]
         if (tensor._grad is None) != was_none or (not was_none and tensor._grad._requires_grad):
             return False
-    if any(owners[a]._grad is not owners[b]._grad for a, b in program.grads_shared
+    if any(owners[a]._grad._data is not owners[b]._grad._data for a, b in program.grads_shared
            if a in owners and b in owners):  # fmt: skip
         return False
     try:  # (a value that cannot be read as before, `group["weight_decay"]` removed: the call
@@ -232,10 +233,11 @@ def grads_apart(
     program: Any, grads: set[int], arrays: list[np.ndarray]
 ) -> Callable[..., bool] | None:
     """A test of the check before each call, for a program that left out adds into `grads`:
-    they still share memory with no other outside array, have their layout, and NumPy raises
-    on no floating-point error. When the outside tensors hold the arrays they held when
-    recorded, only the arguments (new arrays at each call) need comparing with the .grads.
-    None when there is nothing to test."""
+    they still share memory with no other outside array, the outside arrays have their
+    layouts (which give the values read in place of the .grads theirs), and NumPy raises on
+    no floating-point error. When the outside tensors hold the arrays they held when recorded,
+    only the arguments (new arrays at each call) need looking at. None when there is nothing
+    to test."""
     if not grads:
         return None
     outside = [v for v, kind in sorted(program.kinds.items()) if kind[0] in ("arg", "ref", "grad")]
@@ -247,7 +249,11 @@ def grads_apart(
     for k, v in enumerate(kept):
         namespace[f"_was{k}"] = weakref.ref(arrays[v])
     as_recorded = " and ".join(f"{names[v]} is _was{k}()" for k, v in enumerate(kept)) or "True"
-    layouts = [f"{names[g]}.strides == {arrays[g].strides!r}" for g in sorted(grads)]
+
+    def layouts(values: list[int]) -> str:
+        return (
+            " and ".join(f"{names[v]}.strides == {arrays[v].strides!r}" for v in values) or "True"
+        )
 
     def shared(others: list[int]) -> str:
         pairs = {tuple(sorted((g, w))) for g in grads for w in others if w != g}
@@ -261,16 +267,23 @@ def grads_apart(
         "    if _numpy_raises():\n"
         "        return False\n"
         f"    if {as_recorded}:\n"
-        f"        return not ({shared(arguments)})\n"
-        f"    return {' and '.join(layouts)} and not ({shared(outside)})\n"
+        f"        return {layouts(arguments)} and not ({shared(arguments)})\n"
+        f"    return {layouts(outside)} and not ({shared(outside)})\n"
     )
     exec(compile(source, "<tl.compile check of the .grads left out>", "exec"), namespace)
     return namespace["grads_apart"]
 
 
 def _numpy_raises() -> bool:
-    """Is NumPy set to raise (or call a function) on a floating-point error?"""
-    return any(action in ("raise", "call") for action in np.geterr().values())
+    """May NumPy raise on a floating-point error: set to raise, to call or log through a
+    function (which may raise), or to warn with RuntimeWarnings made errors?"""
+    actions = set(np.geterr().values())
+    if actions & {"raise", "call", "log"}:
+        return True
+    return "warn" in actions and any(
+        action == "error" and issubclass(RuntimeWarning, category)
+        for action, _, category, *_ in warnings.filters
+    )
 
 
 def always_miss(*args: Any) -> Any:

@@ -124,7 +124,8 @@ def _indexes_by_tensor(index: Any) -> bool:
 # fill after the update changes nothing, so both are left out and the reads of g read t. In a
 # compiled epoch of d2l (300 steps) this takes the time per step from 1.16x to 0.96x
 # hand-written NumPy, timed in one process (benchmarks/RESULTS.md). The values are the same,
-# but for the sign of a zero: where t holds -0.0, eager's g holds 0.0 + -0.0 = +0.0.
+# but for the sign of a zero: where t holds -0.0, eager's g holds 0.0 + -0.0 = +0.0, and what
+# depends on that sign differs too (1 / g is -inf where eager's is +inf).
 # - Only a zero written by the program counts: a .grad's values when a call starts are not
 #   known, so a program of one step keeps its adds.
 # - t must be an array the step made (a gradient backward computed: no outside array, which
@@ -136,7 +137,7 @@ def _indexes_by_tensor(index: Any) -> bool:
 # - Before each call the program checks that no other outside array shares memory with g
 #   and that NumPy raises on no floating-point error (guards.grads_apart).
 
-SKIP_ADDS_TO_ZEROS = True  # tests turn it off to compare with the plain path
+SKIP_ADDS_TO_ZEROS = True  # False: every add is made, and replays agree with eager to the bit
 
 
 @dataclasses.dataclass

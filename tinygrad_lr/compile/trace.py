@@ -118,6 +118,7 @@ class Recorder:
         self._nodes: list[Any] = []  # the recorded nodes, checked for hooks at the end
         self._last_op: tuple[Any, int] = (None, 0)  # node of the last op, values before it
         self._returned: dict[int, list[Tensor]] = {}  # value -> the tensors returned around it
+        self._errors = np.geterr()  # how NumPy handles floating-point errors, as the call began
         for position, tensor in enumerate(self._args):
             self._outside(tensor, ("arg", position))
 
@@ -144,9 +145,10 @@ class Recorder:
         """The program reads `tensor.grad` at every call and checks that it has one, or none,
         as now (see `grad_was_none`), and one without a graph, which backward adds to."""
         grad = tensor._grad
-        if grad is not None:  # a .grad another leaf has too (`w2.grad = w.grad`)
-            leaves = zip(self._leaves, self._leaf_vids)
-            self.trace.grads_shared += [(w, vid) for leaf, w in leaves if leaf._grad is grad]
+        if grad is not None:  # another leaf's .grad array (`w2.grad = w.grad`), read as one
+            arrays = [None if leaf._grad is None else leaf._grad._data for leaf in self._leaves]
+            self.trace.grads_shared += [(w, vid) for a, w in zip(arrays, self._leaf_vids)
+                                        if a is grad._data]  # fmt: skip
         self._leaves.append(tensor)
         self._leaf_vids.append(vid)
         self.trace.grad_was_none[vid] = grad is None
@@ -198,6 +200,9 @@ class Recorder:
         self, op: type, args: tuple[Any, ...], outputs: tuple[Tensor, ...], node: Any, depth: int
     ) -> None:
         if self.trace.problem is not None:
+            return
+        if np.geterr() != self._errors:  # (the code runs under the caller's handling)
+            self.fail("the step changes how NumPy handles floating-point errors (np.errstate)")
             return
         if node is not None:
             self._nodes.append(node)
