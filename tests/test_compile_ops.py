@@ -103,20 +103,28 @@ def test_softmax_has_numpy_lines_of_its_own_even_for_rows_of_minus_infinity(name
     np.testing.assert_array_equal(out.numpy(), step(tl.tensor(x)).numpy(), strict=True)
 
 
-def test_a_step_that_changes_how_numpy_handles_errors_runs_eagerly() -> None:
-    """`np.errstate` inside the step changes what an op does (raise on overflow), which the
-    replay's NumPy lines would not: eager raises FloatingPointError, and so does every call."""
-    w = tl.ones(3, requires_grad=True)
+@pytest.mark.parametrize("where", ["op", "in-place change", "warnings made errors"])
+def test_a_step_that_changes_how_numpy_handles_errors_runs_eagerly(where: str) -> None:
+    """`np.errstate` (or warnings made errors) inside the step changes what an op or an
+    in-place change does on overflow, which the replay's NumPy lines would not: eager raises,
+    and so does every call."""
+    w, kept = tl.ones(3, requires_grad=True), tl.full((3,), 1e300)
 
     def step(s: tl.Tensor) -> tl.Tensor:
-        with np.errstate(over="raise"):
-            return (w * s * 100.0).exp().sum()
+        raising = "warn" if where == "warnings made errors" else "raise"
+        with warnings.catch_warnings(), np.errstate(over=raising), tl.no_grad():
+            warnings.simplefilter("error" if where == "warnings made errors" else "default")
+            if where == "op":
+                return (w * s * 100.0).exp().sum()
+            kept.mul_(s)  # in-place changes only: 1e300 * s, and back
+            kept.div_(s)
+        return (w * s).sum()
 
     compiled = tl.compile(step)
     with pytest.warns(CompileWarning, match="np.errstate"):
-        compiled(tl.ones(3))
+        compiled(tl.full((3,), 1e-300))
     for _ in range(3):
-        compiled(tl.ones(3))
+        compiled(tl.full((3,), 1e-300))
     assert compiled.code is None
-    with pytest.raises(FloatingPointError):
-        compiled(tl.full((3,), 8.0))
+    with pytest.raises((FloatingPointError, RuntimeWarning)):
+        compiled(tl.full((3,), 8.0 if where == "op" else 1e10))

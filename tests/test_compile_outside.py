@@ -886,3 +886,31 @@ def test_a_parameter_passed_after_a_number_is_checked_on_the_slow_road() -> None
         results.append(w.detach().numpy())
         assert not compiled or len(run._entries) == 2  # type: ignore[attr-defined]
     np.testing.assert_array_equal(results[1], results[0], strict=True)
+
+
+def test_a_grad_shared_when_the_call_starts_is_credited_to_both_owners() -> None:
+    """w.grad is w2.grad when a call starts; the step sets w.grad to None before it meets w2.
+    The code must read w2's .grad as it was at the start (w's), and see when it is not."""
+
+    def make() -> tuple[tl.Tensor, tl.Tensor, Step]:
+        w, w2 = tl.ones(2, requires_grad=True), tl.ones(2, requires_grad=True)
+
+        def step(x: tl.Tensor) -> tl.Tensor:
+            with tl.no_grad():
+                a = (w * x).sum() + (w.grad * 3.0).sum()
+                w.grad = None
+                return a + (w2 * x).sum() + (w2.grad * 5.0).sum()
+
+        return w, w2, step
+
+    results = []
+    for compiled in (False, True):
+        w, w2, step = make()
+        run = tl.compile(step) if compiled else step
+        outs = []
+        for k in range(5):
+            w.grad = tl.ones(2)
+            w2.grad = w.grad if k < 3 else tl.full((2,), 100.0)
+            outs.append(run(tl.tensor([1.0, 2.0])).item())
+        results.append(outs)
+    assert results[1] == results[0]

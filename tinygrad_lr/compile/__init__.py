@@ -81,11 +81,13 @@ ran; in a long program, copies that differ only in the names of their arrays and
 that count (`order_data[0]`, `order_data[1]`...) are written as one loop again (loops.py).
 In such a program, a `.grad` that the program zeroed (`p.grad.zero_()` after an update) holds
 zeros when the next backward adds into it: that add and the next fill are left out and the
-update reads the gradient itself (plan.py; a check before each call makes sure that no other
-tensor the step reads shares the `.grad`'s memory). The values are eager's, but for the sign
-of a zero: where a gradient is -0.0, eager's `.grad` holds 0.0 + -0.0, which is +0.0 (so 1 /
-the gradient is -inf where eager's is +inf). `tinygrad_lr.compile.plan.SKIP_ADDS_TO_ZEROS =
-False`, set before the step's first call, keeps every add, to agree with eager to the bit.
+update reads the gradient itself (plan.py; the check before each call makes sure that no other
+tensor the step reads shares the `.grad`'s memory, that the tensors have the layouts they had,
+and that NumPy is not set to raise on floating-point errors). The values are eager's, but for
+the sign of a zero: where a gradient is -0.0, eager's `.grad` holds 0.0 + -0.0, which is +0.0
+(and 1 / the gradient, as the step reads it, is -inf where eager's is +inf). `from
+tinygrad_lr.compile import plan; plan.SKIP_ADDS_TO_ZEROS = False`, before the step's first
+call, keeps every add, to agree with eager to the bit.
 
 `tl.compile(model)` for an `nn.Module` returns a wrapper that behaves as the model (attributes
 and methods are the model's): with grad mode on it runs eagerly, as the caller needs a graph

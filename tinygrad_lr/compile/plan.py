@@ -134,8 +134,9 @@ def _indexes_by_tensor(index: Any) -> bool:
 # - Between the add and the fill, no step may tell g from t: none reads a view of g, writes
 #   g or t, sets a .grad, or may raise (an error leaves g as eager leaves it). Else the add
 #   is made where it was.
-# - Before each call the program checks that no other outside array shares memory with g
-#   and that NumPy raises on no floating-point error (guards.grads_apart).
+# - Before each call the program checks that no other outside array shares memory with g,
+#   that the outside arrays have their layouts (which decide t's), and that NumPy is not set
+#   to raise on floating-point errors (guards.grads_apart).
 
 SKIP_ADDS_TO_ZEROS = True  # False: every add is made, and replays agree with eager to the bit
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,11 +115,12 @@ class Recorder:
         self._args = [a for a in args if isinstance(a, Tensor)]
         self._leaves: list[Tensor] = []
         self._leaf_vids: list[int] = []  # the value of each (its array when first met)
+        self._leaf_grads: list[np.ndarray | None] = []  # the array of its .grad then
         self._made_leaves: list[Tensor] = []  # x.detach().requires_grad_(): see on_requires_grad
         self._nodes: list[Any] = []  # the recorded nodes, checked for hooks at the end
         self._last_op: tuple[Any, int] = (None, 0)  # node of the last op, values before it
         self._returned: dict[int, list[Tensor]] = {}  # value -> the tensors returned around it
-        self._errors = np.geterr()  # how NumPy handles floating-point errors, as the call began
+        self._errors = _error_handling()  # as the call began
         for position, tensor in enumerate(self._args):
             self._outside(tensor, ("arg", position))
 
@@ -145,12 +147,12 @@ class Recorder:
         """The program reads `tensor.grad` at every call and checks that it has one, or none,
         as now (see `grad_was_none`), and one without a graph, which backward adds to."""
         grad = tensor._grad
-        if grad is not None:  # another leaf's .grad array (`w2.grad = w.grad`), read as one
-            arrays = [None if leaf._grad is None else leaf._grad._data for leaf in self._leaves]
-            self.trace.grads_shared += [(w, vid) for a, w in zip(arrays, self._leaf_vids)
+        if grad is not None:  # another leaf's .grad array when met (`w2.grad = w.grad`): one
+            self.trace.grads_shared += [(w, vid) for a, w in zip(self._leaf_grads, self._leaf_vids)
                                         if a is grad._data]  # fmt: skip
         self._leaves.append(tensor)
         self._leaf_vids.append(vid)
+        self._leaf_grads.append(None if grad is None else grad._data)
         self.trace.grad_was_none[vid] = grad is None
         if grad is not None and grad.requires_grad:
             self.fail("a .grad has a graph (backward with create_graph=True before the call)")
@@ -163,9 +165,8 @@ class Recorder:
                 self.trace.wrappers[vid] = tensor  # the tensor read at every call
                 self._watch_grad(tensor, vid)
             return vid
-        for owner in self._leaves:  # (`_grad`: reading `.grad` would tell this recorder)
-            grad = owner._grad
-            if grad is not None and grad._data is tensor._data:
+        for owner, grad in zip(self._leaves, self._leaf_grads):  # its .grad when first met,
+            if grad is tensor._data:  # which the code reads at the start of every call
                 return self._outside(tensor, ("grad", self.value(owner)))
         return self._outside(tensor, ("outside",))
 
@@ -194,6 +195,14 @@ class Recorder:
         if self.trace.problem is None:
             self.trace.problem = f"{message} (at {user_line() or 'an unknown line'})"
 
+    def _error_handling_changed(self) -> bool:
+        """Has the step changed what NumPy does on a floating-point error (`np.errstate`,
+        warnings made errors)? The replay's lines would run under the caller's handling."""
+        if _error_handling() == self._errors:
+            return False
+        self.fail("the step changes what NumPy does on floating-point errors (np.errstate)")
+        return True
+
     # --- what the engine reports ----------------------------------------------------------
 
     def on_apply(
@@ -201,8 +210,7 @@ class Recorder:
     ) -> None:
         if self.trace.problem is not None:
             return
-        if np.geterr() != self._errors:  # (the code runs under the caller's handling)
-            self.fail("the step changes how NumPy handles floating-point errors (np.errstate)")
+        if self._error_handling_changed():
             return
         if node is not None:
             self._nodes.append(node)
@@ -225,7 +233,7 @@ class Recorder:
         self.trace.steps.append(Step("op", op, encoded, tuple(vids), user_line()))
 
     def on_in_place(self, tensor: Tensor, name: str, value: Any, index: Any = None) -> None:
-        if self.trace.problem is not None:
+        if self.trace.problem is not None or self._error_handling_changed():
             return
         if name == "grad":
             if any(leaf is tensor for leaf in self._made_leaves):  # seen inside the step only
@@ -384,3 +392,9 @@ def _has_hooks(node: Any) -> bool:
 def _has_mask(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return any(isinstance(p, Tensor) and p.dtype == np.bool_ for p in parts)
+
+
+def _error_handling() -> tuple[Any, ...]:
+    """What NumPy does on a floating-point error: its settings, and Python's warning filters
+    (a RuntimeWarning made an error raises; `catch_warnings` puts in a new list)."""
+    return np.geterr(), id(warnings.filters), len(warnings.filters)
