@@ -54,6 +54,7 @@ def _sgd_epoch() -> tuple[Callable[..., Any], list[tl.Tensor]]:
 
 
 ORDER = tl.tensor(np.arange(40).reshape(8, 5))
+MODES = ((False, True), (True, True), (True, False))  # (compiled, fast): eager, fast, plain
 
 
 def _state(tensors: list[tl.Tensor]) -> list[Any]:
@@ -68,7 +69,7 @@ def _runs(make: Make, calls: list[tuple[Any, ...]] | Callable[[], list[tuple[Any
     .grads after the calls (their arguments, or a function making them afresh for each run),
     what the calls returned, and the function called."""
     runs = []
-    for compiled, fast in ((False, True), (True, True), (True, False)):
+    for compiled, fast in MODES:
         monkeypatch.setattr(plan, "SKIP_ADDS_TO_ZEROS", fast)
         fn, tensors = make()
         run = tl.compile(fn) if compiled else fn
@@ -93,6 +94,13 @@ def _agree(runs: list[Run], compiled_only: bool = True) -> Any:
             assert c.tobytes() == a.tobytes() and c.dtype == a.dtype
     assert compiled.code is not None or not compiled_only, "not compiled"
     return compiled
+
+
+def _same_states(states: list[list[Any]]) -> None:
+    """The compiled runs' tensors (after an error) are eager's, the first of `states`."""
+    for ours in states[1:]:
+        for a, b in zip(states[0], ours):
+            np.testing.assert_array_equal(b, a, strict=True)
 
 
 def _statements(code: str) -> list[str]:
@@ -546,7 +554,7 @@ def test_an_error_between_the_add_and_the_fill_leaves_the_grad_as_eager_does(
     """The add is made: with np.errstate(over="raise") on when recorded, any op may raise."""
     good, bad = _calls(raising)
     states, runs = [], []
-    for compiled, fast in ((False, True), (True, True), (True, False)):
+    for compiled, fast in MODES:
         monkeypatch.setattr(plan, "SKIP_ADDS_TO_ZEROS", fast)
         fn, params = _error_epoch(raising)
         run = tl.compile(fn) if compiled else fn
@@ -557,9 +565,7 @@ def test_an_error_between_the_add_and_the_fill_leaves_the_grad_as_eager_does(
                 run(*bad)
         states.append(_state(params))
         runs.append(run)
-    for ours in states[1:]:
-        for a, b in zip(states[0], ours):
-            np.testing.assert_array_equal(b, a, strict=True)
+    _same_states(states)
     assert np.any(states[0][1] != 0)  # w.grad holds the sum when the error comes
     assert runs[1].code is not None and not _left_out(runs[1])
 
@@ -573,7 +579,7 @@ def test_numpy_set_to_raise_after_recording_records_again(
     again, as any op could now raise."""
     good, bad = _calls("overflow")
     states = []
-    for compiled, fast in ((False, True), (True, True), (True, False)):
+    for compiled, fast in MODES:
         monkeypatch.setattr(plan, "SKIP_ADDS_TO_ZEROS", fast)
         fn, params = _error_epoch("overflow")
         run = tl.compile(fn) if compiled else fn
@@ -588,9 +594,7 @@ def test_numpy_set_to_raise_after_recording_records_again(
             with pytest.raises((FloatingPointError, RuntimeWarning)):
                 run(*bad)
         states.append(_state(params))
-    for ours in states[1:]:
-        for a, b in zip(states[0], ours):
-            np.testing.assert_array_equal(b, a, strict=True)
+    _same_states(states)
     assert np.any(states[0][1] != 0)
 
 

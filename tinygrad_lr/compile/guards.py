@@ -222,7 +222,7 @@ def separate_grads(kinds: dict[int, tuple[Any, ...]], trace: Any) -> frozenset[i
         return frozenset()
     arrays = trace.arrays
     zeroed = {step.args[0].vid for step in trace.steps if step.what == "zero_"}
-    outside = [v for v, kind in kinds.items() if kind[0] in ("arg", "ref", "grad")]
+    outside = _read_outside(kinds)
     grads = [v for v in outside if kinds[v][0] == "grad" and v in zeroed]
     shared = {g for g in grads for w in outside if w != g and np.may_share_memory(arrays[g],
               arrays[w])}  # fmt: skip
@@ -240,7 +240,7 @@ def grads_apart(
     there is nothing to test."""
     if not grads:
         return None
-    outside = [v for v, kind in sorted(program.kinds.items()) if kind[0] in ("arg", "ref", "grad")]
+    outside = _read_outside(program.kinds)
     names = {v: f"{program.arg_names[program.kinds[v][1]]}._data" if program.kinds[v][0] == "arg"
              else f"{program._tensor_expression(v)}._data" for v in outside}  # fmt: skip
     kept = [v for v in outside if program.kinds[v][0] != "arg"]
@@ -272,6 +272,12 @@ def grads_apart(
     )
     exec(compile(source, "<tl.compile check of the .grads left out>", "exec"), namespace)
     return namespace["grads_apart"]
+
+
+def _read_outside(kinds: dict[int, tuple[Any, ...]]) -> list[int]:
+    """The outside values whose arrays a call reads from tensors (arguments, the step's
+    tensors and their .grads), in order."""
+    return [v for v, kind in sorted(kinds.items()) if kind[0] in ("arg", "ref", "grad")]
 
 
 def _numpy_raises() -> bool:
